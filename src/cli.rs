@@ -1,0 +1,320 @@
+//! The command-line surface: clap definitions only, shared by the binary, man pages and tests.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Make, catalog, verify, restore and prune logical backups of PostgreSQL databases.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgbackup",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Folder holding backups/, logs/ and backup_schedule.json [default: /var/lib/pgbackup]
+    #[arg(long, global = true, env = "PGBACKUP_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Database to connect to: a name, a conninfo string or a postgresql:// URI
+    #[arg(long, short = 'd', global = true, value_name = "NAME|CONNINFO|URI")]
+    pub dbname: Option<String>,
+    /// Show more log output on stderr (-v debug, -vv trace)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Show only warnings and errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print machine-readable JSON on stdout where the command has output
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Answer yes to confirmations (required when there is no terminal)
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Dump one database into a new backup
+    Create(CreateArgs),
+    /// List backups, newest first
+    List(ListArgs),
+    /// Show everything known about one backup
+    View(ViewArgs),
+    /// Restore a backup into a new database, then swap it in
+    Restore(RestoreArgs),
+    /// Delete backups (their files and catalog entries)
+    Delete(DeleteArgs),
+    /// Apply the retention policy
+    Prune(PruneArgs),
+    /// Report database, backup and schedule health (monitoring exit codes)
+    Status(StatusArgs),
+    /// Run the scheduled backup if it is due (what the systemd timer runs)
+    RunScheduled(RunScheduledArgs),
+    /// Check the integrity of backups
+    Verify(VerifyArgs),
+    /// Read or change backup_schedule.json
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// Protect a backup from prune and delete
+    Pin(IdArg),
+    /// Remove the protection set by pin
+    Unpin(IdArg),
+}
+
+/// What a backup contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackupType {
+    /// Schema and data
+    Full,
+    /// Schema only (pg_dump --schema-only)
+    Schema,
+}
+
+/// How the backup file is compressed by pgbackup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    /// gzip (.gz)
+    Gzip,
+    /// zstd (.zst)
+    Zstd,
+    /// No compression
+    None,
+}
+
+/// pg_dump's output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// SQL script, restored with psql (.sql)
+    Plain,
+    /// pg_dump's custom archive, restored with pg_restore (.dump)
+    Custom,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Backup type
+    #[arg(long = "type", short = 't', value_enum, default_value = "full")]
+    pub kind: BackupType,
+    /// Free text stored with the backup
+    #[arg(long, short = 'm', default_value = "")]
+    pub description: String,
+    /// Store the dump uncompressed (same as --compression none)
+    #[arg(long, conflicts_with = "compression")]
+    pub no_compress: bool,
+    /// Compression of the backup file [default: gzip for plain, none for custom]
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
+    /// Compression level (gzip 1-9, zstd 1-19)
+    #[arg(long, value_name = "N")]
+    pub level: Option<u32>,
+    /// pg_dump output format
+    #[arg(long, value_enum, default_value = "plain")]
+    pub format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only backups of this database
+    #[arg(long = "database", value_name = "NAME")]
+    pub database: Option<String>,
+    /// Only backups of this type
+    #[arg(long = "type", short = 't', value_enum)]
+    pub kind: Option<BackupType>,
+}
+
+#[derive(Debug, Args)]
+pub struct ViewArgs {
+    /// Backup ID, an unambiguous prefix of one, or `latest`
+    pub id: String,
+    /// List what the backup holds
+    #[arg(long)]
+    pub contents: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// Backup ID, an unambiguous prefix of one, or `latest`
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Backup ID, an unambiguous prefix of one, or `latest`
+    pub id: String,
+    /// Restore into this new database and touch nothing else
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+    /// With --target: swap the restored database in place of an existing NAME
+    #[arg(long, requires = "target")]
+    pub replace: bool,
+    /// Drop the previous database after the swap instead of keeping it
+    #[arg(long)]
+    pub drop_previous: bool,
+    /// Database used for CREATE/ALTER/DROP DATABASE
+    #[arg(long, value_name = "NAME", default_value = "postgres")]
+    pub maintenance_db: String,
+    /// Parallel jobs for pg_restore (custom format)
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<u32>,
+    /// Restore only this table (custom format; repeatable)
+    #[arg(long, value_name = "TABLE")]
+    pub table: Vec<String>,
+    /// Restore only this schema (custom format; repeatable)
+    #[arg(long, value_name = "SCHEMA")]
+    pub schema: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Backup IDs (or unambiguous prefixes)
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Show what would be deleted and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the N newest backups (-1 = all)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_last: Option<i32>,
+    /// Keep the newest backup of each of the last N hours
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_hourly: Option<i32>,
+    /// Keep the newest backup of each of the last N days
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_daily: Option<i32>,
+    /// Keep the newest backup of each of the last N ISO weeks
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_weekly: Option<i32>,
+    /// Keep the newest backup of each of the last N months
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_monthly: Option<i32>,
+    /// Keep the newest backup of each of the last N years
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_yearly: Option<i32>,
+    /// Keep every backup newer than this, relative to the newest (e.g. 1y2m3d4h)
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Show what would be kept and removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Critical when the newest backup is older than this (e.g. 26h, 8d)
+    #[arg(long, value_name = "DURATION")]
+    pub max_age: Option<String>,
+    /// Warning when the newest backup is older than this
+    #[arg(long, value_name = "DURATION")]
+    pub warn_age: Option<String>,
+    /// Warning when free space on the backups filesystem is below this (e.g. 5G)
+    #[arg(long, value_name = "SIZE")]
+    pub min_free: Option<String>,
+    /// Print Prometheus text exposition format
+    #[arg(long, conflicts_with = "json")]
+    pub prometheus: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunScheduledArgs {
+    /// Run now even when not due or disabled
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Backup IDs (default: all)
+    pub ids: Vec<String>,
+    /// Also restore each backup into a scratch database, check it, and drop it
+    #[arg(long)]
+    pub restore_test: bool,
+    /// Re-create catalog entries from the files in backups/ (keeps a broken catalog aside)
+    #[arg(long, conflicts_with_all = ["ids", "restore_test"])]
+    pub rebuild_catalog: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Show the schedule, retention and last run
+    Show,
+    /// Change the schedule (validated, written atomically)
+    Set(ScheduleSetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleSetArgs {
+    /// hourly, daily, weekly or monthly
+    #[arg(long)]
+    pub frequency: Option<String>,
+    /// Time of day HH:MM (minute of the hour for hourly)
+    #[arg(long, value_name = "HH:MM")]
+    pub time: Option<String>,
+    /// Day of the week for weekly schedules
+    #[arg(long)]
+    pub weekday: Option<String>,
+    /// Day of the month for monthly schedules (31 = last day)
+    #[arg(long, value_name = "N")]
+    pub day_of_month: Option<u32>,
+    /// IANA time zone for times and retention buckets (e.g. Europe/Berlin)
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Backup type made by scheduled runs
+    #[arg(long = "type", value_enum)]
+    pub kind: Option<BackupType>,
+    /// Compression used by scheduled runs
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
+    /// Enable scheduled runs
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    /// Disable scheduled runs
+    #[arg(long)]
+    pub disable: bool,
+    /// Retention: newest N backups
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_last: Option<i32>,
+    /// Retention: hourly buckets
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_hourly: Option<i32>,
+    /// Retention: daily buckets
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_daily: Option<i32>,
+    /// Retention: weekly buckets
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_weekly: Option<i32>,
+    /// Retention: monthly buckets
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_monthly: Option<i32>,
+    /// Retention: yearly buckets
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub keep_yearly: Option<i32>,
+    /// Retention: keep everything newer than this (e.g. 30d)
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

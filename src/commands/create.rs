@@ -1,0 +1,254 @@
+//! `pgbackup create`: dump one database into a new, cataloged backup.
+
+use std::fs;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::audit;
+use crate::catalog::{Catalog, Entry};
+use crate::cli::{BackupType, CompressionArg, CreateArgs, FormatArg};
+use crate::commands::present;
+use crate::config::Config;
+use crate::dump::{self, DumpPlan, Dumped};
+use crate::exit;
+use crate::files;
+use crate::fsutil;
+use crate::interrupt::Interrupt;
+use crate::lock;
+use crate::naming::{self, Compression, Format, Kind};
+use crate::postgres::{self, ServerFacts};
+use crate::process::Tool;
+
+/// gzip level when none is given: see bench/RESULTS.md for the measurements behind it.
+pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+pub const DEFAULT_ZSTD_LEVEL: u32 = 3;
+
+/// How the backup is to be made, resolved from the flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipe {
+    pub kind: Kind,
+    pub format: Format,
+    pub compression: Compression,
+    pub level: u32,
+}
+
+impl Recipe {
+    pub fn from_args(args: &CreateArgs) -> Result<Recipe> {
+        let format = match args.format {
+            FormatArg::Plain => Format::Plain,
+            FormatArg::Custom => Format::Custom,
+        };
+        let compression = match (args.no_compress, args.compression, format) {
+            (true, _, _) | (false, Some(CompressionArg::None), _) => Compression::None,
+            (false, Some(CompressionArg::Gzip), _) => Compression::Gzip,
+            (false, Some(CompressionArg::Zstd), _) => Compression::Zstd,
+            (false, None, Format::Plain) => Compression::Gzip,
+            (false, None, Format::Custom) => Compression::None,
+        };
+        let level = match (compression, args.level) {
+            (Compression::Gzip, Some(level)) if !(1..=9).contains(&level) => {
+                return Err(exit::usage(format!(
+                    "--level {level}: gzip levels are 1 to 9"
+                )));
+            }
+            (Compression::Zstd, Some(level)) if !(1..=19).contains(&level) => {
+                return Err(exit::usage(format!(
+                    "--level {level}: zstd levels are 1 to 19"
+                )));
+            }
+            (Compression::None, Some(_)) if format == Format::Plain => {
+                return Err(exit::usage("--level needs compression"));
+            }
+            (_, Some(level)) => level,
+            (Compression::Zstd, None) => DEFAULT_ZSTD_LEVEL,
+            (_, None) => DEFAULT_GZIP_LEVEL,
+        };
+        let kind = match args.kind {
+            BackupType::Full => Kind::Full,
+            BackupType::Schema => Kind::Schema,
+        };
+        Ok(Recipe {
+            kind,
+            format,
+            compression,
+            level,
+        })
+    }
+}
+
+pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
+    let recipe = Recipe::from_args(args)?;
+    let outcome = create(config, recipe, &args.description, "manual");
+    audit::record_outcome(config, &outcome, |e| {
+        format!("id={} file={}", e.id, e.filename)
+    });
+    let entry = outcome?;
+    if config.json {
+        present::print_json(&entry)?;
+    } else {
+        present::print_line(&format!(
+            "created backup {} of {} ({}, {})",
+            entry.id,
+            entry.database,
+            entry.filename,
+            present::human_size(entry.size)
+        ))?;
+    }
+    Ok(0)
+}
+
+/// Makes one backup under the write lock and records it; used by `create` and scheduled runs.
+pub fn create(
+    config: &mut Config,
+    recipe: Recipe,
+    description: &str,
+    trigger: &str,
+) -> Result<Entry> {
+    fsutil::ensure_private_dir(&config.home)?;
+    fsutil::ensure_private_dir(&config.backups_dir)?;
+    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let interrupt = Interrupt::install()?;
+    files::sweep_partials(&config.backups_dir)?;
+    let mut catalog = Catalog::load(&config.catalog_path)?;
+    let facts = postgres::connect(&config.programs, &mut config.conn, config.interactive)?;
+    let pg_dump_version = postgres::pg_dump_version(&config.programs)?;
+    interrupt.check()?;
+
+    let started = Utc::now();
+    let clock = Instant::now();
+    let id = allocate_id(config, &catalog, started)?;
+    let final_name = naming::file_name(recipe.kind, &id, recipe.format, recipe.compression);
+    tracing::info!("dumping {} into {}", facts.database, final_name);
+    let plan = DumpPlan {
+        pg_dump: pg_dump_command(config, recipe),
+        backups_dir: &config.backups_dir,
+        final_name: final_name.clone(),
+        compression: recipe.compression,
+        level: recipe.level,
+    };
+    let dumped = dump::run(plan, &interrupt)
+        .with_context(|| format!("backup of {} failed; nothing was recorded", facts.database))?;
+    for line in dumped.warnings.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::warn!("pg_dump: {line}");
+    }
+    let finished = Utc::now();
+    let entry = new_entry(
+        config,
+        EntryParts {
+            id,
+            recipe,
+            description,
+            trigger,
+            facts: &facts,
+            pg_dump_version,
+            dumped: &dumped,
+            started,
+            finished,
+            duration_ms: clock.elapsed().as_millis() as u64,
+        },
+    );
+    catalog.backups.push(entry.clone());
+    let saved = interrupt
+        .check()
+        .and_then(|()| catalog.save(&config.catalog_path));
+    if let Err(err) = saved {
+        let _ = fs::remove_file(&dumped.path);
+        let _ = fsutil::sync_dir(&config.backups_dir);
+        return Err(
+            err.context("the backup file was removed again because it could not be recorded")
+        );
+    }
+    Ok(entry)
+}
+
+/// The time stamp of `now` in the configured zone, with `_N` added until no catalog entry
+/// and no file uses it.
+fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result<String> {
+    let stamp = config.zone.wall_clock(now).naive_local();
+    let on_disk: Vec<String> = files::scan(&config.backups_dir)?
+        .backups
+        .iter()
+        .filter_map(|name| naming::parse_file_name(name).map(|p| p.id))
+        .collect();
+    let taken = |id: &str| catalog.find(id).is_some() || on_disk.iter().any(|d| d == id);
+    let id = (1..)
+        .map(|sequence| naming::backup_id(stamp, sequence))
+        .find(|id| !taken(id))
+        .expect("some sequence number is free");
+    Ok(id)
+}
+
+fn pg_dump_command(config: &Config, recipe: Recipe) -> Tool {
+    let mut tool = Tool::new(&config.programs.pg_dump).arg("--no-password");
+    tool = match recipe.format {
+        Format::Plain => tool.arg("--format=plain"),
+        Format::Custom if recipe.compression == Compression::None => tool.arg("--format=custom"),
+        Format::Custom => tool.args(["--format=custom", "--compress=0"]),
+    };
+    if recipe.kind == Kind::Schema {
+        tool = tool.arg("--schema-only");
+    }
+    config.conn.apply(tool)
+}
+
+struct EntryParts<'a> {
+    id: String,
+    recipe: Recipe,
+    description: &'a str,
+    trigger: &'a str,
+    facts: &'a ServerFacts,
+    pg_dump_version: String,
+    dumped: &'a Dumped,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    duration_ms: u64,
+}
+
+fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
+    let local = |t: DateTime<Utc>| config.zone.wall_clock(t);
+    let filename = naming::file_name(
+        parts.recipe.kind,
+        &parts.id,
+        parts.recipe.format,
+        parts.recipe.compression,
+    );
+    Entry {
+        path: config
+            .backups_dir
+            .join(&filename)
+            .to_string_lossy()
+            .into_owned(),
+        filename,
+        id: parts.id,
+        kind: parts.recipe.kind.as_str().to_string(),
+        compressed: parts.recipe.compression != Compression::None,
+        size: parts.dumped.size,
+        date: local(parts.started)
+            .naive_local()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        description: parts.description.to_string(),
+        database: parts.facts.database.clone(),
+        created_at: Some(local(parts.started).to_rfc3339_opts(SecondsFormat::Secs, false)),
+        finished_at: Some(local(parts.finished).to_rfc3339_opts(SecondsFormat::Secs, false)),
+        duration_ms: Some(parts.duration_ms),
+        format: Some(parts.recipe.format.as_str().to_string()),
+        compression: Some(parts.recipe.compression.as_str().to_string()),
+        sha256: Some(parts.dumped.sha256.clone()),
+        raw_size: Some(parts.dumped.raw_size),
+        server_version: Some(parts.facts.server_version.clone()),
+        pg_dump_version: Some(parts.pg_dump_version),
+        host: parts.facts.host.clone(),
+        port: parts.facts.port.as_deref().and_then(|p| p.parse().ok()),
+        trigger: Some(parts.trigger.to_string()),
+        pinned: None,
+        verified_at: None,
+        verify_result: None,
+        tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        database_properties: Some(parts.facts.properties.clone()),
+        deleting: None,
+        extra: Default::default(),
+    }
+}

@@ -1,0 +1,36 @@
+//! `pgbackup pin ID` / `unpin ID`: protect a backup from prune and delete.
+
+use anyhow::Result;
+
+use crate::audit;
+use crate::catalog::Catalog;
+use crate::commands::{present, select};
+use crate::config::Config;
+use crate::lock;
+
+pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
+    let outcome = (|| {
+        let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+        let mut catalog = Catalog::load(&config.catalog_path)?;
+        let id = select::resolve(
+            &catalog,
+            selector,
+            config.database_hint.as_deref(),
+            &config.backups_dir,
+            config.zone,
+        )?
+        .id
+        .clone();
+        let entry = catalog.find_mut(&id).expect("resolved IDs exist");
+        entry.pinned = pinned.then_some(true);
+        catalog.save(&config.catalog_path)?;
+        Ok(id)
+    })();
+    audit::record_outcome(config, &outcome, |id| format!("id={id}"));
+    let id = outcome?;
+    present::print_line(&format!(
+        "backup {id} {}",
+        if pinned { "pinned" } else { "unpinned" }
+    ))?;
+    Ok(0)
+}

@@ -1,0 +1,95 @@
+//! Finding backups by ID, unambiguous prefix, or `latest`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use crate::catalog::{Catalog, Entry};
+use crate::exit;
+use crate::files::{self, FileState};
+use crate::zone::{self, Zone};
+
+/// When the backup was made: `created_at`, else the old module's `date`.
+pub fn instant(entry: &Entry, zone: Zone) -> Option<DateTime<Utc>> {
+    entry
+        .created_at
+        .as_deref()
+        .and_then(|t| zone::parse_date(t, zone))
+        .or_else(|| zone::parse_date(&entry.date, zone))
+}
+
+/// Entries newest first; undated ones last, in catalog order.
+pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
+    entries.sort_by_key(|e| std::cmp::Reverse(instant(e, zone)));
+}
+
+/// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete
+/// backup with its file present, of `database` when known).
+pub fn resolve<'a>(
+    catalog: &'a Catalog,
+    selector: &str,
+    database: Option<&str>,
+    backups_dir: &Path,
+    zone: Zone,
+) -> Result<&'a Entry> {
+    if selector == "latest" {
+        return latest(catalog, database, backups_dir, zone);
+    }
+    if let Some(entry) = catalog.find(selector) {
+        return Ok(entry);
+    }
+    let matches: Vec<&Entry> = catalog
+        .backups
+        .iter()
+        .filter(|e| e.id.starts_with(selector))
+        .collect();
+    match matches.as_slice() {
+        [] => Err(exit::usage(format!(
+            "no backup with ID {selector:?} (see `pgbackup list`)"
+        ))),
+        [one] => Ok(one),
+        many => {
+            let ids: Vec<&str> = many.iter().take(8).map(|e| e.id.as_str()).collect();
+            Err(exit::usage(format!(
+                "ID prefix {selector:?} is ambiguous: it matches {} backups ({}{})",
+                many.len(),
+                ids.join(", "),
+                if many.len() > ids.len() { ", ..." } else { "" }
+            )))
+        }
+    }
+}
+
+fn latest<'a>(
+    catalog: &'a Catalog,
+    database: Option<&str>,
+    backups_dir: &Path,
+    zone: Zone,
+) -> Result<&'a Entry> {
+    let mut complete: Vec<&Entry> = catalog
+        .backups
+        .iter()
+        .filter(|e| !e.is_deleting())
+        .filter(|e| matches!(files::state_of(backups_dir, e), FileState::Present { .. }))
+        .collect();
+    let databases: std::collections::BTreeSet<&str> =
+        complete.iter().map(|e| e.database.as_str()).collect();
+    match database {
+        Some(db) => complete.retain(|e| e.database == db),
+        None if databases.len() > 1 => {
+            return Err(exit::usage(format!(
+                "`latest` is ambiguous: the catalog holds backups of several databases ({}); choose one with --dbname",
+                databases.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        None => {}
+    }
+    newest_first(&mut complete, zone);
+    complete.first().copied().ok_or_else(|| {
+        let of = database
+            .map(|db| format!(" of database {db:?}"))
+            .unwrap_or_default();
+        exit::usage(format!("there is no complete backup{of}"))
+    })
+}

@@ -1,0 +1,22 @@
+//! pgbackup: make, catalog, verify, restore and prune logical backups of PostgreSQL databases.
+
+pub mod audit;
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod conn;
+pub mod dump;
+pub mod exit;
+pub mod files;
+pub mod fsutil;
+pub mod interrupt;
+pub mod lock;
+pub mod logging;
+pub mod naming;
+pub mod postgres;
+pub mod process;
+pub mod removal;
+pub mod zone;
+
+pub use commands::run;

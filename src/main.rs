@@ -1,0 +1,19 @@
+//! Entry point: parse the command line, set up logging, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pgbackup::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    pgbackup::logging::init(cli.global.verbose, cli.global.quiet);
+    match pgbackup::run(cli) {
+        Ok(code) => code.into(),
+        Err(err) if pgbackup::exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            pgbackup::exit::code_for(&err).into()
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Backup file names (`backup_{type}_{YYYYMMDD}_{HHMMSS}[_N].sql[.gz|.zst]`, `.dump`) and IDs.
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+
+/// What a backup contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Full,
+    Schema,
+}
+
+/// pg_dump's output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Plain,
+    Custom,
+}
+
+/// The compression pgbackup applies to pg_dump's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Full => "full",
+            Kind::Schema => "schema",
+        }
+    }
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Custom => "custom",
+        }
+    }
+}
+
+impl Compression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Compression> {
+        match text {
+            "none" => Some(Compression::None),
+            "gzip" => Some(Compression::Gzip),
+            "zstd" => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const STAMP: &str = "%Y%m%d_%H%M%S";
+
+/// A backup's ID: its local time stamp, plus `_N` when several share a second.
+pub fn backup_id(stamp: NaiveDateTime, sequence: u32) -> String {
+    let base = stamp.format(STAMP).to_string();
+    if sequence <= 1 {
+        base
+    } else {
+        format!("{base}_{sequence}")
+    }
+}
+
+/// The file extension for a format and compression.
+pub fn extension(format: Format, compression: Compression) -> &'static str {
+    match (format, compression) {
+        (Format::Plain, Compression::None) => ".sql",
+        (Format::Plain, Compression::Gzip) => ".sql.gz",
+        (Format::Plain, Compression::Zstd) => ".sql.zst",
+        (Format::Custom, Compression::None) => ".dump",
+        (Format::Custom, Compression::Gzip) => ".dump.gz",
+        (Format::Custom, Compression::Zstd) => ".dump.zst",
+    }
+}
+
+/// The final file name of a backup.
+pub fn file_name(kind: Kind, id: &str, format: Format, compression: Compression) -> String {
+    format!(
+        "backup_{}_{id}{}",
+        kind.as_str(),
+        extension(format, compression)
+    )
+}
+
+/// The temporary name a backup is written under until it is complete.
+pub fn partial_name(final_name: &str) -> String {
+    format!(".{final_name}.partial")
+}
+
+pub fn is_partial_name(name: &str) -> bool {
+    name.starts_with(".backup_") && name.ends_with(".partial")
+}
+
+/// What a file name following the naming scheme says about its backup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedName {
+    pub kind: Kind,
+    pub id: String,
+    pub stamp: NaiveDateTime,
+    pub format: Format,
+    pub compression: Compression,
+}
+
+/// Parses a backup file name; `None` for anything that does not follow the scheme.
+pub fn parse_file_name(name: &str) -> Option<ParsedName> {
+    let rest = name.strip_prefix("backup_")?;
+    let (kind, rest) = if let Some(r) = rest.strip_prefix("full_") {
+        (Kind::Full, r)
+    } else {
+        (Kind::Schema, rest.strip_prefix("schema_")?)
+    };
+    let (id, format, compression) = [Format::Plain, Format::Custom]
+        .into_iter()
+        .flat_map(|f| {
+            [Compression::None, Compression::Gzip, Compression::Zstd].map(move |c| (f, c))
+        })
+        .find_map(|(f, c)| rest.strip_suffix(extension(f, c)).map(|id| (id, f, c)))?;
+    let stamp_text = id.get(..15)?;
+    let stamp = NaiveDateTime::parse_from_str(stamp_text, STAMP).ok()?;
+    let sequence = &id[15..];
+    let sequence_ok = sequence.is_empty()
+        || sequence
+            .strip_prefix('_')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    sequence_ok.then(|| ParsedName {
+        kind,
+        id: id.to_string(),
+        stamp,
+        format,
+        compression,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::{Compression, Format, Kind, backup_id, file_name, parse_file_name};
+
+    #[test]
+    fn names_follow_the_old_module_scheme() {
+        let stamp = NaiveDate::from_ymd_opt(2025, 4, 8)
+            .unwrap()
+            .and_hms_opt(16, 0, 0)
+            .unwrap();
+        let id = backup_id(stamp, 1);
+        assert_eq!(id, "20250408_160000");
+        assert_eq!(
+            file_name(Kind::Full, &id, Format::Plain, Compression::Gzip),
+            "backup_full_20250408_160000.sql.gz"
+        );
+        assert_eq!(
+            file_name(
+                Kind::Schema,
+                &backup_id(stamp, 2),
+                Format::Plain,
+                Compression::None
+            ),
+            "backup_schema_20250408_160000_2.sql"
+        );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        let parsed = parse_file_name("backup_schema_20250408_170000.sql").unwrap();
+        assert_eq!(parsed.kind, Kind::Schema);
+        assert_eq!(parsed.id, "20250408_170000");
+        assert_eq!(parsed.compression, Compression::None);
+        let parsed = parse_file_name("backup_full_20250408_160000_3.dump").unwrap();
+        assert_eq!(
+            (parsed.id.as_str(), parsed.format),
+            ("20250408_160000_3", Format::Custom)
+        );
+        let parsed = parse_file_name("backup_full_20250408_160000.sql.zst").unwrap();
+        assert_eq!(parsed.compression, Compression::Zstd);
+    }
+
+    #[test]
+    fn other_names_are_not_backups() {
+        for name in [
+            "backup_metadata.json",
+            "backup_full_2025040_160000.sql",
+            "backup_full_20251308_160000.sql",
+            "backup_diff_20250408_160000.sql",
+            "backup_full_20250408_160000_.sql",
+            "backup_full_20250408_160000.sql.bz2",
+            ".backup_full_20250408_160000.sql.partial",
+        ] {
+            assert_eq!(parse_file_name(name), None, "{name}");
+        }
+    }
+}
