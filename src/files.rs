@@ -46,6 +46,10 @@ pub fn entry_file(backups_dir: &Path, entry: &Entry) -> Result<PathBuf, String> 
                 entry.path
             ));
         }
+        let elsewhere = path.is_absolute() && path.parent() != Some(backups_dir);
+        if elsewhere && naming::parse_file_name(name).is_none() {
+            return Err(format!("path {:?} is outside {}", entry.path, backups_dir.display()));
+        }
     }
     Ok(backups_dir.join(name))
 }
@@ -157,6 +161,7 @@ mod tests {
             ("a/b.sql", ""),
             ("x.sql", "/var/lib/pgbackup/backups/../../x.sql"),
             ("x.sql", "/etc/passwd"),
+            ("passwd", "/etc/passwd"),
         ] {
             assert!(
                 entry_file(dir, &entry(filename, path)).is_err(),

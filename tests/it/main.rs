@@ -4,3 +4,5 @@ mod support;
 
 mod create;
 mod faults;
+mod catalog;
+mod delete;
