@@ -48,7 +48,11 @@ pub fn entry_file(backups_dir: &Path, entry: &Entry) -> Result<PathBuf, String> 
         }
         let elsewhere = path.is_absolute() && path.parent() != Some(backups_dir);
         if elsewhere && naming::parse_file_name(name).is_none() {
-            return Err(format!("path {:?} is outside {}", entry.path, backups_dir.display()));
+            return Err(format!(
+                "path {:?} is outside {}",
+                entry.path,
+                backups_dir.display()
+            ));
         }
     }
     Ok(backups_dir.join(name))

@@ -21,10 +21,18 @@ fn write_old_module_backups(env: &Env) {
          "path": dir.join("backup_full_20250409_160000.sql.gz"), "type": "full", "compressed": true,
          "size": 20, "date": "2025-04-09T16:00:00", "description": "", "database": "app"}
     ]);
-    fs::write(env.catalog_path(), serde_json::to_string_pretty(&entries).unwrap()).unwrap();
+    fs::write(
+        env.catalog_path(),
+        serde_json::to_string_pretty(&entries).unwrap(),
+    )
+    .unwrap();
     fs::write(dir.join("backup_full_20250408_160000.sql.gz"), [0u8; 20]).unwrap();
     fs::write(dir.join("backup_schema_20250408_170000.sql"), [b'-'; 30]).unwrap();
-    fs::write(dir.join("backup_full_20250410_090000.sql"), b"-- copied in by hand\n").unwrap();
+    fs::write(
+        dir.join("backup_full_20250410_090000.sql"),
+        b"-- copied in by hand\n",
+    )
+    .unwrap();
 }
 
 fn list_json(env: &Env, args: &[&str]) -> Vec<Value> {
@@ -75,13 +83,18 @@ fn list_filters_by_database_and_type() {
 fn a_new_backup_joins_the_old_catalog_without_losing_anything() {
     let env = Env::new();
     write_old_module_backups(&env);
-    let before: Vec<Value> = serde_json::from_str(&fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
+    let before: Vec<Value> =
+        serde_json::from_str(&fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
     let entry = env.create(&[]);
     let after = env.entries();
     assert_eq!(after.len(), 4);
     for (old, new) in before.iter().zip(&after) {
         for (key, value) in old.as_object().unwrap() {
-            let expected = if value.is_null() { json!("") } else { value.clone() };
+            let expected = if value.is_null() {
+                json!("")
+            } else {
+                value.clone()
+            };
             assert_eq!(new[key], expected, "{key} changed");
         }
     }
@@ -95,20 +108,38 @@ fn view_finds_backups_by_id_prefix_and_latest() {
     let view = |selector: &str| {
         let output = env.run(&["view", "--json", selector]);
         assert!(output.status.success(), "{selector}: {}", stderr(&output));
-        serde_json::from_slice::<Value>(&output.stdout).unwrap()["id"].as_str().unwrap().to_string()
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     assert_eq!(view("20250408_170000"), "20250408_170000");
     assert_eq!(view("20250408_17"), "20250408_170000");
-    assert_eq!(view("latest"), "20250408_170000", "latest skips the entry whose file is missing");
+    assert_eq!(
+        view("latest"),
+        "20250408_170000",
+        "latest skips the entry whose file is missing"
+    );
     let human = stdout(&env.run(&["view", "20250408_16"]));
-    assert!(human.contains("nightly") && human.contains("backup_full_20250408_160000.sql.gz"), "{human}");
+    assert!(
+        human.contains("nightly") && human.contains("backup_full_20250408_160000.sql.gz"),
+        "{human}"
+    );
 
     let unknown = env.run(&["view", "1999"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("no backup with ID \"1999\""), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("no backup with ID \"1999\""),
+        "{}",
+        stderr(&unknown)
+    );
     let ambiguous = env.run(&["view", "202504"]);
     assert_eq!(ambiguous.status.code(), Some(2));
-    assert!(stderr(&ambiguous).contains("ambiguous"), "{}", stderr(&ambiguous));
+    assert!(
+        stderr(&ambiguous).contains("ambiguous"),
+        "{}",
+        stderr(&ambiguous)
+    );
 }
 
 #[test]
@@ -121,7 +152,10 @@ fn a_corrupt_catalog_is_reported_and_never_overwritten() {
         let output = env.run(&args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
         let err = stderr(&output);
-        assert!(err.contains("backup_metadata.json is corrupt") && err.contains("--rebuild-catalog"), "{err}");
+        assert!(
+            err.contains("backup_metadata.json is corrupt") && err.contains("--rebuild-catalog"),
+            "{err}"
+        );
     }
     assert_eq!(fs::read(env.catalog_path()).unwrap(), broken);
     assert_eq!(env.files(), ["backup_metadata.json"], "no backup was made");

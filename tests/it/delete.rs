@@ -13,9 +13,17 @@ fn delete_without_yes_and_without_a_terminal_is_refused() {
     let entry = env.create(&[]);
     let output = env.run(&["delete", entry["id"].as_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("pass --yes"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("pass --yes"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(env.entries().len(), 1);
-    assert!(env.backups_dir().join(entry["filename"].as_str().unwrap()).exists());
+    assert!(
+        env.backups_dir()
+            .join(entry["filename"].as_str().unwrap())
+            .exists()
+    );
 }
 
 #[test]
@@ -25,9 +33,17 @@ fn a_dry_run_changes_nothing() {
     let before = fs::read(env.catalog_path()).unwrap();
     let output = env.run(&["delete", "--dry-run", entry["id"].as_str().unwrap()]);
     assert!(output.status.success());
-    assert!(stdout(&output).contains("would delete 1 backup"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("would delete 1 backup"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(fs::read(env.catalog_path()).unwrap(), before);
-    assert!(env.backups_dir().join(entry["filename"].as_str().unwrap()).exists());
+    assert!(
+        env.backups_dir()
+            .join(entry["filename"].as_str().unwrap())
+            .exists()
+    );
 }
 
 #[test]
@@ -38,9 +54,18 @@ fn delete_removes_the_file_and_the_entry() {
     let output = env.run(&["delete", "--yes", first["id"].as_str().unwrap()]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(env.entries(), vec![second.clone()]);
-    assert_eq!(env.files(), vec!["backup_metadata.json".to_string(), second["filename"].as_str().unwrap().to_string()]);
+    assert_eq!(
+        env.files(),
+        vec![
+            "backup_metadata.json".to_string(),
+            second["filename"].as_str().unwrap().to_string()
+        ]
+    );
     let log = fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
-    assert!(log.lines().last().unwrap().contains("command=\"delete"), "{log}");
+    assert!(
+        log.lines().last().unwrap().contains("command=\"delete"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -80,9 +105,16 @@ fn hostile_entries_cannot_delete_anything_outside_the_folder() {
 
     let output = env.run(&["delete", "--yes", "a1", "a2", "a3"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("left alone"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("left alone"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
-    assert!(fs::symlink_metadata(dir.join("backup_full_20250101_000000.sql")).is_ok(), "the link itself is left");
+    assert!(
+        fs::symlink_metadata(dir.join("backup_full_20250101_000000.sql")).is_ok(),
+        "the link itself is left"
+    );
     assert!(env.entries().is_empty());
 }
 
@@ -92,7 +124,8 @@ fn an_interrupted_delete_is_finished_by_the_next_one() {
     let entry = env.create(&[]);
     let id = entry["id"].as_str().unwrap();
     // As left by a crash after the entry was marked and the file unlinked.
-    let mut catalog: serde_json::Value = serde_json::from_str(&fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
     catalog["backups"][0]["deleting"] = json!(true);
     fs::write(env.catalog_path(), catalog.to_string()).unwrap();
     fs::remove_file(env.backups_dir().join(entry["filename"].as_str().unwrap())).unwrap();
@@ -100,7 +133,11 @@ fn an_interrupted_delete_is_finished_by_the_next_one() {
     let listed = stdout(&env.run(&["list"]));
     assert!(listed.contains("deleting"), "{listed}");
     let latest = env.run(&["view", "latest"]);
-    assert_eq!(latest.status.code(), Some(2), "a backup being deleted is not a backup");
+    assert_eq!(
+        latest.status.code(),
+        Some(2),
+        "a backup being deleted is not a backup"
+    );
     assert!(env.run(&["delete", "--yes", id]).status.success());
     assert!(env.entries().is_empty());
 }

@@ -43,7 +43,7 @@ fn a_pg_dump_that_fails_half_way_leaves_nothing() {
 fn sigterm_during_create_leaves_nothing() {
     let env = Env::new();
     env.shim_pg_dump("head -c 100000 /dev/zero\nexec sleep 60");
-    let mut child = env
+    let child = env
         .command()
         .arg("create")
         .stdout(Stdio::null())

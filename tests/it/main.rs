@@ -2,7 +2,8 @@
 
 mod support;
 
-mod create;
-mod faults;
 mod catalog;
+mod connection;
+mod create;
 mod delete;
+mod faults;

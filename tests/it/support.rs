@@ -194,16 +194,19 @@ impl Cluster {
         ]));
         String::from_utf8(output.stdout).unwrap().trim().to_string()
     }
+}
 
-    /// `pg_dump` of `db`, as text, for comparisons.
-    pub fn dump(&self, db: &str) -> String {
-        let output = run_checked(
-            Command::new("pg_dump")
-                .envs(self.env())
-                .env("PGTZ", "UTC")
-                .args(["-d", db]),
+impl Cluster {
+    /// Adds a superuser `role` that must log in with `password` (scram-sha-256).
+    pub fn require_password(&self, role: &str, password: &str) {
+        self.psql(
+            "postgres",
+            &format!("CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"),
         );
-        String::from_utf8(output.stdout).unwrap()
+        let hba = self.dir.path().join("data/pg_hba.conf");
+        let rules = fs::read_to_string(&hba).unwrap();
+        fs::write(&hba, format!("local all {role} scram-sha-256\n{rules}")).unwrap();
+        self.psql("postgres", "SELECT pg_reload_conf()");
     }
 }
 

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs pgbackup's whole test suite, first installing what it needs on Debian:
+# PostgreSQL's server and client programs (the tests start their own throwaway
+# cluster), faketime, zstd and shellcheck.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+command -v pg_dump >/dev/null || missing+=(postgresql-client)
+command -v faketime >/dev/null || missing+=(faketime)
+command -v zstd >/dev/null || missing+=(zstd)
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+shellcheck scripts/*.sh .ci/run
+cargo test --locked --all-targets "$@"
