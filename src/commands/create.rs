@@ -85,6 +85,9 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         format!("id={} file={}", e.id, e.filename)
     });
     let entry = outcome?;
+    if let Some(kib) = peak_memory_kib() {
+        tracing::debug!("peak memory of pgbackup: {kib} KiB");
+    }
     if config.json {
         present::print_json(&entry)?;
     } else {
@@ -251,4 +254,11 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         deleting: None,
         extra: Default::default(),
     }
+}
+
+/// This process's peak resident memory (VmHWM), for benchmarks.
+fn peak_memory_kib() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Benchmarks `pgbackup create` against pg_dump itself, side by side in one run.
+#
+#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N]
+#
+# Starts a throwaway PostgreSQL cluster in a temporary folder, fills a database
+# with pgbench tables (scale N) plus a table of less compressible text/jsonb,
+# then times, interleaved by hyperfine, pg_dump to /dev/null, pg_dump | gzip -6,
+# pg_dump -Fc, pg_dump | zstd -3 -T0 and pgbackup create (default, zstd,
+# custom format). Prints medians, ratios to `pg_dump > /dev/null`, output sizes
+# and peak RSS (/usr/bin/time -v). --quick uses a tiny database and one run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scale=35
+docs=400000
+runs=3
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) scale=1; docs=2000; runs=1 ;;
+        --scale) scale="$2"; shift ;;
+        --docs) docs="$2"; shift ;;
+        --runs) runs="$2"; shift ;;
+        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+for tool in hyperfine pgbench gzip zstd python3 /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install hyperfine time zstd postgresql-contrib python3)" >&2; exit 1; }
+done
+bindir=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
+[ -x "$bindir/initdb" ] || { echo "bench needs PostgreSQL's server programs (apt-get install postgresql)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/pgbackup-bench.XXXXXX)
+chmod 755 "$work"
+as_server=()
+if [ "$(id -u)" -eq 0 ]; then
+    chown postgres: "$work"
+    as_server=(runuser -u postgres --)
+fi
+cleanup() {
+    "${as_server[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$((20000 + RANDOM % 20000))
+"${as_server[@]}" "$bindir/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+"${as_server[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+    -o "-p $port -k $work -c listen_addresses='' -c fsync=off" start >/dev/null
+export PGHOST="$work" PGPORT="$port" PGUSER=postgres PGDATABASE=bench
+
+echo "== filling database bench (pgbench scale $scale, $docs documents)"
+psql -X -q -c "CREATE DATABASE bench" postgres
+pgbench -q -i -s "$scale" bench >/dev/null 2>&1
+psql -X -q -v ON_ERROR_STOP=1 -c "
+CREATE TABLE docs AS
+SELECT g AS id,
+       md5(random()::text) || ' ' || md5(random()::text) || ' ' || repeat(chr(65 + g % 26), g % 40) AS title,
+       jsonb_build_object('n', g, 'r', random(), 'tags', jsonb_build_array(md5(g::text), g % 97)) AS body
+FROM generate_series(1, $docs) g;"
+psql -X -At -c "SELECT 'database size: ' || pg_size_pretty(pg_database_size('bench'))"
+
+cargo build --release --quiet
+bin="$PWD/target/release/pgbackup"
+home="$work/home"
+out="$work/out"
+mkdir -p "$out"
+
+hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/create.json" \
+    --prepare "rm -rf '$home' '$out'/*" \
+    -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
+    -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
+    -n 'pg_dump -Fc' "pg_dump -Fc -d bench > '$out/dump.fc'" \
+    -n 'pg_dump | zstd -3 -T0' "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'" \
+    -n 'pgbackup create' "'$bin' -q --home '$home' create" \
+    -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
+    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
+    >/dev/null
+# The measured runs below log pgbackup's own peak memory at debug level.
+
+echo "== output sizes and peak memory (one more run each)"
+measure() {
+    local name="$1" file="$2"; shift 2
+    rm -rf "$home" "${out:?}"/*
+    /usr/bin/time -v -o "$work/time.txt" sh -c "$*" >/dev/null 2>"$work/stderr.txt"
+    local rss size own
+    rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/time.txt")
+    own=$(sed -n 's/.*peak memory of pgbackup: \([0-9]*\) KiB.*/\1/p' "$work/stderr.txt" 2>/dev/null | tail -n 1)
+    size=$(find "$(dirname "$file")" -maxdepth 1 -name "$(basename "$file")" -printf '%s\n' 2>/dev/null | head -n 1)
+    printf '%s\t%s\t%s\t%s\n' "$name" "${size:-0}" "$rss" "${own:-}" >>"$work/sizes.tsv"
+}
+: >"$work/sizes.tsv"
+measure 'pg_dump > /dev/null' /dev/null "pg_dump -d bench > /dev/null"
+measure 'pg_dump | gzip -6' "$out/dump.sql.gz" "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'"
+measure 'pg_dump -Fc' "$out/dump.fc" "pg_dump -Fc -d bench > '$out/dump.fc'"
+measure 'pg_dump | zstd -3 -T0' "$out/dump.sql.zst" "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'"
+measure 'pgbackup create' "$home/backups/backup_*" "'$bin' -v --home '$home' create"
+measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
+measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
+
+python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+sizes = {}
+for line in open(sys.argv[2]):
+    name, size, rss, own = line.rstrip("\n").split("\t")
+    sizes[name] = (int(size), int(rss), int(own) if own else None)
+base = next(r["median"] for r in results if r["command"] == "pg_dump > /dev/null")
+gzip6 = sizes.get("pg_dump | gzip -6", (0, 0, None))[0]
+print("| command | median s | x pg_dump>/dev/null | output MiB | x gzip -6 size | peak RSS MiB, largest process | pgbackup's own peak RSS MiB |")
+print("|---|---|---|---|---|---|---|")
+for r in results:
+    size, rss, own = sizes.get(r["command"], (0, 0, None))
+    rel = f"{size / gzip6:.2f}" if gzip6 and size else "-"
+    own = f"{own / 1024:.1f}" if own else "-"
+    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base:.2f} | {size / 2**20:.1f} | {rel} | {rss / 1024:.1f} | {own} |")
+PY
