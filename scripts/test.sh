@@ -11,6 +11,8 @@ command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v faketime >/dev/null || missing+=(faketime)
 command -v zstd >/dev/null || missing+=(zstd)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
+command -v script >/dev/null || missing+=(bsdutils)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -20,5 +22,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-shellcheck scripts/*.sh .ci/run
+shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh
 cargo test --locked --all-targets "$@"

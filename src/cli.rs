@@ -69,6 +69,14 @@ pub enum Command {
     Pin(IdArg),
     /// Remove the protection set by pin
     Unpin(IdArg),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    pub shell: clap_complete::Shell,
 }
 
 /// What a backup contains.
@@ -223,8 +231,8 @@ pub struct StatusArgs {
     /// Warning when free space on the backups filesystem is below this (e.g. 5G)
     #[arg(long, value_name = "SIZE")]
     pub min_free: Option<String>,
-    /// Print Prometheus text exposition format
-    #[arg(long, conflicts_with = "json")]
+    /// Print Prometheus text exposition format (instead of a report or JSON)
+    #[arg(long)]
     pub prometheus: bool,
 }
 

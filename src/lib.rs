@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod interrupt;
 pub mod lock;
 pub mod logging;
+pub mod manpages;
 pub mod naming;
 pub mod postgres;
 pub mod process;

@@ -1,6 +1,7 @@
 //! One file per subcommand; `run` dispatches. Commands gather inputs, call the domain
 //! code, and print.
 
+mod completions;
 mod confirm;
 mod create;
 mod delete;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Delete(args) => delete::run(&config, &args),
         Command::Pin(args) => pin::run(&config, &args.id, true),
         Command::Unpin(args) => pin::run(&config, &args.id, false),
+        Command::Completions(args) => completions::run(args.shell),
         Command::Restore(_) => not_yet("restore"),
         Command::Prune(_) => not_yet("prune"),
         Command::Status(_) => not_yet("status"),

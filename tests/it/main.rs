@@ -7,3 +7,4 @@ mod connection;
 mod create;
 mod delete;
 mod faults;
+mod packaging;

@@ -1,0 +1,158 @@
+//! The systemd units and install.sh, checked with the real tools.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{stderr, stdout};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The units as installed, pointing at the binary under test.
+fn installed_units() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("pgbackup");
+    let service = fs::read_to_string(repo().join("systemd/pgbackup.service")).unwrap();
+    let service = service.replace(
+        "ExecStart=/usr/local/bin/pgbackup ",
+        &format!("ExecStart={} ", bin.display()),
+    );
+    fs::write(dir.path().join("pgbackup.service"), service).unwrap();
+    fs::copy(
+        repo().join("systemd/pgbackup.timer"),
+        dir.path().join("pgbackup.timer"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_units_verify_without_any_warning() {
+    let dir = installed_units();
+    let output = Command::new("systemd-analyze")
+        .args([
+            "verify",
+            "--man=no",
+            "./pgbackup.service",
+            "./pgbackup.timer",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stderr(&output).trim(), "", "systemd-analyze warned");
+}
+
+#[test]
+fn the_service_is_hardened() {
+    let dir = installed_units();
+    let output = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "./pgbackup.service"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&output) + &stderr(&output);
+    let score: f64 = text
+        .split("Overall exposure level for pgbackup.service: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    assert!(score <= 2.0, "exposure {score} is above 2.0");
+}
+
+#[test]
+fn the_timer_is_a_persistent_fifteen_minute_heartbeat() {
+    let timer = fs::read_to_string(repo().join("systemd/pgbackup.timer")).unwrap();
+    assert!(timer.contains("Persistent=true"));
+    let output = Command::new("systemd-analyze")
+        .args(["calendar", "--iterations=3", "*:0/15"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(timer.contains("OnCalendar=*:0/15"));
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn install(destdir: &Path, extra: &[&str]) -> std::process::Output {
+    Command::new(repo().join("install.sh"))
+        .arg("--destdir")
+        .arg(destdir)
+        .arg("--binary")
+        .arg(assert_cmd::cargo::cargo_bin("pgbackup"))
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn install_sh_stages_everything_into_destdir_idempotently() {
+    let stage = tempfile::tempdir().unwrap();
+    let root = stage.path();
+    let first = install(root, &["--no-enable"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(mode(&root.join("usr/local/bin/pgbackup")), 0o755);
+    assert!(
+        root.join("usr/local/share/man/man1/pgbackup-create.1")
+            .exists()
+    );
+    assert!(
+        root.join("usr/local/share/bash-completion/completions/pgbackup")
+            .exists()
+    );
+    let service = fs::read_to_string(root.join("etc/systemd/system/pgbackup.service")).unwrap();
+    assert!(service.contains("ExecStart=/usr/local/bin/pgbackup run-scheduled"));
+    assert!(root.join("etc/systemd/system/pgbackup.timer").exists());
+    assert_eq!(mode(&root.join("etc/pgbackup/pgbackup.env")), 0o600);
+    assert_eq!(mode(&root.join("var/lib/pgbackup")), 0o700);
+    assert_eq!(
+        mode(&root.join("var/lib/pgbackup/backup_schedule.json")),
+        0o600
+    );
+
+    let env_file = root.join("etc/pgbackup/pgbackup.env");
+    fs::write(&env_file, "PGDATABASE=mine\n").unwrap();
+    let second = install(root, &["--no-enable"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(
+        fs::read_to_string(&env_file).unwrap(),
+        "PGDATABASE=mine\n",
+        "the env file was overwritten"
+    );
+
+    let removed = install(root, &["--uninstall"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(!root.join("usr/local/bin/pgbackup").exists());
+    assert!(!root.join("etc/systemd/system/pgbackup.service").exists());
+    assert!(
+        root.join("var/lib/pgbackup/backup_schedule.json").exists(),
+        "backups and state are kept"
+    );
+    assert!(env_file.exists());
+}
+
+#[test]
+fn install_sh_honours_a_packaging_prefix() {
+    let stage = tempfile::tempdir().unwrap();
+    let output = install(stage.path(), &["--prefix", "/usr", "--no-enable"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let service =
+        fs::read_to_string(stage.path().join("usr/lib/systemd/system/pgbackup.service")).unwrap();
+    assert!(service.contains("ExecStart=/usr/bin/pgbackup run-scheduled"));
+    assert!(
+        stage
+            .path()
+            .join("usr/lib/sysusers.d/pgbackup.conf")
+            .exists()
+    );
+}
