@@ -16,7 +16,7 @@ use crate::exit;
 use crate::files;
 use crate::fsutil;
 use crate::interrupt::Interrupt;
-use crate::lock;
+use crate::lock::{self, WriteLock};
 use crate::naming::{self, Compression, Format, Kind};
 use crate::postgres::{self, ServerFacts};
 use crate::process::Tool;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ListArgs;
-use crate::commands::{present, select};
+use crate::commands::present;
 use crate::config::Config;
 use crate::files::{self, FileState};
 use crate::naming::{self, Compression};
@@ -49,7 +49,7 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
             });
         }
     }
-    listed.sort_by_key(|l| std::cmp::Reverse(select::instant(&l.entry, config.zone)));
+    listed.sort_by_key(|l| std::cmp::Reverse(l.entry.instant(config.zone)));
     Ok(listed)
 }
 

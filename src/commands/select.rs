@@ -3,25 +3,15 @@
 use std::path::Path;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::files::{self, FileState};
-use crate::zone::{self, Zone};
-
-/// When the backup was made: `created_at`, else the old module's `date`.
-pub fn instant(entry: &Entry, zone: Zone) -> Option<DateTime<Utc>> {
-    entry
-        .created_at
-        .as_deref()
-        .and_then(|t| zone::parse_date(t, zone))
-        .or_else(|| zone::parse_date(&entry.date, zone))
-}
+use crate::zone::Zone;
 
 /// Entries newest first; undated ones last, in catalog order.
 pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
-    entries.sort_by_key(|e| std::cmp::Reverse(instant(e, zone)));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.instant(zone)));
 }
 
 /// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete

@@ -1,0 +1,89 @@
+//! Which backups a retention policy keeps and removes, per (database, type) group, with the
+//! safety rules on top of the pure policy: pinned and newest backups always stay, and only
+//! complete backups whose file is present take part.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Entry};
+use crate::files::{self, FileState};
+use crate::retention::{self, Policy};
+use crate::zone::Zone;
+
+/// A backup the policy keeps, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Kept {
+    pub id: String,
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date: String,
+    pub reasons: Vec<String>,
+}
+
+/// A backup the policy removes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dropped {
+    pub id: String,
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date: String,
+}
+
+/// The decision for every backup that takes part, newest first.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Plan {
+    pub keep: Vec<Kept>,
+    pub remove: Vec<Dropped>,
+}
+
+/// Only these groups take part; `None` means every group.
+pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
+
+/// Applies `policy` to the catalog at `now`, bucketing in `zone`.
+pub fn plan(catalog: &Catalog, backups_dir: &Path, policy: &Policy, zone: Zone, now: DateTime<Utc>, only: GroupFilter<'_>) -> Plan {
+    let mut groups: BTreeMap<(&str, &str), Vec<(&Entry, DateTime<Utc>)>> = BTreeMap::new();
+    for entry in &catalog.backups {
+        let present = matches!(files::state_of(backups_dir, entry), FileState::Present { .. });
+        let in_scope = only.is_none_or(|(db, kind)| entry.database == db && entry.kind == kind);
+        if entry.is_deleting() || !present || !in_scope {
+            continue;
+        }
+        let Some(instant) = entry.instant(zone) else { continue };
+        groups.entry((entry.database.as_str(), entry.kind.as_str())).or_default().push((entry, instant));
+    }
+    let mut plan = Plan::default();
+    let mut dated: Vec<(DateTime<Utc>, Result<Kept, Dropped>)> = Vec::new();
+    for members in groups.into_values() {
+        let times: Vec<_> = members.iter().map(|(_, t)| zone.wall_clock(*t)).collect();
+        let decisions = retention::apply(&times, policy, zone.wall_clock(now));
+        let newest = members.iter().map(|(_, t)| *t).max();
+        for ((entry, instant), decision) in members.iter().zip(decisions) {
+            let mut reasons: Vec<String> = decision.reasons.iter().map(|r| retention::short_reason(r)).collect();
+            if entry.is_pinned() {
+                reasons.push("pinned".to_string());
+            }
+            if Some(*instant) == newest && reasons.is_empty() {
+                reasons.push("newest".to_string());
+            }
+            let outcome = if reasons.is_empty() {
+                Err(Dropped { id: entry.id.clone(), database: entry.database.clone(), kind: entry.kind.clone(), date: entry.date.clone() })
+            } else {
+                Ok(Kept { id: entry.id.clone(), database: entry.database.clone(), kind: entry.kind.clone(), date: entry.date.clone(), reasons })
+            };
+            dated.push((*instant, outcome));
+        }
+    }
+    dated.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
+    for (_, outcome) in dated {
+        match outcome {
+            Ok(kept) => plan.keep.push(kept),
+            Err(dropped) => plan.remove.push(dropped),
+        }
+    }
+    plan
+}
