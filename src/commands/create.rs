@@ -102,16 +102,32 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Makes one backup under the write lock and records it; used by `create` and scheduled runs.
+/// Takes the write lock, makes one backup and records it.
 pub fn create(
     config: &mut Config,
     recipe: Recipe,
     description: &str,
     trigger: &str,
 ) -> Result<Entry> {
+    let lock = lock_home(config)?;
+    create_locked(config, recipe, description, trigger, &lock)
+}
+
+/// Makes the home folders when missing and takes the write lock.
+pub fn lock_home(config: &Config) -> Result<WriteLock> {
     fsutil::ensure_private_dir(&config.home)?;
     fsutil::ensure_private_dir(&config.backups_dir)?;
-    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    lock::acquire(&config.backups_dir, &config.command_line)
+}
+
+/// Makes one backup and records it; the caller holds the write lock.
+pub fn create_locked(
+    config: &mut Config,
+    recipe: Recipe,
+    description: &str,
+    trigger: &str,
+    _lock: &WriteLock,
+) -> Result<Entry> {
     let interrupt = Interrupt::install()?;
     files::sweep_partials(&config.backups_dir)?;
     let mut catalog = Catalog::load(&config.catalog_path)?;
