@@ -27,6 +27,8 @@ pub struct DumpPlan<'a> {
     pub final_name: String,
     pub compression: Compression,
     pub level: u32,
+    /// Called with the number of bytes read from pg_dump so far.
+    pub progress: &'a dyn Fn(u64),
 }
 
 /// A complete backup file.
@@ -107,6 +109,7 @@ fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) 
             Err(err) => return Err(err).context("could not read pg_dump's output"),
         };
         raw_size += n as u64;
+        (plan.progress)(raw_size);
         sink.write_all(&buf[..n]).map_err(write_error)?;
     }
     let hashing = sink.finish().map_err(write_error)?;

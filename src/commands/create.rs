@@ -140,14 +140,18 @@ pub fn create_locked(
     let id = allocate_id(config, &catalog, started)?;
     let final_name = naming::file_name(recipe.kind, &id, recipe.format, recipe.compression);
     tracing::info!("dumping {} into {}", facts.database, final_name);
+    let bar = present::progress_bar(config.interactive, &format!("dumping {}", facts.database));
     let plan = DumpPlan {
         pg_dump: pg_dump_command(config, recipe),
         backups_dir: &config.backups_dir,
         final_name: final_name.clone(),
         compression: recipe.compression,
         level: recipe.level,
+        progress: &|bytes| bar.set_position(bytes),
     };
-    let dumped = dump::run(plan, &interrupt)
+    let dumped = dump::run(plan, &interrupt);
+    bar.finish_and_clear();
+    let dumped = dumped
         .with_context(|| format!("backup of {} failed; nothing was recorded", facts.database))?;
     for line in dumped.warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("pg_dump: {line}");

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 /// 1536 -> "1.5 KiB".
@@ -21,6 +22,20 @@ pub fn human_size(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Bytes and rate on stderr when it is a terminal; hidden otherwise.
+pub fn progress_bar(visible: bool, message: &str) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message(message.to_string());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}: {bytes} read ({bytes_per_sec}, {elapsed})")
+            .expect("the template is valid"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 pub fn table(header: &[&str]) -> Table {
