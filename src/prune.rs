@@ -45,16 +45,31 @@ pub struct Plan {
 pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
 
 /// Applies `policy` to the catalog at `now`, bucketing in `zone`.
-pub fn plan(catalog: &Catalog, backups_dir: &Path, policy: &Policy, zone: Zone, now: DateTime<Utc>, only: GroupFilter<'_>) -> Plan {
+pub fn plan(
+    catalog: &Catalog,
+    backups_dir: &Path,
+    policy: &Policy,
+    zone: Zone,
+    now: DateTime<Utc>,
+    only: GroupFilter<'_>,
+) -> Plan {
     let mut groups: BTreeMap<(&str, &str), Vec<(&Entry, DateTime<Utc>)>> = BTreeMap::new();
     for entry in &catalog.backups {
-        let present = matches!(files::state_of(backups_dir, entry), FileState::Present { .. });
+        let present = matches!(
+            files::state_of(backups_dir, entry),
+            FileState::Present { .. }
+        );
         let in_scope = only.is_none_or(|(db, kind)| entry.database == db && entry.kind == kind);
         if entry.is_deleting() || !present || !in_scope {
             continue;
         }
-        let Some(instant) = entry.instant(zone) else { continue };
-        groups.entry((entry.database.as_str(), entry.kind.as_str())).or_default().push((entry, instant));
+        let Some(instant) = entry.instant(zone) else {
+            continue;
+        };
+        groups
+            .entry((entry.database.as_str(), entry.kind.as_str()))
+            .or_default()
+            .push((entry, instant));
     }
     let mut plan = Plan::default();
     let mut dated: Vec<(DateTime<Utc>, Result<Kept, Dropped>)> = Vec::new();
@@ -63,7 +78,11 @@ pub fn plan(catalog: &Catalog, backups_dir: &Path, policy: &Policy, zone: Zone, 
         let decisions = retention::apply(&times, policy, zone.wall_clock(now));
         let newest = members.iter().map(|(_, t)| *t).max();
         for ((entry, instant), decision) in members.iter().zip(decisions) {
-            let mut reasons: Vec<String> = decision.reasons.iter().map(|r| retention::short_reason(r)).collect();
+            let mut reasons: Vec<String> = decision
+                .reasons
+                .iter()
+                .map(|r| retention::short_reason(r))
+                .collect();
             if entry.is_pinned() {
                 reasons.push("pinned".to_string());
             }
@@ -71,9 +90,20 @@ pub fn plan(catalog: &Catalog, backups_dir: &Path, policy: &Policy, zone: Zone, 
                 reasons.push("newest".to_string());
             }
             let outcome = if reasons.is_empty() {
-                Err(Dropped { id: entry.id.clone(), database: entry.database.clone(), kind: entry.kind.clone(), date: entry.date.clone() })
+                Err(Dropped {
+                    id: entry.id.clone(),
+                    database: entry.database.clone(),
+                    kind: entry.kind.clone(),
+                    date: entry.date.clone(),
+                })
             } else {
-                Ok(Kept { id: entry.id.clone(), database: entry.database.clone(), kind: entry.kind.clone(), date: entry.date.clone(), reasons })
+                Ok(Kept {
+                    id: entry.id.clone(),
+                    database: entry.database.clone(),
+                    kind: entry.kind.clone(),
+                    date: entry.date.clone(),
+                    reasons,
+                })
             };
             dated.push((*instant, outcome));
         }

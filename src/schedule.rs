@@ -4,12 +4,15 @@ use std::iter::successors;
 use std::ops::Add;
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound,
-    TimeDelta, TimeZone, Timelike, Utc, Weekday,
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, TimeDelta,
+    Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use crate::retention::Span;
+pub use crate::zone::Zone;
 
 const DEFAULT_TIME: NaiveTime = NaiveTime::from_hms_opt(3, 0, 0).unwrap();
 const WEEKDAY_NAMES: [&str; 7] = [
@@ -144,32 +147,6 @@ pub enum Due {
     Disabled,
     NotYet { next: DateTime<Utc> },
     Due { slot: DateTime<Utc> },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Zone {
-    /// The system's zone (TZ, /etc/localtime).
-    Local,
-    Named(Tz),
-}
-
-impl Zone {
-    /// The instant on this zone's wall clock, with its offset.
-    pub fn wall_clock(&self, instant: DateTime<Utc>) -> DateTime<FixedOffset> {
-        match self {
-            Zone::Local => instant.with_timezone(&Local).fixed_offset(),
-            Zone::Named(tz) => instant.with_timezone(tz).fixed_offset(),
-        }
-    }
-
-    /// A wall-clock time as an instant: the earlier one when the clock goes back, the
-    /// first instant after the gap when the clock skips it.
-    pub fn resolve(&self, naive: NaiveDateTime) -> DateTime<Utc> {
-        match self {
-            Zone::Local => resolve_in(&Local, naive),
-            Zone::Named(tz) => resolve_in(tz, naive),
-        }
-    }
 }
 
 impl Default for Schedule {
@@ -318,14 +295,6 @@ fn next_on_day(schedule: &Schedule, zone: Zone, after: DateTime<Utc>) -> Option<
         .find(|slot| *slot > after)
 }
 
-fn resolve_in<Z: TimeZone>(zone: &Z, naive: NaiveDateTime) -> DateTime<Utc> {
-    std::iter::once(naive)
-        .chain(minutes_after(naive))
-        .find_map(|probe| zone.from_local_datetime(&probe).earliest())
-        .map(|instant| instant.with_timezone(&Utc))
-        .expect("a DST gap ends")
-}
-
 /// The whole minutes after `t`, without end.
 fn minutes_after<T>(t: T) -> impl Iterator<Item = T>
 where
@@ -411,19 +380,9 @@ fn parse_count(value: &Value) -> Result<i32, String> {
 
 fn parse_duration(value: &Value) -> Result<String, String> {
     let text = as_str(value)?;
-    let well_formed = text.starts_with(|c: char| c.is_ascii_digit())
-        && text.ends_with(['y', 'm', 'd', 'h'])
-        && text
-            .split(|c: char| c.is_ascii_digit())
-            .filter(|unit| !unit.is_empty())
-            .all(|unit| ["y", "m", "d", "h"].contains(&unit));
-    if well_formed {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "{value} is not a duration such as 30d or 1y6m (units y, m, d, h)"
-        ))
-    }
+    text.parse::<Span>()
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_instant(value: &Value, zone: Zone) -> Result<DateTime<FixedOffset>, String> {

@@ -8,6 +8,7 @@ mod delete;
 mod list;
 mod pin;
 mod present;
+mod schedule;
 mod select;
 mod view;
 
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Status(_) => not_yet("status"),
         Command::RunScheduled(_) => not_yet("run-scheduled"),
         Command::Verify(_) => not_yet("verify"),
-        Command::Schedule(_) => not_yet("schedule"),
+        Command::Schedule(command) => schedule::run(&config, &command),
     }
 }
 

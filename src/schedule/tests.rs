@@ -431,7 +431,7 @@ fn every_invalid_field_is_named() {
         (
             json!({"retention": {"within": "30"}}),
             "retention.within",
-            r#""30" is not a duration such as 30d or 1y6m (units y, m, d, h)"#,
+            r#"invalid duration "30": no unit after 30 (expected numbers with units y, m (months), d, h, e.g. 7d, 36h, 1y6m)"#,
         ),
         (
             json!({"last_run": "yesterday"}),

@@ -1,0 +1,179 @@
+//! `pgbackup schedule show|set`: read or change backup_schedule.json.
+
+use anyhow::Result;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::audit;
+use crate::cli::{ScheduleCommand, ScheduleSetArgs};
+use crate::commands::{create, present};
+use crate::config::Config;
+use crate::exit;
+use crate::schedule::{self, Schedule};
+use crate::schedule_file;
+
+pub fn run(config: &Config, command: &ScheduleCommand) -> Result<u8> {
+    match command {
+        ScheduleCommand::Show => show(config),
+        ScheduleCommand::Set(args) => set(config, args),
+    }
+}
+
+fn show(config: &Config) -> Result<u8> {
+    let schedule = schedule_file::load(&config.schedule_path)?;
+    if config.json {
+        let value: Value = serde_json::from_str(&schedule.to_json())?;
+        return present::print_json(&value).map(|()| 0);
+    }
+    let zone = schedule.zone();
+    let when = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
+        t.map(|t| {
+            zone.wall_clock(t.to_utc())
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        })
+        .unwrap_or_else(|| "never".to_string())
+    };
+    let next = schedule
+        .next_run
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|| schedule::next_slot_after(&schedule, Utc::now()));
+    let file_json: Value = serde_json::from_str(&schedule.to_json())?;
+    let mut table = present::table(&["Setting", "Value"]);
+    let rows = [
+        ("file", config.schedule_path.display().to_string()),
+        ("enabled", schedule.enabled.to_string()),
+        (
+            "frequency",
+            file_json["frequency"].as_str().unwrap_or("").to_string(),
+        ),
+        ("time", file_json["time"].as_str().unwrap_or("").to_string()),
+        (
+            "weekday",
+            file_json
+                .get("weekday")
+                .and_then(Value::as_str)
+                .unwrap_or("monday")
+                .to_string(),
+        ),
+        (
+            "day of month",
+            schedule.day_of_month.unwrap_or(1).to_string(),
+        ),
+        (
+            "time zone",
+            file_json
+                .get("timezone")
+                .and_then(Value::as_str)
+                .unwrap_or("system")
+                .to_string(),
+        ),
+        (
+            "type",
+            file_json
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("full")
+                .to_string(),
+        ),
+        (
+            "compression",
+            file_json
+                .get("compression")
+                .and_then(Value::as_str)
+                .unwrap_or("gzip")
+                .to_string(),
+        ),
+        ("retention", file_json["retention"].to_string()),
+        ("last run", when(schedule.last_run)),
+        (
+            "last result",
+            schedule
+                .last_result
+                .as_ref()
+                .map(|r| serde_json::to_string(r).unwrap_or_default())
+                .unwrap_or_default(),
+        ),
+        ("next run", when(Some(zone.wall_clock(next)))),
+    ];
+    for (key, value) in rows {
+        table.add_row(vec![key.to_string(), value]);
+    }
+    present::print_line(&table.to_string())?;
+    Ok(0)
+}
+
+fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
+    let outcome = (|| {
+        let _lock = create::lock_home(config)?;
+        let current = schedule_file::load(&config.schedule_path)?;
+        let mut value: Value = serde_json::from_str(&current.to_json())?;
+        let timing_changed = apply(&mut value, args);
+        let mut updated =
+            schedule::parse(&value.to_string()).map_err(|e| exit::usage(e.to_string()))?;
+        if timing_changed {
+            let next = schedule::next_slot_after(&updated, Utc::now());
+            updated.next_run = Some(updated.zone().wall_clock(next));
+        }
+        schedule_file::save(&config.schedule_path, &updated)?;
+        Ok(updated)
+    })();
+    audit::record_outcome(config, &outcome, |_| String::new());
+    let updated: Schedule = outcome?;
+    present::print_line(&format!(
+        "schedule saved; next run {}",
+        updated
+            .next_run
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "not planned".to_string())
+    ))?;
+    Ok(0)
+}
+
+/// Writes the flags into the file's JSON form; true when anything that decides the
+/// next run changed.
+fn apply(value: &mut Value, args: &ScheduleSetArgs) -> bool {
+    let mut timing = false;
+    let mut put = |key: &str, new: Option<Value>, decides_timing: bool| {
+        if let Some(new) = new {
+            timing |= decides_timing && value.get(key) != Some(&new);
+            value[key] = new;
+        }
+    };
+    put("frequency", args.frequency.clone().map(Value::from), true);
+    put("time", args.time.clone().map(Value::from), true);
+    put("weekday", args.weekday.clone().map(Value::from), true);
+    put("day_of_month", args.day_of_month.map(Value::from), true);
+    put("timezone", args.timezone.clone().map(Value::from), true);
+    put(
+        "type",
+        args.kind.map(|k| json!(format!("{k:?}").to_lowercase())),
+        false,
+    );
+    put(
+        "compression",
+        args.compression
+            .map(|c| json!(format!("{c:?}").to_lowercase())),
+        false,
+    );
+    if args.enable || args.disable {
+        put("enabled", Some(Value::from(args.enable)), true);
+    }
+    let retention = [
+        ("last", args.keep_last),
+        ("hourly", args.keep_hourly),
+        ("daily", args.keep_daily),
+        ("weekly", args.keep_weekly),
+        ("monthly", args.keep_monthly),
+        ("yearly", args.keep_yearly),
+    ];
+    for (key, keep) in retention {
+        if let Some(keep) = keep {
+            value["retention"][key] = Value::from(keep);
+        }
+    }
+    if let Some(within) = &args.keep_within {
+        value["retention"]["within"] = Value::from(within.clone());
+    }
+    timing
+}
