@@ -117,3 +117,80 @@ pub fn plan(
     }
     plan
 }
+
+/// The counts and duration a policy is built from, by name, as given by flags or the
+/// schedule file.
+#[derive(Debug, Default, Clone)]
+pub struct PolicySpec {
+    pub last: Option<i32>,
+    pub hourly: Option<i32>,
+    pub daily: Option<i32>,
+    pub weekly: Option<i32>,
+    pub monthly: Option<i32>,
+    pub yearly: Option<i32>,
+    pub within: Option<String>,
+}
+
+impl PolicySpec {
+    pub fn is_unset(&self) -> bool {
+        [
+            self.last,
+            self.hourly,
+            self.daily,
+            self.weekly,
+            self.monthly,
+            self.yearly,
+        ]
+        .iter()
+        .all(Option::is_none)
+            && self.within.is_none()
+    }
+
+    pub fn from_retention(retention: &crate::schedule::Retention) -> PolicySpec {
+        PolicySpec {
+            last: retention.last,
+            hourly: retention.hourly,
+            daily: retention.daily,
+            weekly: retention.weekly,
+            monthly: retention.monthly,
+            yearly: retention.yearly,
+            within: retention.within.clone(),
+        }
+    }
+
+    /// A policy that keeps something, or a message naming what is wrong (`keep-` +
+    /// the rule name, as the flags spell it).
+    pub fn to_policy(&self) -> Result<Policy, String> {
+        let count = |name: &str, value: Option<i32>| match value.unwrap_or(0) {
+            n if n < -1 => Err(format!(
+                "keep-{name} {n}: use a count, 0 (off) or -1 (unlimited)"
+            )),
+            n => Ok(n),
+        };
+        let within = match &self.within {
+            Some(text) => Some(
+                text.parse::<retention::Span>()
+                    .map_err(|e| format!("keep-within: {e}"))?,
+            ),
+            None => None,
+        };
+        let policy = Policy {
+            last: count("last", self.last)?,
+            hourly: count("hourly", self.hourly)?,
+            daily: count("daily", self.daily)?,
+            weekly: count("weekly", self.weekly)?,
+            monthly: count("monthly", self.monthly)?,
+            yearly: count("yearly", self.yearly)?,
+            within: within.filter(|span| !span.is_zero()),
+            ..Policy::default()
+        };
+        if policy.is_empty() {
+            return Err(
+                "the retention policy is empty and would keep nothing; give at least one \
+                        --keep-* option or set retention in backup_schedule.json"
+                    .to_string(),
+            );
+        }
+        Ok(policy)
+    }
+}

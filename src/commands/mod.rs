@@ -8,6 +8,7 @@ mod delete;
 mod list;
 mod pin;
 mod present;
+mod prune;
 mod schedule;
 mod select;
 mod view;
@@ -29,7 +30,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Unpin(args) => pin::run(&config, &args.id, false),
         Command::Completions(args) => completions::run(args.shell),
         Command::Restore(_) => not_yet("restore"),
-        Command::Prune(_) => not_yet("prune"),
+        Command::Prune(args) => prune::run(&config, &args),
         Command::Status(_) => not_yet("status"),
         Command::RunScheduled(_) => not_yet("run-scheduled"),
         Command::Verify(_) => not_yet("verify"),

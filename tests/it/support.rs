@@ -306,10 +306,10 @@ impl Env {
     /// The catalog's entries as JSON.
     pub fn entries(&self) -> Vec<Value> {
         match fs::read_to_string(self.catalog_path()) {
-            Ok(text) => serde_json::from_str::<Value>(&text).unwrap()["backups"]
-                .as_array()
-                .unwrap()
-                .clone(),
+            Ok(text) => match serde_json::from_str::<Value>(&text).unwrap() {
+                Value::Array(entries) => entries,
+                catalog => catalog["backups"].as_array().unwrap().clone(),
+            },
             Err(_) => Vec::new(),
         }
     }

@@ -1,0 +1,119 @@
+//! `pgbackup prune`: apply the retention policy (flags, else backup_schedule.json).
+
+use anyhow::Result;
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::audit;
+use crate::catalog::Catalog;
+use crate::cli::PruneArgs;
+use crate::commands::{create, present};
+use crate::config::Config;
+use crate::exit;
+use crate::prune::{self, Plan, PolicySpec};
+use crate::removal::{self, Removed};
+use crate::schedule_file;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    dry_run: bool,
+    #[serde(flatten)]
+    plan: &'a Plan,
+}
+
+pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
+    let flags = PolicySpec {
+        last: args.keep_last,
+        hourly: args.keep_hourly,
+        daily: args.keep_daily,
+        weekly: args.keep_weekly,
+        monthly: args.keep_monthly,
+        yearly: args.keep_yearly,
+        within: args.keep_within.clone(),
+    };
+    let spec = if flags.is_unset() {
+        PolicySpec::from_retention(&schedule_file::load(&config.schedule_path)?.retention)
+    } else {
+        flags
+    };
+    let policy = spec.to_policy().map_err(exit::usage)?;
+    if args.dry_run {
+        let catalog = Catalog::load(&config.catalog_path)?;
+        let plan = prune::plan(
+            &catalog,
+            &config.backups_dir,
+            &policy,
+            config.zone,
+            Utc::now(),
+            None,
+        );
+        return print(config, &plan, true, &[]);
+    }
+    let outcome = (|| {
+        let _lock = create::lock_home(config)?;
+        let mut catalog = Catalog::load(&config.catalog_path)?;
+        let plan = prune::plan(
+            &catalog,
+            &config.backups_dir,
+            &policy,
+            config.zone,
+            Utc::now(),
+            None,
+        );
+        let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
+        let removed = removal::remove(
+            &mut catalog,
+            &config.catalog_path,
+            &config.backups_dir,
+            &ids,
+        )?;
+        Ok((plan, removed))
+    })();
+    audit::record_outcome(config, &outcome, |(plan, _)| {
+        format!("kept={} removed={}", plan.keep.len(), plan.remove.len())
+    });
+    let (plan, removed) = outcome?;
+    print(config, &plan, false, &removed)
+}
+
+fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Result<u8> {
+    for r in removed {
+        if let Removed::EntryOnly { id, reason } = r {
+            tracing::warn!("backup {id}: {reason}; its file was left alone");
+        }
+    }
+    if config.json {
+        return present::print_json(&Report { dry_run, plan }).map(|()| 0);
+    }
+    let mut kept = present::table(&["Keep", "Date", "Database", "Type", "Reasons"]);
+    for k in &plan.keep {
+        kept.add_row(vec![
+            k.id.clone(),
+            k.date.clone(),
+            k.database.clone(),
+            k.kind.clone(),
+            k.reasons.join(", "),
+        ]);
+    }
+    present::print_line(&kept.to_string())?;
+    if plan.remove.is_empty() {
+        present::print_line("nothing to remove")?;
+        return Ok(0);
+    }
+    let mut gone = present::table(&[
+        if dry_run { "Would remove" } else { "Removed" },
+        "Date",
+        "Database",
+        "Type",
+    ]);
+    for d in &plan.remove {
+        gone.add_row(vec![
+            d.id.clone(),
+            d.date.clone(),
+            d.database.clone(),
+            d.kind.clone(),
+        ]);
+    }
+    present::print_line(&gone.to_string())?;
+    Ok(0)
+}
