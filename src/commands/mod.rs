@@ -9,6 +9,7 @@ mod list;
 mod pin;
 mod present;
 mod prune;
+mod run_scheduled;
 mod schedule;
 mod select;
 mod view;
@@ -32,7 +33,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Restore(_) => not_yet("restore"),
         Command::Prune(args) => prune::run(&config, &args),
         Command::Status(_) => not_yet("status"),
-        Command::RunScheduled(_) => not_yet("run-scheduled"),
+        Command::RunScheduled(args) => run_scheduled::run(&mut config, &args),
         Command::Verify(_) => not_yet("verify"),
         Command::Schedule(command) => schedule::run(&config, &command),
     }

@@ -9,3 +9,4 @@ mod delete;
 mod faults;
 mod packaging;
 mod prune;
+mod scheduled;

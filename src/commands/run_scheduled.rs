@@ -1,0 +1,173 @@
+//! `pgbackup run-scheduled`: what the systemd timer runs every 15 minutes. Does nothing
+//! unless backup_schedule.json says a run is due; then backs up, prunes only when the
+//! backup succeeded, and records the outcome.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{SecondsFormat, Utc};
+
+use crate::audit;
+use crate::catalog::{Catalog, Entry};
+use crate::cli::RunScheduledArgs;
+use crate::commands::create::{self, Recipe};
+use crate::config::Config;
+use crate::lock::WriteLock;
+use crate::naming::{Compression, Format, Kind};
+use crate::prune::{self, PolicySpec};
+use crate::removal;
+use crate::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
+use crate::schedule_file;
+
+pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
+    let schedule = schedule_file::load(&config.schedule_path)?;
+    if !args.force && !is_due(config, &schedule) {
+        return Ok(0);
+    }
+    let lock = create::lock_home(config)?;
+    // Another run may have finished between the check and the lock.
+    let mut schedule = schedule_file::load(&config.schedule_path)?;
+    if !args.force && !is_due(config, &schedule) {
+        return Ok(0);
+    }
+    let started = Utc::now();
+    let clock = Instant::now();
+    let outcome = backup_then_prune(config, &schedule, &lock);
+    let result = LastResult {
+        status: if outcome.is_ok() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Failed
+        },
+        backup_id: match &outcome {
+            Ok(entry) => Some(entry.id.clone()),
+            Err(failure) => failure.backup_id.clone(),
+        },
+        error: outcome.as_ref().err().map(|f| format!("{:#}", f.error)),
+        duration_ms: Some(clock.elapsed().as_millis() as u64),
+        finished_at: Some(schedule.zone().wall_clock(Utc::now())),
+    };
+    schedule::after_run(&mut schedule, started, result);
+    let saved = schedule_file::save(&config.schedule_path, &schedule);
+    let outcome = outcome.map_err(|f| f.error);
+    audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
+    saved?;
+    let entry = outcome?;
+    tracing::info!(
+        "scheduled backup {} done; next run at {}",
+        entry.id,
+        schedule
+            .next_run
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+fn is_due(config: &Config, schedule: &Schedule) -> bool {
+    match schedule::due(schedule, Utc::now()) {
+        Due::Disabled => {
+            tracing::info!(
+                "scheduled backups are disabled in {}; nothing to do",
+                config.schedule_path.display()
+            );
+            false
+        }
+        Due::NotYet { next } => {
+            let next = schedule
+                .zone()
+                .wall_clock(next)
+                .to_rfc3339_opts(SecondsFormat::Secs, false);
+            tracing::info!("no scheduled backup due; next at {next}");
+            false
+        }
+        Due::Due { slot } => {
+            tracing::info!(
+                "scheduled backup due (slot {})",
+                schedule.zone().wall_clock(slot).to_rfc3339()
+            );
+            true
+        }
+    }
+}
+
+struct Failure {
+    error: anyhow::Error,
+    backup_id: Option<String>,
+}
+
+/// The backup, then retention for its own (database, type) group, never after a failure.
+fn backup_then_prune(
+    config: &mut Config,
+    schedule: &Schedule,
+    lock: &WriteLock,
+) -> Result<Entry, Failure> {
+    let recipe = recipe(schedule);
+    let entry = create::create_locked(config, recipe, "scheduled backup", "scheduled", lock)
+        .map_err(|error| Failure {
+            error,
+            backup_id: None,
+        })?;
+    apply_retention(config, schedule, &entry).map_err(|error| Failure {
+        error: error.context(format!(
+            "backup {} was made, but retention failed",
+            entry.id
+        )),
+        backup_id: Some(entry.id.clone()),
+    })?;
+    Ok(entry)
+}
+
+fn recipe(schedule: &Schedule) -> Recipe {
+    let compression = match schedule.compression {
+        Some(schedule::Compression::None) => Compression::None,
+        Some(schedule::Compression::Zstd) => Compression::Zstd,
+        Some(schedule::Compression::Gzip) | None => Compression::Gzip,
+    };
+    Recipe {
+        kind: match schedule.kind.unwrap_or_default() {
+            BackupType::Full => Kind::Full,
+            BackupType::Schema => Kind::Schema,
+        },
+        format: Format::Plain,
+        compression,
+        level: match compression {
+            Compression::Zstd => create::DEFAULT_ZSTD_LEVEL,
+            _ => create::DEFAULT_GZIP_LEVEL,
+        },
+    }
+}
+
+fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Result<()> {
+    let policy = match PolicySpec::from_retention(&schedule.retention).to_policy() {
+        Ok(policy) => policy,
+        Err(reason) => {
+            tracing::warn!("retention not applied: {reason}");
+            return Ok(());
+        }
+    };
+    let mut catalog = Catalog::load(&config.catalog_path)?;
+    let group = Some((entry.database.as_str(), entry.kind.as_str()));
+    let plan = prune::plan(
+        &catalog,
+        &config.backups_dir,
+        &policy,
+        config.zone,
+        Utc::now(),
+        group,
+    );
+    let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
+    let removed = removal::remove(
+        &mut catalog,
+        &config.catalog_path,
+        &config.backups_dir,
+        &ids,
+    )
+    .context("could not remove expired backups")?;
+    tracing::info!(
+        "retention kept {} and removed {} backup(s)",
+        plan.keep.len(),
+        removed.len()
+    );
+    Ok(())
+}
