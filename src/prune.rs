@@ -41,6 +41,9 @@ pub struct Plan {
     pub remove: Vec<Dropped>,
 }
 
+/// A backup with the instant it was made.
+type Dated<'a> = (&'a Entry, DateTime<Utc>);
+
 /// Only these groups take part; `None` means every group.
 pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
 
@@ -53,7 +56,7 @@ pub fn plan(
     now: DateTime<Utc>,
     only: GroupFilter<'_>,
 ) -> Plan {
-    let mut groups: BTreeMap<(&str, &str), Vec<(&Entry, DateTime<Utc>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), Vec<Dated<'_>>> = BTreeMap::new();
     for entry in &catalog.backups {
         let present = matches!(
             files::state_of(backups_dir, entry),
