@@ -79,7 +79,12 @@ fn run_checked(command: &mut Command) -> Output {
 
 /// An initdb'd data folder, made once and shared by every test process.
 fn template() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pg-template");
+    // In the system temp folder, not the checkout: the server user must be able to reach
+    // it, and a checkout may sit in a folder only its owner can enter.
+    // SAFETY: geteuid(2) has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    let version = server_bindir().display().to_string().replace('/', "_");
+    let root = std::env::temp_dir().join(format!("pgbackup-test-template-{uid}{version}"));
     fs::create_dir_all(&root).unwrap();
     fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
     let lock = File::create(root.join(".lock")).unwrap();
