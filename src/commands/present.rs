@@ -40,10 +40,11 @@ pub fn progress_bar(visible: bool, message: &str) -> ProgressBar {
 
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header);
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
+    // Fit a real terminal; a pseudo-terminal that reports no width gets the natural width.
+    if table.width().is_some_and(|w| w >= 40) {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+    }
     table
 }
 

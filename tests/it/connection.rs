@@ -1,7 +1,6 @@
 //! Connections follow libpq conventions; passwords never leak.
 
 use std::fs;
-use std::process::Command;
 
 use crate::support::{Env, stderr};
 
@@ -87,23 +86,8 @@ fn a_password_in_the_environment_passes_through() {
 #[test]
 fn on_a_terminal_the_password_is_asked_for_without_echo() {
     let env = secured_env();
-    // `script` gives pgbackup a terminal; the password is typed on it.
-    let bin = assert_cmd::cargo::cargo_bin("pgbackup");
-    let output = Command::new("sh")
-        .args(["-c", "sleep 2; printf '%s\\n' \"$1\"", "sh", SECRET])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|typist| {
-            Command::new("script")
-                .args(["-qec", &format!("{} create", bin.display()), "/dev/null"])
-                .envs(env.vars())
-                .env("PGUSER", "secure")
-                .stdin(typist.stdout.unwrap())
-                .output()
-        })
-        .unwrap();
-    let screen = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{screen}");
+    let (code, screen) = env.run_on_terminal("create", &[("PGUSER", "secure")], SECRET);
+    assert_eq!(code, Some(0), "{screen}");
     assert!(screen.contains("Password:"), "{screen}");
     assert!(
         !screen.contains(SECRET),

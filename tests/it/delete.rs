@@ -141,3 +141,20 @@ fn an_interrupted_delete_is_finished_by_the_next_one() {
     assert!(env.run(&["delete", "--yes", id]).status.success());
     assert!(env.entries().is_empty());
 }
+
+#[test]
+fn on_a_terminal_delete_asks_first() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let id = entry["id"].as_str().unwrap();
+    let (code, screen) = env.run_on_terminal(&format!("delete {id}"), &[], "n");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(
+        screen.contains("Delete 1 backup(s)? [y/N]") && screen.contains(id),
+        "{screen}"
+    );
+    assert_eq!(env.entries().len(), 1);
+    let (code, screen) = env.run_on_terminal(&format!("delete {id}"), &[], "y");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(env.entries().is_empty());
+}

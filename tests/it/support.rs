@@ -345,6 +345,33 @@ impl Env {
         serde_json::from_slice(&output.stdout).unwrap()
     }
 
+    /// Runs pgbackup on a pseudo-terminal (util-linux `script`), typing `typed` after a
+    /// pause; returns the exit status and everything the terminal showed.
+    pub fn run_on_terminal(
+        &self,
+        args: &str,
+        extra_env: &[(&str, &str)],
+        typed: &str,
+    ) -> (Option<i32>, String) {
+        let typist = Command::new("sh")
+            .args(["-c", "sleep 2; printf '%s\\n' \"$1\"", "sh", typed])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("pgbackup");
+        let output = Command::new("script")
+            .args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
+            .envs(self.vars())
+            .envs(extra_env.iter().copied())
+            .stdin(typist.stdout.unwrap())
+            .output()
+            .expect("script (util-linux) runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
     /// A fake pg_dump first on PATH: `--version` goes to the real one, a dump runs `body`.
     pub fn shim_pg_dump(&self, body: &str) {
         let real = real_pg_dump();
