@@ -353,7 +353,7 @@ impl Env {
         extra_env: &[(&str, &str)],
         typed: &str,
     ) -> (Option<i32>, String) {
-        let typist = Command::new("sh")
+        let mut typist = Command::new("sh")
             .args(["-c", "sleep 2; printf '%s\\n' \"$1\"", "sh", typed])
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -363,9 +363,10 @@ impl Env {
             .args(["-qec", &format!("{} {args}", bin.display()), "/dev/null"])
             .envs(self.vars())
             .envs(extra_env.iter().copied())
-            .stdin(typist.stdout.unwrap())
+            .stdin(typist.stdout.take().unwrap())
             .output()
             .expect("script (util-linux) runs");
+        let _ = typist.wait();
         (
             output.status.code(),
             String::from_utf8_lossy(&output.stdout).into_owned(),
