@@ -6,10 +6,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use crate::fsutil;
+use crate::zone::{self, Zone};
 
 pub const FILE_NAME: &str = "backup_metadata.json";
 pub const VERSION: u32 = 1;
@@ -84,6 +86,14 @@ impl Entry {
 
     pub fn is_deleting(&self) -> bool {
         self.deleting == Some(true)
+    }
+
+    /// When the backup was made: `created_at`, else the old module's `date` (read in `zone`).
+    pub fn instant(&self, zone: Zone) -> Option<DateTime<Utc>> {
+        self.created_at
+            .as_deref()
+            .and_then(|t| zone::parse_date(t, zone))
+            .or_else(|| zone::parse_date(&self.date, zone))
     }
 
     /// The compression of the file, inferred for old entries that only say `compressed`.

@@ -18,6 +18,8 @@ pub mod naming;
 pub mod postgres;
 pub mod process;
 pub mod removal;
+pub mod status;
+pub mod units;
 pub mod zone;
 
 pub use commands::run;

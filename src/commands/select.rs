@@ -8,15 +8,11 @@ use chrono::{DateTime, Utc};
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::files::{self, FileState};
-use crate::zone::{self, Zone};
+use crate::zone::Zone;
 
 /// When the backup was made: `created_at`, else the old module's `date`.
 pub fn instant(entry: &Entry, zone: Zone) -> Option<DateTime<Utc>> {
-    entry
-        .created_at
-        .as_deref()
-        .and_then(|t| zone::parse_date(t, zone))
-        .or_else(|| zone::parse_date(&entry.date, zone))
+    entry.instant(zone)
 }
 
 /// Entries newest first; undated ones last, in catalog order.

@@ -8,3 +8,4 @@ mod create;
 mod delete;
 mod faults;
 mod packaging;
+mod status;
