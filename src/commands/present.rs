@@ -23,7 +23,8 @@ pub fn table(header: &[&str]) -> Table {
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // As an io::Error, a closed pipe is recognised as one (see exit::is_broken_pipe).
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crate::cli::StatusArgs;
 use crate::commands::present;
 use crate::config::Config;
+use crate::exit;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Limits;
@@ -28,17 +29,21 @@ pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> 
         Ok(config) => status::gather(&config, &limits, now),
         Err(err) => Report::unknown(format!("{err:#}"), now),
     };
-    if args.prometheus {
+    let printed = if args.prometheus {
         io::stdout()
             .lock()
-            .write_all(prometheus::render(&report).as_bytes())?;
+            .write_all(prometheus::render(&report).as_bytes())
+            .map_err(anyhow::Error::from)
     } else if json {
-        present::print_json(&report)?;
+        present::print_json(&report)
     } else {
-        let paint = Paint(io::stdout().is_terminal());
-        present::print_line(&human(&report, paint))?;
+        present::print_line(&human(&report, Paint(io::stdout().is_terminal())))
+    };
+    match printed {
+        // `status | head` still exits with the state.
+        Err(err) if !exit::is_broken_pipe(&err) => Err(err),
+        _ => Ok(report.state.exit_code()),
     }
-    Ok(report.state.exit_code())
 }
 
 /// ANSI colours, only when stdout is a terminal.

@@ -200,3 +200,34 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
 pub fn metrics_text(config: &Config, now: DateTime<Utc>) -> String {
     prometheus::render(&gather(config, &Limits::default(), now))
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use crate::cli::GlobalArgs;
+    use crate::config::Config;
+
+    #[test]
+    fn metrics_text_reports_an_unreachable_database_and_an_empty_home() {
+        let home = tempfile::tempdir().unwrap();
+        let global = GlobalArgs {
+            home: Some(home.path().join("home")),
+            dbname: Some("host=/nonexistent/socket/dir port=1 dbname=app".to_string()),
+            verbose: 0,
+            quiet: false,
+            json: false,
+            yes: false,
+        };
+        let config = Config::resolve(&global).unwrap();
+        let text = super::metrics_text(&config, Utc::now());
+        for line in [
+            "pgbackup_status_state 2",
+            "pgbackup_database_up{database=\"app\"} 0",
+            "pgbackup_schedule_enabled 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+        }
+        assert!(!home.path().join("home").exists(), "status writes nothing");
+    }
+}

@@ -334,6 +334,26 @@ fn colours_only_on_a_terminal() {
 }
 
 #[test]
+fn a_closed_pipe_keeps_the_exit_code_and_prints_no_error() {
+    let env = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("pgbackup");
+    for flag in ["--json", "--prometheus", "-q"] {
+        let output = Command::new("bash")
+            .args([
+                "-c",
+                "\"$0\" status \"$1\" | true; echo \"${PIPESTATUS[0]}\"",
+            ])
+            .arg(&bin)
+            .arg(flag)
+            .envs(env.vars())
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&output).trim(), "2", "{flag}: {}", stderr(&output));
+        assert_eq!(stderr(&output), "", "{flag}");
+    }
+}
+
+#[test]
 fn bad_thresholds_are_usage_errors() {
     let env = Env::new();
     for args in [["--max-age", "26"], ["--min-free", "lots"]] {
