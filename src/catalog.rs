@@ -88,6 +88,14 @@ impl Entry {
         self.deleting == Some(true)
     }
 
+    /// When the backup was made: `created_at`, else the old module's `date` (read in `zone`).
+    pub fn instant(&self, zone: Zone) -> Option<DateTime<Utc>> {
+        self.created_at
+            .as_deref()
+            .and_then(|t| zone::parse_date(t, zone))
+            .or_else(|| zone::parse_date(&self.date, zone))
+    }
+
     /// The compression of the file, inferred for old entries that only say `compressed`.
     pub fn compression_name(&self) -> &str {
         match (&self.compression, self.compressed) {
@@ -96,14 +104,6 @@ impl Entry {
             (None, true) => "gzip",
             (None, false) => "none",
         }
-    }
-
-    /// When the backup was made: `created_at`, else the old module's `date` read in `zone`.
-    pub fn instant(&self, zone: Zone) -> Option<DateTime<Utc>> {
-        self.created_at
-            .as_deref()
-            .and_then(|t| zone::parse_date(t, zone))
-            .or_else(|| zone::parse_date(&self.date, zone))
     }
 
     /// The dump format, inferred from the name for old entries.

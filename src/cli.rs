@@ -222,13 +222,13 @@ pub struct PruneArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Critical when the newest backup is older than this (e.g. 26h, 8d)
+    /// Critical when the newest backup is older than this (s, m, h, d, w: 26h, 8d) [default: from the schedule: hourly 2h, daily 26h, weekly 8d, monthly 32d]
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
-    /// Warning when the newest backup is older than this
+    /// Warning when the newest backup is older than this (e.g. 25h)
     #[arg(long, value_name = "DURATION")]
     pub warn_age: Option<String>,
-    /// Warning when free space on the backups filesystem is below this (e.g. 5G)
+    /// Warning when free space on the backups filesystem is below this (K, M, G, T are powers of 1024: 5G, 500M)
     #[arg(long, value_name = "SIZE")]
     pub min_free: Option<String>,
     /// Print Prometheus text exposition format (instead of a report or JSON)

@@ -31,6 +31,8 @@ pub struct Config {
     pub catalog_path: PathBuf,
     pub schedule_path: PathBuf,
     pub conn: Conn,
+    /// `PGCONNECT_TIMEOUT` as the user set it, if they did.
+    pub connect_timeout: Option<String>,
     /// The database the connection names, when it can be known without connecting.
     pub database_hint: Option<String>,
     pub zone: Zone,
@@ -85,6 +87,7 @@ impl Config {
             backups_dir,
             home,
             conn,
+            connect_timeout: env("PGCONNECT_TIMEOUT"),
             database_hint,
             zone,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),

@@ -17,12 +17,13 @@ pub mod manpages;
 pub mod naming;
 pub mod postgres;
 pub mod process;
-
 pub mod prune;
 pub mod removal;
 pub mod retention;
 pub mod schedule;
 pub mod schedule_file;
+pub mod status;
+pub mod units;
 pub mod zone;
 
 pub use commands::run;

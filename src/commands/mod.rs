@@ -12,6 +12,7 @@ mod prune;
 mod run_scheduled;
 mod schedule;
 mod select;
+mod status;
 mod view;
 
 use anyhow::Result;
@@ -21,7 +22,12 @@ use crate::config::Config;
 
 /// Runs the parsed command line; the value is the process exit code.
 pub fn run(cli: Cli) -> Result<u8> {
-    let mut config = Config::resolve(&cli.global)?;
+    let config = Config::resolve(&cli.global);
+    if let Command::Status(args) = &cli.command {
+        // status reports even a configuration it cannot resolve, as state unknown.
+        return status::run(config, cli.global.json, args);
+    }
+    let mut config = config?;
     match cli.command {
         Command::Create(args) => create::run(&mut config, &args),
         Command::List(args) => list::run(&config, &args),
@@ -32,7 +38,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completions(args) => completions::run(args.shell),
         Command::Restore(_) => not_yet("restore"),
         Command::Prune(args) => prune::run(&config, &args),
-        Command::Status(_) => not_yet("status"),
+        Command::Status(_) => unreachable!("status is dispatched above"),
         Command::RunScheduled(args) => run_scheduled::run(&mut config, &args),
         Command::Verify(_) => not_yet("verify"),
         Command::Schedule(command) => schedule::run(&config, &command),

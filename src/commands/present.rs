@@ -10,18 +10,7 @@ use serde::Serialize;
 
 /// 1536 -> "1.5 KiB".
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    crate::units::format_size(bytes)
 }
 
 /// Bytes and rate on stderr when it is a terminal; hidden otherwise.
@@ -50,7 +39,8 @@ pub fn table(header: &[&str]) -> Table {
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
+    // As an io::Error, a closed pipe is recognised as one (see exit::is_broken_pipe).
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! unless backup_schedule.json says a run is due; then backs up, prunes only when the
 //! backup succeeded, and records the outcome.
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,10 +19,12 @@ use crate::prune::{self, PolicySpec};
 use crate::removal;
 use crate::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
 use crate::schedule_file;
+use crate::status;
 
 pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
     let schedule = schedule_file::load(&config.schedule_path)?;
     if !args.force && !is_due(config, &schedule) {
+        write_metrics(config, &schedule);
         return Ok(0);
     }
     let lock = create::lock_home(config)?;
@@ -49,6 +52,7 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
     };
     schedule::after_run(&mut schedule, started, result);
     let saved = schedule_file::save(&config.schedule_path, &schedule);
+    write_metrics(config, &schedule);
     let outcome = outcome.map_err(|f| f.error);
     audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
     saved?;
@@ -62,6 +66,17 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
             .unwrap_or_default()
     );
     Ok(0)
+}
+
+/// Refreshes the Prometheus textfile when `metrics_file` is set; a failure is only a warning.
+fn write_metrics(config: &Config, schedule: &Schedule) {
+    let Some(path) = &schedule.metrics_file else {
+        return;
+    };
+    let text = status::metrics_text(config, Utc::now());
+    if let Err(err) = status::prometheus::write_file(Path::new(path), &text) {
+        tracing::warn!("could not write metrics to {path}: {err:#}");
+    }
 }
 
 fn is_due(config: &Config, schedule: &Schedule) -> bool {

@@ -10,3 +10,4 @@ mod faults;
 mod packaging;
 mod prune;
 mod scheduled;
+mod status;

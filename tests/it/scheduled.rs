@@ -231,3 +231,37 @@ fn schedule_set_validates_and_show_reads_back() {
     assert_eq!(shown["retention"]["weekly"], 4, "unchanged keys stay");
     assert!(shown["next_run"].is_string());
 }
+
+#[test]
+fn every_heartbeat_refreshes_the_metrics_file() {
+    let env = Env::new();
+    let metrics = env.home().join("metrics/pgbackup.prom");
+    fs::create_dir_all(metrics.parent().unwrap()).unwrap();
+    let mut with_metrics = daily("2025-04-08T03:00:00");
+    with_metrics["metrics_file"] = json!(metrics);
+    write_schedule(&env, with_metrics);
+    assert!(
+        run_at(&env, "2025-04-08 02:00:00", &["run-scheduled"])
+            .status
+            .success()
+    );
+    let before = fs::read_to_string(&metrics).expect("written when not due");
+    assert!(
+        before.contains("pgbackup_database_up{database=\"app\"} 1"),
+        "{before}"
+    );
+    assert!(
+        run_at(&env, "2025-04-08 03:01:00", &["run-scheduled"])
+            .status
+            .success()
+    );
+    let after = fs::read_to_string(&metrics).unwrap();
+    assert!(
+        after.contains("pgbackup_schedule_last_run_success 1"),
+        "{after}"
+    );
+    assert!(
+        after.contains("pgbackup_backups{database=\"app\",type=\"full\"} 1"),
+        "{after}"
+    );
+}

@@ -1,0 +1,284 @@
+//! `pgbackup status`: database, backups and schedule at a glance, as a short report, JSON
+//! or Prometheus metrics; the exit code is the monitoring state (0 ok ... 3 unknown).
+
+use std::io::{self, IsTerminal, Write};
+
+use anyhow::Result;
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::cli::StatusArgs;
+use crate::commands::present;
+use crate::config::Config;
+use crate::exit;
+use crate::status::backups::BackupsReport;
+use crate::status::database::DatabaseReport;
+use crate::status::limits::Limits;
+use crate::status::schedule_view::ScheduleReport;
+use crate::status::{self, Report, State, prometheus};
+use crate::units::{format_duration, format_size};
+
+/// Never fails once the flags are valid: whatever cannot be read is reported as unknown.
+pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> {
+    let limits = Limits::parse(
+        args.max_age.as_deref(),
+        args.warn_age.as_deref(),
+        args.min_free.as_deref(),
+    )?;
+    let now = Utc::now();
+    let report = match config {
+        Ok(config) => status::gather(&config, &limits, now),
+        Err(err) => Report::unknown(format!("{err:#}"), now),
+    };
+    let printed = if args.prometheus {
+        io::stdout()
+            .lock()
+            .write_all(prometheus::render(&report).as_bytes())
+            .map_err(anyhow::Error::from)
+    } else if json {
+        present::print_json(&report)
+    } else {
+        present::print_line(&human(&report, Paint(io::stdout().is_terminal())))
+    };
+    match printed {
+        // `status | head` still exits with the state.
+        Err(err) if !exit::is_broken_pipe(&err) => Err(err),
+        _ => Ok(report.state.exit_code()),
+    }
+}
+
+/// ANSI colours, only when stdout is a terminal.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    /// The state in its colour, in capitals for the headline or in lower case.
+    fn state(self, state: State, capitals: bool) -> String {
+        let code = match state {
+            State::Ok => "32",
+            State::Warning => "33",
+            State::Critical => "31",
+            State::Unknown => "35",
+        };
+        let word = state.as_str();
+        if capitals {
+            self.colour(code, &word.to_uppercase())
+        } else {
+            self.colour(code, word)
+        }
+    }
+
+    fn colour(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Section labels in a column, details indented under them.
+const INDENT: &str = "          ";
+
+fn human(report: &Report, paint: Paint) -> String {
+    let mut lines = vec![format!("status    {}", paint.state(report.state, true))];
+    for reason in &report.reasons {
+        lines.push(format!(
+            "{INDENT}{}: {}",
+            paint.state(reason.state, false),
+            reason.message
+        ));
+    }
+    if let Some(db) = &report.database {
+        lines.push(String::new());
+        lines.extend(database_lines(db, paint));
+    }
+    if let Some(backups) = &report.backups {
+        lines.push(String::new());
+        lines.extend(backup_lines(backups));
+    }
+    if let Some(schedule) = &report.schedule {
+        lines.push(String::new());
+        lines.extend(schedule_lines(schedule, paint));
+    }
+    lines.join("\n")
+}
+
+fn when(t: &DateTime<FixedOffset>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn database_lines(db: &DatabaseReport, paint: Paint) -> Vec<String> {
+    let name = db.name.as_deref().unwrap_or(&db.connection);
+    if !db.reachable {
+        return vec![format!(
+            "database  {name}: {} (see above)",
+            paint.colour("31", "unreachable")
+        )];
+    }
+    let role = match db.in_recovery {
+        Some(true) => "standby (in recovery)",
+        _ => "primary",
+    };
+    let mut lines = vec![format!(
+        "database  {name}: PostgreSQL {}, {role}",
+        db.server_version.as_deref().unwrap_or("?")
+    )];
+    let mut facts = Vec::new();
+    if let Some(bytes) = db.size_bytes {
+        facts.push(format!("size {}", format_size(bytes)));
+    }
+    if let (Some(n), Some(max)) = (db.connections, db.max_connections) {
+        facts.push(format!("{n} of {max} connections"));
+    }
+    if let (Some(up), Some(since)) = (db.uptime_seconds, db.started_at) {
+        facts.push(format!(
+            "up {} (since {})",
+            format_duration(up),
+            when(&since)
+        ));
+    }
+    lines.push(format!("{INDENT}{}", facts.join(", ")));
+    if !db.largest_tables.is_empty() {
+        let tables: Vec<String> = db
+            .largest_tables
+            .iter()
+            .map(|t| format!("{}.{} {}", t.schema, t.name, format_size(t.bytes)))
+            .collect();
+        lines.push(format!("{INDENT}largest tables: {}", tables.join(", ")));
+    }
+    lines
+}
+
+fn backup_lines(backups: &BackupsReport) -> Vec<String> {
+    let space = match backups.filesystem {
+        Some(s) => format!(
+            "; {} free of {}",
+            format_size(s.free_bytes),
+            format_size(s.size_bytes)
+        ),
+        None => String::new(),
+    };
+    let mut lines = vec![format!(
+        "backups   {}: {} complete, {}{space}",
+        backups.folder.display(),
+        backups.count,
+        format_size(backups.total_bytes)
+    )];
+    let width = |f: &dyn Fn(&crate::status::backups::Group) -> usize| {
+        backups.groups.iter().map(f).max().unwrap_or(0)
+    };
+    let db_width = width(&|g| g.database.len());
+    let kind_width = width(&|g| g.kind.len());
+    for g in &backups.groups {
+        let age = g.newest.age_seconds.map_or_else(
+            || "date unknown".to_string(),
+            |a| format!("{} ago", format_duration(a)),
+        );
+        let took = match g.newest.duration_ms {
+            Some(ms) if ms < 1000 => format!(", took {ms}ms"),
+            Some(ms) => format!(", took {}", format_duration((ms / 1000) as i64)),
+            None => String::new(),
+        };
+        let count = format!(
+            "{} {}",
+            g.count,
+            if g.count == 1 { "backup" } else { "backups" }
+        );
+        lines.push(format!(
+            "{INDENT}{:db_width$}  {:kind_width$}  {count:>12} {:>10}   newest {} {age} ({}{took})",
+            g.database,
+            g.kind,
+            format_size(g.total_bytes),
+            g.newest.id,
+            format_size(g.newest.size_bytes)
+        ));
+        if let Some(v) = &g.last_verification {
+            lines.push(format!(
+                "{INDENT}{:db_width$}  {:kind_width$}  last verified {} ({}): {}",
+                "", "", v.verified_at, v.id, v.result
+            ));
+        }
+    }
+    if backups.groups.is_empty() {
+        lines.push(format!("{INDENT}no complete backups"));
+    }
+    for m in &backups.missing {
+        lines.push(format!("{INDENT}missing file: {} ({})", m.id, m.filename));
+    }
+    for u in &backups.unsafe_entries {
+        let why = u.reason.as_deref().unwrap_or("");
+        lines.push(format!("{INDENT}unsafe entry: {} ({why})", u.id));
+    }
+    for name in &backups.untracked {
+        lines.push(format!("{INDENT}untracked: {name}"));
+    }
+    let partial_label = match &backups.running {
+        Some(w) => {
+            lines.push(format!("{INDENT}running: pid {} ({})", w.pid, w.command));
+            "in progress"
+        }
+        None => "leftover partial",
+    };
+    for name in &backups.partials {
+        lines.push(format!("{INDENT}{partial_label}: {name}"));
+    }
+    lines
+}
+
+fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
+    if !schedule.present {
+        return vec![format!(
+            "schedule  none ({} does not exist)",
+            schedule.file.display()
+        )];
+    }
+    let at = schedule
+        .time
+        .as_deref()
+        .map(|t| format!(" at {t}"))
+        .unwrap_or_default();
+    let zone = schedule
+        .timezone
+        .as_deref()
+        .map(|z| format!(" {z}"))
+        .unwrap_or_default();
+    let mut lines = vec![format!(
+        "schedule  {}{at}{zone}, {} backups, {}",
+        schedule.frequency.as_deref().unwrap_or("(no frequency)"),
+        schedule.kind,
+        if schedule.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    )];
+    let last = schedule.last_run.as_ref().map_or("never".to_string(), when);
+    let result = match &schedule.last_result {
+        None => String::new(),
+        Some(r) if r.succeeded() => {
+            let backup = r
+                .backup_id
+                .as_deref()
+                .map(|id| format!(" (backup {id})"))
+                .unwrap_or_default();
+            format!(": ok{backup}")
+        }
+        Some(r) => format!(
+            ": {}: {}",
+            paint.colour("31", &r.status),
+            r.error.as_deref().unwrap_or("no error recorded")
+        ),
+    };
+    lines.push(format!("{INDENT}last run {last}{result}"));
+    let next = schedule
+        .next_run
+        .as_ref()
+        .map_or("not planned".to_string(), when);
+    let overdue = if schedule.overdue {
+        format!(" ({})", paint.colour("33", "overdue"))
+    } else {
+        String::new()
+    };
+    lines.push(format!("{INDENT}next run {next}{overdue}"));
+    lines
+}

@@ -1,0 +1,257 @@
+//! The backups as status sees them: complete backups per (database, type) with the newest
+//! one and its age, what is wrong in the folder, and the space left for the next one.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Serialize;
+
+use crate::catalog::{self, Catalog, Entry};
+use crate::files::{self, FileState};
+use crate::status::Reason;
+use crate::status::disk::{self, Space};
+use crate::zone::{self, Zone};
+
+/// The backups section of the status report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BackupsReport {
+    pub folder: PathBuf,
+    /// Whose backups the age thresholds apply to.
+    pub checked: Checked,
+    /// Complete backups (file present, not being deleted), all databases and types.
+    pub count: usize,
+    pub total_bytes: u64,
+    /// Per (database, type), sorted by database then type.
+    pub groups: Vec<Group>,
+    /// Catalog entries whose file is gone.
+    pub missing: Vec<EntryRef>,
+    /// Catalog entries that point outside backups/ or at a symbolic link.
+    #[serde(rename = "unsafe")]
+    pub unsafe_entries: Vec<EntryRef>,
+    /// Backup files in the folder that the catalog does not know.
+    pub untracked: Vec<String>,
+    /// Hidden `.partial` files: leftovers, unless `running` names the operation writing them.
+    pub partials: Vec<String>,
+    /// The pgbackup operation holding the write lock right now, if any.
+    pub running: Option<Writer>,
+    /// The backups filesystem (null when it could not be read).
+    pub filesystem: Option<Space>,
+    /// The size of the newest checked backup: about what the next one needs.
+    pub next_backup_estimate_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Checked {
+    /// The database status connects to (null: unknown, then every database is checked).
+    pub database: Option<String>,
+    /// The type scheduled runs make.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl Checked {
+    pub fn covers(&self, database: &str, kind: &str) -> bool {
+        kind == self.kind && self.database.as_deref().is_none_or(|d| d == database)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Group {
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub count: usize,
+    pub total_bytes: u64,
+    pub newest: Newest,
+    /// The most recent verification of a backup in this group.
+    pub last_verification: Option<Verification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Newest {
+    pub id: String,
+    pub filename: String,
+    #[serde(serialize_with = "crate::status::rfc3339_opt")]
+    pub created_at: Option<DateTime<FixedOffset>>,
+    pub age_seconds: Option<i64>,
+    pub size_bytes: u64,
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Verification {
+    pub id: String,
+    pub verified_at: String,
+    pub result: String,
+}
+
+impl Verification {
+    pub fn passed(&self) -> bool {
+        self.result == "ok"
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EntryRef {
+    pub id: String,
+    pub filename: String,
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Why the entry is unsafe (null for missing files).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Writer {
+    pub pid: i32,
+    pub command: String,
+}
+
+/// Reads the catalog and the folder. A catalog that does not parse is critical (every
+/// writer will refuse to run); one that cannot be read at all leaves the state unknown.
+pub fn survey(
+    backups_dir: &Path,
+    zone: Zone,
+    now: DateTime<Utc>,
+    checked: Checked,
+) -> Result<BackupsReport, Reason> {
+    let catalog = load_catalog(backups_dir)?;
+    let scan = files::scan(backups_dir).map_err(|e| Reason::unknown(format!("{e:#}")))?;
+    let mut report = BackupsReport {
+        folder: backups_dir.to_path_buf(),
+        checked,
+        partials: scan.partials,
+        running: running_writer(backups_dir),
+        filesystem: disk::space_of(backups_dir).ok(),
+        ..BackupsReport::default()
+    };
+    let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
+    for entry in catalog.backups.iter().filter(|e| !e.is_deleting()) {
+        match files::state_of(backups_dir, entry) {
+            FileState::Present { size } => complete
+                .entry((&entry.database, &entry.kind))
+                .or_default()
+                .push((entry, size)),
+            FileState::Missing => report.missing.push(entry_ref(entry, None)),
+            FileState::Unsafe(why) => report.unsafe_entries.push(entry_ref(entry, Some(why))),
+        }
+    }
+    report.groups = complete
+        .into_iter()
+        .map(|((database, kind), entries)| group(database, kind, &entries, zone, now))
+        .collect();
+    report.count = report.groups.iter().map(|g| g.count).sum();
+    report.total_bytes = report.groups.iter().map(|g| g.total_bytes).sum();
+    let known: HashSet<&str> = catalog
+        .backups
+        .iter()
+        .map(|e| e.filename.as_str())
+        .collect();
+    report.untracked = scan
+        .backups
+        .into_iter()
+        .filter(|name| !known.contains(name.as_str()))
+        .collect();
+    report.next_backup_estimate_bytes = next_backup_estimate(&report);
+    Ok(report)
+}
+
+fn load_catalog(backups_dir: &Path) -> Result<Catalog, Reason> {
+    let path = catalog::path_in(backups_dir);
+    match fs::read_to_string(&path) {
+        Ok(text) => Catalog::parse(&text).map_err(|e| {
+            Reason::critical(format!(
+                "catalog {} is corrupt ({e:#}): backups cannot be made or listed until \
+                 `pgbackup verify --rebuild-catalog` rebuilds it",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Catalog::default()),
+        Err(e) => Err(Reason::unknown(format!(
+            "could not read catalog {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn entry_ref(entry: &Entry, reason: Option<String>) -> EntryRef {
+    EntryRef {
+        id: entry.id.clone(),
+        filename: entry.filename.clone(),
+        database: entry.database.clone(),
+        kind: entry.kind.clone(),
+        reason,
+    }
+}
+
+fn group(
+    database: &str,
+    kind: &str,
+    entries: &[(&Entry, u64)],
+    zone: Zone,
+    now: DateTime<Utc>,
+) -> Group {
+    let (newest, size) = entries
+        .iter()
+        .max_by_key(|(e, _)| e.instant(zone))
+        .copied()
+        .expect("a group has entries");
+    let made = newest.instant(zone);
+    let last_verification = entries
+        .iter()
+        .filter_map(|(e, _)| Some((*e, e.verified_at.as_deref()?)))
+        .max_by_key(|(_, at)| zone::parse_date(at, zone))
+        .map(|(e, at)| Verification {
+            id: e.id.clone(),
+            verified_at: at.to_string(),
+            result: e.verify_result.clone().unwrap_or_default(),
+        });
+    Group {
+        database: database.to_string(),
+        kind: kind.to_string(),
+        count: entries.len(),
+        total_bytes: entries.iter().map(|(_, size)| size).sum(),
+        newest: Newest {
+            id: newest.id.clone(),
+            filename: newest.filename.clone(),
+            created_at: made.map(|t| zone.wall_clock(t)),
+            age_seconds: made.map(|t| (now - t).num_seconds()),
+            size_bytes: size,
+            duration_ms: newest.duration_ms,
+        },
+        last_verification,
+    }
+}
+
+/// The newest checked backup's size (the largest, when several are checked); without
+/// any, the largest newest backup of any group.
+fn next_backup_estimate(report: &BackupsReport) -> Option<u64> {
+    let newest_size = |checked_only: bool| {
+        report
+            .groups
+            .iter()
+            .filter(|g| !checked_only || report.checked.covers(&g.database, &g.kind))
+            .map(|g| g.newest.size_bytes)
+            .max()
+    };
+    newest_size(true).or_else(|| newest_size(false))
+}
+
+/// The holder named in backups/.lock, when that process is still alive.
+fn running_writer(backups_dir: &Path) -> Option<Writer> {
+    let text = fs::read_to_string(backups_dir.join(".lock")).ok()?;
+    let mut lines = text.lines();
+    let pid: i32 = lines.next()?.trim().parse().ok().filter(|p| *p > 0)?;
+    // SAFETY: kill(2) with signal 0 only checks that the process exists; pid is positive,
+    // so it never addresses a process group.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    alive.then(|| Writer {
+        pid,
+        command: lines.next().unwrap_or("").trim().to_string(),
+    })
+}

@@ -1,0 +1,298 @@
+//! What status needs from `backup_schedule.json`, read leniently: the old module's fields
+//! and the run state `run-scheduled` records. A missing file means "no schedule".
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::zone::{self, Zone};
+
+/// How late a run may be before it is overdue: the timer is a 15-minute heartbeat.
+pub const OVERDUE_SLACK_MINUTES: i64 = 30;
+
+/// The schedule as `status` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScheduleReport {
+    pub file: PathBuf,
+    /// false: there is no schedule file, so no scheduled runs.
+    pub present: bool,
+    pub enabled: bool,
+    pub frequency: Option<String>,
+    pub time: Option<String>,
+    pub timezone: Option<String>,
+    /// The backup type scheduled runs make (`full` unless the file says otherwise).
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(serialize_with = "crate::status::rfc3339_opt")]
+    pub last_run: Option<DateTime<FixedOffset>>,
+    #[serde(serialize_with = "crate::status::rfc3339_opt")]
+    pub next_run: Option<DateTime<FixedOffset>>,
+    /// Enabled, and the next run is more than 30 minutes late.
+    pub overdue: bool,
+    pub last_result: Option<LastResult>,
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// The outcome of the last scheduled run, as `run-scheduled` recorded it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LastResult {
+    /// `ok` or `failed`.
+    pub status: String,
+    pub backup_id: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: Option<u64>,
+    #[serde(serialize_with = "crate::status::rfc3339_opt")]
+    pub finished_at: Option<DateTime<FixedOffset>>,
+}
+
+impl LastResult {
+    pub fn succeeded(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+/// The schedule, and the fields that were there but could not be understood.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScheduleView {
+    pub report: ScheduleReport,
+    pub problems: Vec<String>,
+}
+
+/// Reads the schedule file; errors only when it exists but cannot be read as a JSON object.
+pub fn load(path: &Path, zone: Zone, now: DateTime<Utc>) -> Result<ScheduleView> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            return Ok(ScheduleView {
+                report: ScheduleReport {
+                    file: path.to_path_buf(),
+                    kind: "full".to_string(),
+                    ..ScheduleReport::default()
+                },
+                problems: Vec::new(),
+            });
+        }
+        Err(err) => return Err(err).with_context(|| format!("could not read {}", path.display())),
+    };
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let Value::Object(fields) = value else {
+        bail!("{} does not hold a JSON object", path.display());
+    };
+    let mut view = interpret(&fields, zone, now);
+    view.report.file = path.to_path_buf();
+    Ok(view)
+}
+
+/// The pure part of [`load`]: the file's fields read in `zone`, judged at `now`.
+pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
+    let mut reader = Reader {
+        fields,
+        zone,
+        problems: Vec::new(),
+    };
+    let enabled = reader.boolean("enabled");
+    let next_run = reader.date("next_run");
+    let overdue = enabled
+        && next_run.is_some_and(|next| now > next + Duration::minutes(OVERDUE_SLACK_MINUTES));
+    let frequency = reader.text("frequency");
+    if let Some(f) = &frequency
+        && !["hourly", "daily", "weekly", "monthly"].contains(&f.as_str())
+    {
+        reader.problem(format!(
+            "\"frequency\" {f:?} is not hourly, daily, weekly or monthly"
+        ));
+    }
+    let report = ScheduleReport {
+        file: PathBuf::new(),
+        present: true,
+        enabled,
+        frequency,
+        time: reader.text("time"),
+        timezone: reader.text("timezone"),
+        kind: reader.text("type").unwrap_or_else(|| "full".to_string()),
+        last_run: reader.date("last_run").map(|t| zone.wall_clock(t)),
+        next_run: next_run.map(|t| zone.wall_clock(t)),
+        overdue,
+        last_result: reader.last_result(),
+        metrics_file: reader.text("metrics_file").map(PathBuf::from),
+    };
+    ScheduleView {
+        report,
+        problems: reader.problems,
+    }
+}
+
+/// Reads fields of the wrong type as absent, noting each one.
+struct Reader<'a> {
+    fields: &'a Map<String, Value>,
+    zone: Zone,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, message: String) {
+        self.problems.push(message);
+    }
+
+    fn present(&self, key: &str) -> Option<&Value> {
+        self.fields.get(key).filter(|v| !v.is_null())
+    }
+
+    fn boolean(&mut self, key: &str) -> bool {
+        match self.present(key) {
+            None => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                let message = format!("\"{key}\" is {other}, not true or false");
+                self.problem(message);
+                false
+            }
+        }
+    }
+
+    fn text(&mut self, key: &str) -> Option<String> {
+        match self.present(key)? {
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => {
+                let message = format!("\"{key}\" is {other}, not a string");
+                self.problem(message);
+                None
+            }
+        }
+    }
+
+    fn date(&mut self, key: &str) -> Option<DateTime<Utc>> {
+        let text = self.text(key)?;
+        let parsed = zone::parse_date(&text, self.zone);
+        if parsed.is_none() {
+            self.problem(format!("\"{key}\" {text:?} is not a date"));
+        }
+        parsed
+    }
+
+    fn last_result(&mut self) -> Option<LastResult> {
+        let object = match self.present("last_result")? {
+            Value::Object(object) => object.clone(),
+            other => {
+                let message = format!("\"last_result\" is {other}, not an object");
+                self.problem(message);
+                return None;
+            }
+        };
+        let mut inner = Reader {
+            fields: &object,
+            zone: self.zone,
+            problems: Vec::new(),
+        };
+        let result = LastResult {
+            status: inner
+                .text("status")
+                .unwrap_or_else(|| "unknown".to_string()),
+            backup_id: inner.text("backup_id"),
+            error: inner.text("error"),
+            duration_ms: inner.present("duration_ms").and_then(Value::as_u64),
+            finished_at: inner.date("finished_at").map(|t| self.zone.wall_clock(t)),
+        };
+        let problems = inner.problems;
+        self.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("in \"last_result\": {p}")),
+        );
+        Some(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+    use serde_json::{Value, json};
+
+    use super::{ScheduleView, interpret};
+    use crate::zone::Zone;
+
+    fn view(value: Value, now: DateTime<Utc>) -> ScheduleView {
+        let zone = Zone::parse(Some("Europe/Berlin")).unwrap();
+        interpret(value.as_object().unwrap(), zone, now)
+    }
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 4, 9, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn the_old_modules_file_reads() {
+        let v = view(
+            json!({"enabled": true, "frequency": "daily", "time": "03:00",
+                   "retention": {"daily": 7}, "last_run": "2025-04-08T03:00:01.123456",
+                   "next_run": "2025-04-09T03:00:00"}),
+            at(0, 0),
+        );
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        let r = &v.report;
+        assert!(r.present && r.enabled && !r.overdue);
+        assert_eq!(r.kind, "full");
+        assert_eq!(
+            r.last_run.unwrap().to_rfc3339(),
+            "2025-04-08T03:00:01.123456+02:00"
+        );
+        assert_eq!(r.next_run.unwrap().with_timezone(&Utc), at(1, 0));
+        assert_eq!(r.last_result, None);
+    }
+
+    #[test]
+    fn a_run_is_overdue_half_an_hour_after_it_was_due() {
+        let file = json!({"enabled": true, "next_run": "2025-04-09T01:00:00+00:00"});
+        assert!(!view(file.clone(), at(1, 30)).report.overdue);
+        assert!(view(file.clone(), at(1, 31)).report.overdue);
+        let disabled = json!({"enabled": false, "next_run": "2025-04-09T01:00:00+00:00"});
+        assert!(!view(disabled, at(5, 0)).report.overdue);
+        let never_planned = json!({"enabled": true, "next_run": null});
+        assert!(!view(never_planned, at(5, 0)).report.overdue);
+    }
+
+    #[test]
+    fn the_last_result_is_read() {
+        let v = view(
+            json!({"enabled": true, "type": "schema", "metrics_file": "/var/lib/node/pgbackup.prom",
+                   "last_result": {"status": "failed", "error": "pg_dump exited with code 1",
+                                   "duration_ms": 1200, "finished_at": "2025-04-09T03:00:00+02:00"}}),
+            at(2, 0),
+        );
+        let result = v.report.last_result.unwrap();
+        assert!(!result.succeeded());
+        assert_eq!(result.error.as_deref(), Some("pg_dump exited with code 1"));
+        assert_eq!(result.duration_ms, Some(1200));
+        assert_eq!(result.finished_at.unwrap().with_timezone(&Utc), at(1, 0));
+        assert_eq!(v.report.kind, "schema");
+        assert!(v.report.metrics_file.is_some());
+    }
+
+    #[test]
+    fn fields_of_the_wrong_kind_are_noted_and_ignored() {
+        let v = view(
+            json!({"enabled": "yes", "frequency": "fortnightly", "next_run": "soon",
+                   "last_result": {"status": "ok", "finished_at": 5}}),
+            at(0, 0),
+        );
+        assert!(!v.report.enabled);
+        assert_eq!(v.report.next_run, None);
+        assert!(v.report.last_result.unwrap().succeeded());
+        let all = v.problems.join("\n");
+        for expected in [
+            "\"enabled\"",
+            "fortnightly",
+            "\"next_run\" \"soon\"",
+            "in \"last_result\": \"finished_at\"",
+        ] {
+            assert!(all.contains(expected), "{expected}: {all}");
+        }
+    }
+}
