@@ -156,3 +156,40 @@ fn install_sh_honours_a_packaging_prefix() {
             .exists()
     );
 }
+
+#[test]
+fn check_sh_reports_status_and_says_when_systemd_is_absent() {
+    let env = crate::support::Env::new();
+    let bin_dir = assert_cmd::cargo::cargo_bin("pgbackup")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let check = |env: &crate::support::Env| {
+        Command::new(repo().join("check.sh"))
+            .arg("--home")
+            .arg(env.home())
+            .envs(env.vars())
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let empty = check(&env);
+    assert_eq!(
+        empty.status.code(),
+        Some(2),
+        "no backups is critical: {}",
+        stdout(&empty)
+    );
+    env.create(&[]);
+    let healthy = check(&env);
+    let text = stdout(&healthy);
+    assert_eq!(healthy.status.code(), Some(0), "{text}{}", stderr(&healthy));
+    if !Path::new("/run/systemd/system").exists() {
+        assert!(text.contains("systemd is not running here"), "{text}");
+    }
+}
