@@ -17,8 +17,6 @@ use crate::process::{Running, Tool};
 
 const CHUNK: usize = 256 * 1024;
 const PIPE_SIZE: libc::c_int = 1024 * 1024;
-/// zstd compresses on its own worker thread, overlapped with reading pg_dump's output.
-const ZSTD_WORKERS: u32 = 1;
 
 /// What to run and where the result goes.
 pub struct DumpPlan<'a> {
@@ -184,9 +182,9 @@ impl Sink {
             Compression::None => Sink::Plain(file),
             Compression::Gzip => Sink::Gzip(GzEncoder::new(file, flate2::Compression::new(level))),
             Compression::Zstd => {
-                let mut encoder = zstd::stream::write::Encoder::new(file, level as i32)?;
-                encoder.multithread(ZSTD_WORKERS)?;
-                Sink::Zstd(encoder)
+                // Single-threaded: as fast here as zstd's worker threads (pg_dump runs in
+                // its own process alongside) at a quarter of the memory (bench/RESULTS.md).
+                Sink::Zstd(zstd::stream::write::Encoder::new(file, level as i32)?)
             }
         })
     }

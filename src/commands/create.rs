@@ -22,7 +22,7 @@ use crate::postgres::{self, ServerFacts};
 use crate::process::Tool;
 
 /// gzip level when none is given: see bench/RESULTS.md for the measurements behind it.
-pub const DEFAULT_GZIP_LEVEL: u32 = 6;
+pub const DEFAULT_GZIP_LEVEL: u32 = 2;
 pub const DEFAULT_ZSTD_LEVEL: u32 = 3;
 
 /// How the backup is to be made, resolved from the flags.
