@@ -194,6 +194,16 @@ pub struct DeleteArgs {
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
+    #[command(flatten)]
+    pub keep: KeepArgs,
+    /// Show what would be kept and removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A retention policy: restic's `forget` rules.
+#[derive(Debug, Clone, Args)]
+pub struct KeepArgs {
     /// Keep the N newest backups (-1 = all)
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub keep_last: Option<i32>,
@@ -215,9 +225,6 @@ pub struct PruneArgs {
     /// Keep every backup newer than this, relative to the newest (e.g. 1y2m3d4h)
     #[arg(long, value_name = "DURATION")]
     pub keep_within: Option<String>,
-    /// Show what would be kept and removed, and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -292,27 +299,8 @@ pub struct ScheduleSetArgs {
     /// Disable scheduled runs
     #[arg(long)]
     pub disable: bool,
-    /// Retention: newest N backups
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_last: Option<i32>,
-    /// Retention: hourly buckets
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_hourly: Option<i32>,
-    /// Retention: daily buckets
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_daily: Option<i32>,
-    /// Retention: weekly buckets
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_weekly: Option<i32>,
-    /// Retention: monthly buckets
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_monthly: Option<i32>,
-    /// Retention: yearly buckets
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_yearly: Option<i32>,
-    /// Retention: keep everything newer than this (e.g. 30d)
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within: Option<String>,
+    #[command(flatten)]
+    pub keep: KeepArgs,
 }
 
 #[cfg(test)]

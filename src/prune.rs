@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Entry};
 use crate::files::{self, FileState};
+use crate::removal::{self, Removed};
 use crate::retention::{self, Policy};
 use crate::zone::Zone;
 
@@ -119,6 +120,23 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// Plans under the write lock and removes what the policy drops, through the same
+/// confined, crash-safe path as `delete`.
+pub fn apply(
+    catalog_path: &Path,
+    backups_dir: &Path,
+    policy: &Policy,
+    zone: Zone,
+    now: DateTime<Utc>,
+    only: GroupFilter<'_>,
+) -> anyhow::Result<(Plan, Vec<Removed>)> {
+    let mut catalog = Catalog::load(catalog_path)?;
+    let plan = plan(&catalog, backups_dir, policy, zone, now, only);
+    let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
+    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &ids)?;
+    Ok((plan, removed))
 }
 
 /// The counts and duration a policy is built from, by name, as given by flags or the

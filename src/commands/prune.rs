@@ -6,12 +6,12 @@ use serde::Serialize;
 
 use crate::audit;
 use crate::catalog::Catalog;
-use crate::cli::PruneArgs;
+use crate::cli::{KeepArgs, PruneArgs};
 use crate::commands::{create, present};
 use crate::config::Config;
 use crate::exit;
 use crate::prune::{self, Plan, PolicySpec};
-use crate::removal::{self, Removed};
+use crate::removal::Removed;
 use crate::schedule_file;
 
 #[derive(Serialize)]
@@ -22,15 +22,7 @@ struct Report<'a> {
 }
 
 pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
-    let flags = PolicySpec {
-        last: args.keep_last,
-        hourly: args.keep_hourly,
-        daily: args.keep_daily,
-        weekly: args.keep_weekly,
-        monthly: args.keep_monthly,
-        yearly: args.keep_yearly,
-        within: args.keep_within.clone(),
-    };
+    let flags = policy_spec(&args.keep);
     let spec = if flags.is_unset() {
         PolicySpec::from_retention(&schedule_file::load(&config.schedule_path)?.retention)
     } else {
@@ -49,31 +41,34 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
         );
         return print(config, &plan, true, &[]);
     }
-    let outcome = (|| {
-        let _lock = create::lock_home(config)?;
-        let mut catalog = Catalog::load(&config.catalog_path)?;
-        let plan = prune::plan(
-            &catalog,
+    let outcome = create::lock_home(config).and_then(|_lock| {
+        prune::apply(
+            &config.catalog_path,
             &config.backups_dir,
             &policy,
             config.zone,
             Utc::now(),
             None,
-        );
-        let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
-        let removed = removal::remove(
-            &mut catalog,
-            &config.catalog_path,
-            &config.backups_dir,
-            &ids,
-        )?;
-        Ok((plan, removed))
-    })();
+        )
+    });
     audit::record_outcome(config, &outcome, |(plan, _)| {
         format!("kept={} removed={}", plan.keep.len(), plan.remove.len())
     });
     let (plan, removed) = outcome?;
     print(config, &plan, false, &removed)
+}
+
+/// The policy the flags describe.
+pub fn policy_spec(keep: &KeepArgs) -> PolicySpec {
+    PolicySpec {
+        last: keep.keep_last,
+        hourly: keep.keep_hourly,
+        daily: keep.keep_daily,
+        weekly: keep.keep_weekly,
+        monthly: keep.keep_monthly,
+        yearly: keep.keep_yearly,
+        within: keep.keep_within.clone(),
+    }
 }
 
 fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Result<u8> {

@@ -9,14 +9,13 @@ use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 
 use crate::audit;
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::Entry;
 use crate::cli::RunScheduledArgs;
 use crate::commands::create::{self, Recipe};
 use crate::config::Config;
 use crate::lock::WriteLock;
 use crate::naming::{Compression, Format, Kind};
 use crate::prune::{self, PolicySpec};
-use crate::removal;
 use crate::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
 use crate::schedule_file;
 use crate::status;
@@ -161,22 +160,14 @@ fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Resul
             return Ok(());
         }
     };
-    let mut catalog = Catalog::load(&config.catalog_path)?;
     let group = Some((entry.database.as_str(), entry.kind.as_str()));
-    let plan = prune::plan(
-        &catalog,
+    let (plan, removed) = prune::apply(
+        &config.catalog_path,
         &config.backups_dir,
         &policy,
         config.zone,
         Utc::now(),
         group,
-    );
-    let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
-    let removed = removal::remove(
-        &mut catalog,
-        &config.catalog_path,
-        &config.backups_dir,
-        &ids,
     )
     .context("could not remove expired backups")?;
     tracing::info!(

@@ -159,20 +159,21 @@ fn apply(value: &mut Value, args: &ScheduleSetArgs) -> bool {
     if args.enable || args.disable {
         put("enabled", Some(Value::from(args.enable)), true);
     }
+    let keep = &args.keep;
     let retention = [
-        ("last", args.keep_last),
-        ("hourly", args.keep_hourly),
-        ("daily", args.keep_daily),
-        ("weekly", args.keep_weekly),
-        ("monthly", args.keep_monthly),
-        ("yearly", args.keep_yearly),
+        ("last", keep.keep_last),
+        ("hourly", keep.keep_hourly),
+        ("daily", keep.keep_daily),
+        ("weekly", keep.keep_weekly),
+        ("monthly", keep.keep_monthly),
+        ("yearly", keep.keep_yearly),
     ];
     for (key, keep) in retention {
         if let Some(keep) = keep {
             value["retention"][key] = Value::from(keep);
         }
     }
-    if let Some(within) = &args.keep_within {
+    if let Some(within) = &keep.keep_within {
         value["retention"]["within"] = Value::from(within.clone());
     }
     timing
