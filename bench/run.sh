@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # Benchmarks `pgbackup create` against pg_dump itself, side by side in one run.
 #
-#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N]
+#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH]
 #
 # Starts a throwaway PostgreSQL cluster in a temporary folder, fills a database
 # with pgbench tables (scale N) plus a table of less compressible text/jsonb,
 # then times, interleaved by hyperfine, pg_dump to /dev/null, pg_dump | gzip -6,
 # pg_dump -Fc, pg_dump | zstd -3 -T0 and pgbackup create (default, zstd,
 # custom format). Prints medians, ratios to `pg_dump > /dev/null`, output sizes
-# and peak RSS (/usr/bin/time -v). --quick uses a tiny database and one run.
+# and peak RSS (/usr/bin/time -v). --quick uses a tiny database and one run;
+# --bin uses an already built pgbackup instead of building the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scale=35
 docs=400000
 runs=3
+bin=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) scale=1; docs=2000; runs=1 ;;
         --scale) scale="$2"; shift ;;
         --docs) docs="$2"; shift ;;
         --runs) runs="$2"; shift ;;
-        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N]" >&2; exit 2 ;;
+        --bin) bin="$(realpath "$2")"; shift ;;
+        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -62,8 +65,10 @@ SELECT g AS id,
 FROM generate_series(1, $docs) g;"
 psql -X -At -c "SELECT 'database size: ' || pg_size_pretty(pg_database_size('bench'))"
 
-cargo build --release --quiet
-bin="$PWD/target/release/pgbackup"
+if [ -z "$bin" ]; then
+    cargo build --release --quiet
+    bin="$PWD/target/release/pgbackup"
+fi
 home="$work/home"
 out="$work/out"
 mkdir -p "$out"

@@ -13,6 +13,9 @@ command -v zstd >/dev/null || missing+=(zstd)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v script >/dev/null || missing+=(bsdutils)
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v python3 >/dev/null || missing+=(python3)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -23,4 +26,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh
+# The benchmark's quick mode (a tiny database, one run) must keep working.
+cargo build --locked --quiet
+bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
+
 cargo test --locked --all-targets "$@"
