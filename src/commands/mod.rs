@@ -7,7 +7,10 @@ mod delete;
 mod list;
 mod pin;
 mod present;
+mod progress;
+mod restore;
 mod select;
+mod verify;
 mod view;
 
 use anyhow::Result;
@@ -25,11 +28,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Delete(args) => delete::run(&config, &args),
         Command::Pin(args) => pin::run(&config, &args.id, true),
         Command::Unpin(args) => pin::run(&config, &args.id, false),
-        Command::Restore(_) => not_yet("restore"),
+        Command::Restore(args) => restore::run(&config, &args),
         Command::Prune(_) => not_yet("prune"),
         Command::Status(_) => not_yet("status"),
         Command::RunScheduled(_) => not_yet("run-scheduled"),
-        Command::Verify(_) => not_yet("verify"),
+        Command::Verify(args) => verify::run(&config, &args),
         Command::Schedule(_) => not_yet("schedule"),
     }
 }
