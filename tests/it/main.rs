@@ -7,3 +7,5 @@ mod connection;
 mod create;
 mod delete;
 mod faults;
+mod restore;
+mod verify;
