@@ -1,8 +1,11 @@
 //! Streaming a backup file, decoded, into a program's stdin (psql, pg_restore), and telling
 //! apart a backup that cannot be read from a program that failed.
 
+use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
+
+use anyhow::{Context, Result};
 
 use crate::decode::{self, Scan, StreamFailure};
 use crate::dump::enlarge_pipe;
@@ -87,10 +90,7 @@ pub fn capture(
     file: &Path,
     compression: Compression,
     interrupt: &Interrupt,
-) -> anyhow::Result<String> {
-    use anyhow::Context;
-    use std::io::Read;
-
+) -> Result<String> {
     let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let collector = std::thread::spawn(move || {
         let mut output = String::new();

@@ -69,6 +69,18 @@ pub struct Plan {
     pub selection: Selection,
 }
 
+/// A database to create and load a backup into.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDatabase<'a> {
+    pub name: &'a str,
+    /// Owner, encoding and locale for CREATE DATABASE; the server's defaults when `None`.
+    pub properties: Option<&'a DatabaseProperties>,
+    pub file: &'a BackupFile,
+    pub selection: &'a Selection,
+    /// The checksum the bytes fed to psql/pg_restore must have.
+    pub expected_sha256: Option<&'a str>,
+}
+
 /// The outcome of a restore that got its database in place.
 #[derive(Debug)]
 pub struct Restored {
@@ -173,26 +185,17 @@ pub fn execute(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored> {
     let untouched = || match &plan.previous {
-        Some(_) => format!(
-            "restore failed; {:?} was not touched and the new database {:?} was removed",
-            plan.target, plan.staging
-        ),
-        None => format!(
-            "restore failed; nothing was changed and the new database {:?} was removed",
-            plan.staging
-        ),
+        Some(_) => format!("restore failed; {:?} was not touched", plan.target),
+        None => "restore failed; nothing was changed".to_string(),
     };
-    load_new(
-        server,
-        &plan.staging,
-        plan.properties.as_ref(),
-        &plan.file,
-        &plan.selection,
-        plan.expected_sha256.as_deref(),
-        interrupt,
-        progress,
-    )
-    .with_context(untouched)?;
+    let new = NewDatabase {
+        name: &plan.staging,
+        properties: plan.properties.as_ref(),
+        file: &plan.file,
+        selection: &plan.selection,
+        expected_sha256: plan.expected_sha256.as_deref(),
+    };
+    load_new(server, new, interrupt, progress).with_context(untouched)?;
     let prepared = (|| {
         tracing::info!("analyzing {:?}", plan.staging);
         server
@@ -241,20 +244,16 @@ pub fn execute(
     }
 }
 
-/// Creates database `name` with `properties`' encoding, locale and owner and loads the
-/// backup into it; on failure the database is dropped again.
-#[allow(clippy::too_many_arguments)]
+/// Creates the database with its owner, encoding and locale, and loads the backup into it;
+/// on failure the database is dropped again.
 pub fn load_new(
     server: &Server,
-    name: &str,
-    properties: Option<&DatabaseProperties>,
-    file: &BackupFile,
-    selection: &Selection,
-    expected_sha256: Option<&str>,
+    new: NewDatabase<'_>,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
-    let create = match properties {
+    let name = new.name;
+    let create = match new.properties {
         Some(properties) => properties.create_sql(name),
         None => format!("CREATE DATABASE {} TEMPLATE template0;", ident(name)),
     };
@@ -262,24 +261,16 @@ pub fn load_new(
     server
         .execute(&create)
         .with_context(|| format!("could not create database {name:?}"))?;
-    let loaded = load(
-        server,
-        name,
-        file,
-        selection,
-        expected_sha256,
-        interrupt,
-        progress,
-    );
-    loaded.map_err(|err| discard(server, name, err))
+    load(server, new, interrupt, progress).map_err(|err| discard(server, name, err))
 }
 
-/// Drops a database pgbackup created, adding to `err` when even that fails.
+/// Drops a database pgbackup created after `err`, and says whether that worked.
 fn discard(server: &Server, name: &str, err: anyhow::Error) -> anyhow::Error {
     match server.drop_database(name) {
-        Ok(()) => err,
+        Ok(()) => err.context(format!("the new database {name:?} was removed")),
         Err(drop_err) => err.context(format!(
-            "{drop_err:#}; remove the partial database with DROP DATABASE {};",
+            "the new database {name:?} is left behind ({drop_err:#}); remove it with \
+             DROP DATABASE {};",
             ident(name)
         )),
     }
@@ -287,13 +278,17 @@ fn discard(server: &Server, name: &str, err: anyhow::Error) -> anyhow::Error {
 
 fn load(
     server: &Server,
-    name: &str,
-    file: &BackupFile,
-    selection: &Selection,
-    expected_sha256: Option<&str>,
+    new: NewDatabase<'_>,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
+    let NewDatabase {
+        name,
+        file,
+        selection,
+        expected_sha256,
+        ..
+    } = new;
     let programs = server.programs();
     let conn = server.conn_for(name);
     tracing::info!("loading {} into {name:?}", file.path.display());

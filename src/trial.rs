@@ -12,7 +12,7 @@ use crate::interrupt::Interrupt;
 use crate::naming::Format;
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
-use crate::restore::{self, Selection};
+use crate::restore::{self, NewDatabase, Selection};
 use crate::server::Server;
 use crate::toc;
 
@@ -61,16 +61,14 @@ pub fn restore_test(
         .as_ref()
         .and_then(|v| DatabaseProperties::from_json(v).ok());
     tracing::info!("restore test of backup {} in {scratch:?}", entry.id);
-    let loaded = restore::load_new(
-        server,
-        &scratch,
-        properties.as_ref(),
+    let new = NewDatabase {
+        name: &scratch,
+        properties: properties.as_ref(),
         file,
-        &Selection::default(),
-        entry.sha256.as_deref(),
-        interrupt,
-        &mut |_| {},
-    );
+        selection: &Selection::default(),
+        expected_sha256: entry.sha256.as_deref(),
+    };
+    let loaded = restore::load_new(server, new, interrupt, &mut |_| {});
     if let Err(err) = loaded {
         interrupt.check()?;
         return Ok(failed(format!(

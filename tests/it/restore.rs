@@ -263,6 +263,53 @@ fn a_failing_statement_leaves_the_current_database_untouched() {
     assert_eq!(env.cluster.dump("app"), before);
 }
 
+#[test]
+fn sigterm_during_the_load_removes_the_new_database() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let psql = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v psql"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    env.shim(
+        "psql",
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -f ] && exec sleep 60; done\nexec {} \"$@\"\n",
+            psql.trim()
+        ),
+    );
+    let before = env.cluster.dump("app");
+    let databases = env.cluster.databases();
+    let child = env
+        .command()
+        .args(["restore", id(&entry), "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while databases_like(&env, "app_restoring_").is_empty() {
+        assert!(Instant::now() < deadline, "the load did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = wait_with_timeout(child, Duration::from_secs(20));
+    assert_eq!(output.status.code(), Some(128 + libc::SIGTERM));
+    let err = stderr(&output);
+    assert!(
+        err.contains("interrupted by signal 15") && err.contains("was removed"),
+        "{err}"
+    );
+    assert_eq!(env.cluster.databases(), databases);
+    assert_eq!(env.cluster.dump("app"), before);
+}
+
 /// A session on `db` that sleeps, and waits until the server shows it.
 fn open_session(env: &Env, user: &str, db: &str) -> Child {
     let child = Command::new("psql")
