@@ -140,7 +140,7 @@ pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
     {
         bail!(
             "role {:?} cannot create a database owned by {:?} (it is not a member of that \
-             role): restore as a superuser",
+             role, or that role does not exist on this server): restore as a superuser",
             role.name,
             properties.owner
         );

@@ -14,6 +14,8 @@ use crate::sql::{ident, literal};
 
 /// How long to wait for ended sessions to go away.
 const SESSION_WAIT: Duration = Duration::from_secs(5);
+/// How often the renames are tried when a session slips in between.
+const RENAME_ATTEMPTS: u32 = 3;
 
 /// The databases a swap is about.
 #[derive(Debug, Clone)]
@@ -50,7 +52,8 @@ pub fn swap(
     drop_previous: bool,
 ) -> Result<Swapped> {
     let (current, staging, previous) = (&names.current, &names.staging, &names.previous);
-    let allowed_before = allows_connections(server, current)?;
+    let allowed_before = allows_connections(server, current)
+        .map_err(|err| not_swapped(names, &format!("{err:#}"), None))?;
     tracing::info!("ending connections to {current:?} and swapping in the restored database");
     server
         .execute(&format!(
@@ -66,20 +69,28 @@ pub fn swap(
         let reopened = server.execute(&reopen).is_ok();
         not_swapped(names, &cause, (!reopened).then_some(reopen.as_str()))
     };
-    if let Err(cause) = end_sessions(server, &[current, staging]) {
-        return Err(give_up(cause));
-    }
-    let renamed = server.execute(&format!(
+    let rename_both = format!(
         "BEGIN;\nALTER DATABASE {} RENAME TO {};\nALTER DATABASE {} RENAME TO {};\nCOMMIT;",
         ident(current),
         ident(previous),
         ident(staging),
         ident(current)
-    ));
-    if let Err(err) = renamed {
+    );
+    for attempt in 1..=RENAME_ATTEMPTS {
+        if let Err(cause) = end_sessions(server, &[current, staging]) {
+            return Err(give_up(cause));
+        }
+        let Err(err) = server.execute(&rename_both) else {
+            break;
+        };
         match names_present(server, names) {
             Ok([true, false, true]) => {
                 tracing::warn!("psql reported {err:#}, but the renames did happen");
+                break;
+            }
+            // A session may have connected to the new database in between: try again.
+            Ok([true, true, false]) if attempt < RENAME_ATTEMPTS => {
+                tracing::debug!("the renames failed ({err:#}); trying again");
             }
             Ok([true, true, false]) => return Err(give_up(format!("{err:#}"))),
             _ => return Err(unknown_state(names, &format!("{err:#}"))),
@@ -154,10 +165,13 @@ pub fn rename_into_place(
 
 fn allows_connections(server: &Server, name: &str) -> Result<bool> {
     let value = server.query_json(&format!(
-        "SELECT to_json(datallowconn) FROM pg_database WHERE datname = {};",
+        "SELECT coalesce((SELECT to_json(datallowconn) FROM pg_database WHERE datname = {}), \
+         'null');",
         literal(name)
     ))?;
-    Ok(value.as_bool().unwrap_or(true))
+    value
+        .as_bool()
+        .ok_or_else(|| anyhow!("database {name:?} no longer exists"))
 }
 
 /// Ends every other session on `databases` and waits until they are gone.

@@ -86,6 +86,13 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     let file = BackupFile::locate(&config.backups_dir, &entry)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
     let selection = selection(args, &file)?;
+    let target = target_name(args, &entry)?;
+    if target == args.maintenance_db {
+        return Err(exit::usage(format!(
+            "{target:?} is the maintenance database; connect to another one for the \
+             restore with --maintenance-db (e.g. template1)"
+        )));
+    }
     check_file(config, &entry, &file)?;
 
     let server = Server::connect(
@@ -94,13 +101,6 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.maintenance_db,
         config.interactive,
     )?;
-    let target = target_name(args, &entry)?;
-    if target == args.maintenance_db {
-        return Err(exit::usage(format!(
-            "{target:?} is the maintenance database; connect to another one for the \
-             restore with --maintenance-db (e.g. template1)"
-        )));
-    }
     let stamp = config
         .zone
         .wall_clock(Utc::now())

@@ -51,7 +51,6 @@ pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
         present::print_line("no backups to verify")?;
         return Ok(0);
     }
-    let interrupt = Interrupt::install()?;
     let server = match args.restore_test {
         true => Some(Server::connect(
             &config.programs,
@@ -61,6 +60,7 @@ pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
         )?),
         false => None,
     };
+    let interrupt = Interrupt::install()?;
     let mut results = Vec::new();
     for entry in &entries {
         results.push(verify_one(config, entry, server.as_ref(), &interrupt)?);
