@@ -27,18 +27,19 @@ impl Progress {
         }
     }
 
-    /// `done` bytes of `total` have been read.
+    /// `done` bytes of `total` have been read; at the end the line is cleared again.
     pub fn update(&mut self, done: u64) {
+        if done >= self.total {
+            self.finish();
+            return;
+        }
         if !self.enabled || self.last_drawn.is_some_and(|t| t.elapsed() < EVERY) {
             return;
         }
         self.last_drawn = Some(Instant::now());
         let seconds = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = (done as f64 / seconds) as u64;
-        let share = match self.total {
-            0 => 100,
-            total => done.saturating_mul(100) / total,
-        };
+        let share = done.saturating_mul(100) / self.total;
         eprint!(
             "\r\x1b[K{}: {} of {} ({share}%), {}/s",
             self.label,

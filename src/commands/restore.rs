@@ -261,9 +261,10 @@ fn describe(entry: &Entry, plan: &Plan) -> String {
         ("loaded first into", plan.staging.clone()),
         ("owner, locale, ACL", properties),
     ];
-    let mut table = present::table(&["Restore plan", ""]);
+    let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
+    let mut text = String::from("Restore plan:");
     for (key, value) in rows {
-        table.add_row(vec![key.to_string(), value]);
+        text += &format!("\n  {key:<width$}  {value}");
     }
-    table.to_string()
+    text
 }

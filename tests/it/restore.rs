@@ -182,6 +182,55 @@ fn without_a_terminal_restore_needs_yes_and_never_reads_stdin() {
     assert_eq!(env.cluster.databases(), databases);
 }
 
+/// Runs `pgbackup restore ID` on a terminal (`script`) where `answer` is typed.
+fn restore_on_a_terminal(env: &Env, id: &str, answer: &str) -> (Option<i32>, String) {
+    let bin = assert_cmd::cargo::cargo_bin("pgbackup");
+    let output = Command::new("sh")
+        .args(["-c", "sleep 2; printf '%s\\n' \"$1\"", "sh", answer])
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|typist| {
+            Command::new("script")
+                .args([
+                    "-qec",
+                    &format!("{} restore {id}", bin.display()),
+                    "/dev/null",
+                ])
+                .envs(env.vars())
+                .stdin(typist.stdout.unwrap())
+                .output()
+        })
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_the_plan_is_shown_and_restore_must_be_typed() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let databases = env.cluster.databases();
+    let (code, screen) = restore_on_a_terminal(&env, id(&entry), "yes");
+    assert_eq!(code, Some(2), "{screen}");
+    assert!(screen.contains("Type RESTORE to proceed:"), "{screen}");
+    assert_eq!(env.cluster.databases(), databases, "nothing was changed");
+
+    let (code, screen) = restore_on_a_terminal(&env, id(&entry), "RESTORE");
+    assert_eq!(code, Some(0), "{screen}");
+    for shown in [
+        "Restore plan:",
+        &format!("backup              {}", id(&entry)),
+        "target database",
+        "is renamed to \"app_pre_restore_",
+        "as recorded at backup time",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} not in:\n{screen}");
+    }
+    assert_eq!(databases_like(&env, "app_pre_restore_").len(), 1);
+}
+
 fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
     let deadline = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
