@@ -257,6 +257,9 @@ pub struct VerifyArgs {
     /// Also restore each backup into a scratch database, check it, and drop it
     #[arg(long)]
     pub restore_test: bool,
+    /// Database used for CREATE/DROP DATABASE of the scratch databases (with --restore-test)
+    #[arg(long, value_name = "NAME", default_value = "postgres")]
+    pub maintenance_db: String,
     /// Re-create catalog entries from the files in backups/ (keeps a broken catalog aside)
     #[arg(long, conflicts_with_all = ["ids", "restore_test"])]
     pub rebuild_catalog: bool,

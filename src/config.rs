@@ -39,6 +39,8 @@ pub struct Config {
     /// Both stdin and stderr are terminals: confirmations and prompts are possible.
     pub interactive: bool,
     pub assume_yes: bool,
+    /// stderr is a terminal and -q was not given: long work shows its progress.
+    pub progress: bool,
     pub json: bool,
     pub user: String,
     /// This invocation's arguments, for the lock file and the audit log.
@@ -92,6 +94,7 @@ impl Config {
             zone,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             assume_yes: global.yes,
+            progress: std::io::stderr().is_terminal() && !global.quiet,
             json: global.json,
             user: env("USER")
                 .or_else(|| env("LOGNAME"))

@@ -48,6 +48,13 @@ impl Conn {
         self.password.is_some()
     }
 
+    /// Uses the password `other` holds (one typed at the prompt), when it holds one.
+    pub fn take_password_from(&mut self, other: &Conn) {
+        if let Some(password) = &other.password {
+            self.password = Some(password.clone());
+        }
+    }
+
     /// Adds the connection to a libpq program's command line and environment.
     pub fn apply(&self, mut tool: Tool) -> Tool {
         if let Some(target) = &self.target {

@@ -133,7 +133,7 @@ fn publish(partial: &Path, final_path: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Fewer wake-ups when pg_dump outpaces compression for a moment.
-fn enlarge_pipe(pipe: &impl AsRawFd) {
+pub fn enlarge_pipe(pipe: &impl AsRawFd) {
     // SAFETY: fcntl(2) on an open pipe descriptor; failure only leaves the default size.
     unsafe {
         libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE);

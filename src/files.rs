@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, anyhow};
 
 use crate::catalog::Entry;
-use crate::naming;
+use crate::naming::{self, Compression};
 
 /// How an entry's file looks on disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +128,28 @@ pub fn scan(backups_dir: &Path) -> Result<FolderScan> {
     scan.backups.sort();
     scan.partials.sort();
     Ok(scan)
+}
+
+/// What the file's name and size say about a backup the catalog does not know.
+pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
+    let parsed = naming::parse_file_name(name).expect("scan returns names that parse");
+    let size = std::fs::symlink_metadata(backups_dir.join(name))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let value = serde_json::json!({
+        "id": parsed.id,
+        "filename": name,
+        "path": backups_dir.join(name),
+        "type": parsed.kind.as_str(),
+        "compressed": parsed.compression != Compression::None,
+        "size": size,
+        "date": parsed.stamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "description": "",
+        "database": "",
+        "format": parsed.format.as_str(),
+        "compression": parsed.compression.as_str(),
+    });
+    serde_json::from_value(value).expect("the untracked entry is well formed")
 }
 
 /// Removes partial files left by an interrupted run. Callers hold the write lock.

@@ -44,6 +44,14 @@ impl Interrupt {
         Ok(Interrupt { shared })
     }
 
+    /// An `Interrupt` that catches nothing: signals keep their default effect. For work that
+    /// leaves nothing to undo, such as reading a backup before anything is changed.
+    pub fn untrapped() -> Interrupt {
+        Interrupt {
+            shared: Arc::new(Shared::default()),
+        }
+    }
+
     /// Registers the running child so a signal stops it; cleared when the guard drops.
     pub fn watch_child(&self, pid: u32) -> ChildGuard<'_> {
         self.shared.child.store(pid as i32, Ordering::SeqCst);

@@ -20,13 +20,8 @@ pub struct ServerFacts {
     pub properties: Value,
 }
 
-const FACTS_SQL: &str = r#"
-SELECT json_build_object(
-  'database', current_database(),
-  'server_version', current_setting('server_version'),
-  'host', :'HOST',
-  'port', :'PORT',
-  'properties', json_build_object(
+/// The properties of database `d` (a row of pg_database) as one JSON object.
+pub const PROPERTIES_JSON: &str = r#"json_build_object(
     'name', d.datname,
     'owner', pg_get_userbyid(d.datdba),
     'encoding', pg_encoding_to_char(d.encoding),
@@ -46,9 +41,19 @@ SELECT json_build_object(
                     'role', (SELECT rolname FROM pg_roles r WHERE r.oid = s.setrole),
                     'settings', s.setconfig) ORDER BY s.setrole), '[]'::json)
                  FROM pg_db_role_setting s WHERE s.setdatabase = d.oid)
-  ))
-FROM pg_database d WHERE d.datname = current_database();
-"#;
+  )"#;
+
+fn facts_sql() -> String {
+    format!(
+        "SELECT json_build_object(
+  'database', current_database(),
+  'server_version', current_setting('server_version'),
+  'host', :'HOST',
+  'port', :'PORT',
+  'properties', {PROPERTIES_JSON})
+FROM pg_database d WHERE d.datname = current_database();"
+    )
+}
 
 /// psql set up for scripted use: no psqlrc, never prompt, stop at the first error.
 pub fn psql(programs: &PgPrograms, conn: &Conn) -> Tool {
@@ -73,8 +78,20 @@ pub fn query_json(programs: &PgPrograms, conn: &Conn, sql: &str) -> Result<Value
 /// Connects and reads the server facts. When the server wants a password and none is
 /// configured, asks for it without echo on a terminal; without one, says what to set.
 pub fn connect(programs: &PgPrograms, conn: &mut Conn, interactive: bool) -> Result<ServerFacts> {
-    let first = query_json(programs, conn, FACTS_SQL);
-    let value = match first {
+    let value = query_json_prompting(programs, conn, interactive, &facts_sql())
+        .with_context(|| format!("could not connect to database {}", conn.display()))?;
+    serde_json::from_value(value).context("psql returned unexpected server facts")
+}
+
+/// [`query_json`], asking for a password first when the server wants one and none is
+/// configured (on a terminal; without one, says what to set). The password stays in `conn`.
+pub fn query_json_prompting(
+    programs: &PgPrograms,
+    conn: &mut Conn,
+    interactive: bool,
+    sql: &str,
+) -> Result<Value> {
+    match query_json(programs, conn, sql) {
         Err(err) if wants_password(&err) && !conn.has_password() => {
             if !interactive {
                 bail!(
@@ -86,12 +103,10 @@ pub fn connect(programs: &PgPrograms, conn: &mut Conn, interactive: bool) -> Res
             let password =
                 rpassword::prompt_password("Password: ").context("could not read the password")?;
             conn.set_password(password);
-            query_json(programs, conn, FACTS_SQL)
+            query_json(programs, conn, sql)
         }
         other => other,
     }
-    .with_context(|| format!("could not connect to database {}", conn.display()))?;
-    serde_json::from_value(value).context("psql returned unexpected server facts")
 }
 
 fn wants_password(err: &anyhow::Error) -> bool {

@@ -4,7 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 
 use anyhow::{Context, Result};
@@ -138,17 +138,32 @@ impl Tool {
         Ok(Running {
             name: self.name(),
             child,
+            stdin: None,
             stdout: Some(stdout),
+            stderr,
+        })
+    }
+
+    /// Starts the program with stdin piped for streaming into it and stdout sent to `stdout`.
+    pub fn spawn_writer(&self, stdout: Stdio) -> Result<Running> {
+        let (mut child, stderr) = self.spawn_with(Stdio::piped(), stdout)?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        Ok(Running {
+            name: self.name(),
+            child,
+            stdin: Some(stdin),
+            stdout: None,
             stderr,
         })
     }
 }
 
-/// A program whose stdout is being read.
+/// A program whose stdout is being read, or whose stdin is being written.
 #[derive(Debug)]
 pub struct Running {
     name: String,
     child: Child,
+    stdin: Option<ChildStdin>,
     stdout: Option<ChildStdout>,
     stderr: JoinHandle<String>,
 }
@@ -162,8 +177,13 @@ impl Running {
         self.stdout.take().expect("stdout is taken once")
     }
 
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin is taken once")
+    }
+
     /// Waits for the exit; Ok with the stderr text (warnings) on success.
     pub fn finish(mut self) -> Result<String> {
+        drop(self.stdin.take());
         drop(self.stdout.take());
         let status = self
             .child
@@ -176,6 +196,7 @@ impl Running {
 
     /// Stops the program (SIGTERM, then reaps it) after a failure on our side.
     pub fn abort(mut self) {
+        drop(self.stdin.take());
         drop(self.stdout.take());
         // SAFETY: kill(2) on our own child's pid, which has not been reaped yet.
         unsafe {

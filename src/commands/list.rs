@@ -1,7 +1,6 @@
 //! `pgbackup list`: the catalog and the backups folder, newest first.
 
 use std::borrow::Cow;
-use std::path::Path;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -11,7 +10,6 @@ use crate::cli::ListArgs;
 use crate::commands::present;
 use crate::config::Config;
 use crate::files::{self, FileState};
-use crate::naming::{self, Compression};
 
 /// A catalog entry or an untracked file, with what is true of it on disk.
 #[derive(Debug, Serialize)]
@@ -44,35 +42,13 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
     for name in files::scan(&config.backups_dir)?.backups {
         if !catalog.backups.iter().any(|e| e.filename == name) {
             listed.push(Listed {
-                entry: Cow::Owned(untracked_entry(&config.backups_dir, &name)),
+                entry: Cow::Owned(files::untracked_entry(&config.backups_dir, &name)),
                 state: "untracked",
             });
         }
     }
     listed.sort_by_key(|l| std::cmp::Reverse(l.entry.instant(config.zone)));
     Ok(listed)
-}
-
-/// What the file's name and size say about a backup the catalog does not know.
-pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
-    let parsed = naming::parse_file_name(name).expect("scan returns names that parse");
-    let size = std::fs::symlink_metadata(backups_dir.join(name))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let value = serde_json::json!({
-        "id": parsed.id,
-        "filename": name,
-        "path": backups_dir.join(name),
-        "type": parsed.kind.as_str(),
-        "compressed": parsed.compression != Compression::None,
-        "size": size,
-        "date": parsed.stamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
-        "description": "",
-        "database": "",
-        "format": parsed.format.as_str(),
-        "compression": parsed.compression.as_str(),
-    });
-    serde_json::from_value(value).expect("the untracked entry is well formed")
 }
 
 pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {

@@ -8,11 +8,14 @@ mod delete;
 mod list;
 mod pin;
 mod present;
+mod progress;
 mod prune;
+mod restore;
 mod run_scheduled;
 mod schedule;
 mod select;
 mod status;
+mod verify;
 mod view;
 
 use anyhow::Result;
@@ -36,15 +39,11 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Pin(args) => pin::run(&config, &args.id, true),
         Command::Unpin(args) => pin::run(&config, &args.id, false),
         Command::Completions(args) => completions::run(args.shell),
-        Command::Restore(_) => not_yet("restore"),
+        Command::Restore(args) => restore::run(&config, &args),
         Command::Prune(args) => prune::run(&config, &args),
         Command::Status(_) => unreachable!("status is dispatched above"),
         Command::RunScheduled(args) => run_scheduled::run(&mut config, &args),
-        Command::Verify(_) => not_yet("verify"),
+        Command::Verify(args) => verify::run(&config, &args),
         Command::Schedule(command) => schedule::run(&config, &command),
     }
-}
-
-fn not_yet(name: &str) -> Result<u8> {
-    anyhow::bail!("`pgbackup {name}` is not implemented yet")
 }

@@ -9,5 +9,7 @@ mod delete;
 mod faults;
 mod packaging;
 mod prune;
+mod restore;
 mod scheduled;
 mod status;
+mod verify;

@@ -202,6 +202,60 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// Runs an SQL file with psql in `db`, stopping at the first error.
+    pub fn psql_file(&self, db: &str, path: &Path) {
+        run_checked(
+            Command::new("psql")
+                .envs(self.env())
+                .args([
+                    "-X",
+                    "-q",
+                    "-o",
+                    "/dev/null",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    db,
+                    "-f",
+                ])
+                .arg(path),
+        );
+    }
+
+    /// `pg_dump` of `db` in UTC, without the random `\restrict` lines of newer versions.
+    pub fn dump(&self, db: &str) -> String {
+        let output = run_checked(
+            Command::new("pg_dump")
+                .envs(self.env())
+                .env("PGTZ", "UTC")
+                .arg(db),
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The names of all databases, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        let names = self.psql(
+            "postgres",
+            "SELECT datname FROM pg_database ORDER BY datname",
+        );
+        names.lines().map(str::to_string).collect()
+    }
+
+    /// What pgbackup records as the database-level properties of `db`.
+    pub fn properties(&self, db: &str) -> Value {
+        let sql = format!(
+            "SELECT {} FROM pg_database d WHERE d.datname = '{db}'",
+            pgbackup::postgres::PROPERTIES_JSON
+        );
+        serde_json::from_str(&self.psql("postgres", &sql)).unwrap()
+    }
+
     /// Adds a superuser `role` that must log in with `password` (scram-sha-256).
     pub fn require_password(&self, role: &str, password: &str) {
         self.psql(

@@ -1,0 +1,270 @@
+//! `pgbackup restore ID`: check the file, show the plan, confirm, restore into a new
+//! database and swap it in.
+
+use anyhow::{Result, anyhow, bail};
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::audit;
+use crate::catalog::{Catalog, Entry};
+use crate::cli::RestoreArgs;
+use crate::commands::progress::Progress;
+use crate::commands::{confirm, present, select};
+use crate::config::Config;
+use crate::exit::{self, Refusal};
+use crate::integrity::{self, BackupFile};
+use crate::interrupt::Interrupt;
+use crate::lock;
+use crate::naming::{Compression, Format};
+use crate::restore::{self, Plan, PropertiesFrom, Request, Selection};
+use crate::server::Server;
+use crate::sql::MAX_NAME_BYTES;
+
+/// What `restore --json` prints.
+#[derive(Debug, Serialize)]
+pub struct RestoreReport {
+    pub id: String,
+    pub database: String,
+    /// The previous database, kept under this name (null when there was none or it was dropped).
+    pub previous: Option<String>,
+    pub dropped_previous: bool,
+    /// What did not work after the swap, with the SQL to finish it.
+    pub notes: Vec<String>,
+}
+
+pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
+    let outcome = restore(config, args);
+    audit::record_outcome(config, &outcome, |r| {
+        format!(
+            "id={} database={} previous={}",
+            r.id,
+            r.database,
+            r.previous.as_deref().unwrap_or("-")
+        )
+    });
+    let report = outcome?;
+    for note in &report.notes {
+        tracing::warn!("{note}");
+    }
+    if config.json {
+        present::print_json(&report)?;
+    } else {
+        let kept = match (&report.previous, report.dropped_previous) {
+            (Some(previous), _) => format!("; the previous database is kept as {previous:?}"),
+            (None, true) => "; the previous database was dropped".to_string(),
+            (None, false) => String::new(),
+        };
+        present::print_line(&format!(
+            "restored backup {} into database {:?}{kept}",
+            report.id, report.database
+        ))?;
+    }
+    Ok(0)
+}
+
+fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
+    if !config.assume_yes && !config.interactive {
+        return Err(Refusal::NotConfirmed(
+            "refusing to restore without confirmation: there is no terminal to ask on; \
+             pass --yes"
+                .to_string(),
+        )
+        .into());
+    }
+    let catalog = Catalog::load(&config.catalog_path)?;
+    let entry = select::resolve(
+        &catalog,
+        &args.id,
+        config.database_hint.as_deref(),
+        &config.backups_dir,
+        config.zone,
+    )?
+    .clone();
+    if entry.is_deleting() {
+        return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
+    }
+    let file = BackupFile::locate(&config.backups_dir, &entry)
+        .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+    let selection = selection(args, &file)?;
+    let target = target_name(args, &entry)?;
+    if target == args.maintenance_db {
+        return Err(exit::usage(format!(
+            "{target:?} is the maintenance database; connect to another one for the \
+             restore with --maintenance-db (e.g. template1)"
+        )));
+    }
+    check_file(config, &entry, &file)?;
+
+    let server = Server::connect(
+        &config.programs,
+        &config.conn,
+        &args.maintenance_db,
+        config.interactive,
+    )?;
+    let stamp = config
+        .zone
+        .wall_clock(Utc::now())
+        .format("%Y%m%d_%H%M%S")
+        .to_string();
+    let plan = restore::plan(
+        &server,
+        Request {
+            entry: &entry,
+            file,
+            target,
+            replace: args.target.is_none() || args.replace,
+            drop_previous: args.drop_previous,
+            stamp,
+            selection,
+        },
+    )?;
+    if config.interactive && !config.assume_yes {
+        eprintln!("{}", describe(&entry, &plan));
+    }
+    confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
+
+    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let still_there = Catalog::load(&config.catalog_path)?
+        .find(&entry.id)
+        .is_some_and(|e| e.filename == entry.filename && e.sha256 == entry.sha256);
+    if !still_there {
+        bail!(
+            "backup {} was deleted or changed while this restore was being prepared; nothing \
+             was touched",
+            entry.id
+        );
+    }
+    let interrupt = Interrupt::install()?;
+    let mut progress = Progress::new(config.progress, "restoring", entry.size);
+    let restored = restore::execute(&server, &plan, &interrupt, &mut |n| progress.update(n));
+    progress.finish();
+    let restored = restored?;
+    Ok(RestoreReport {
+        id: entry.id,
+        database: restored.database,
+        previous: restored.previous,
+        dropped_previous: restored.dropped_previous,
+        notes: restored.notes,
+    })
+}
+
+/// Step 1, before anything is touched: the file is the one the catalog describes.
+fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
+    let mut progress = Progress::new(config.progress, "checking", entry.size);
+    let findings = match entry.sha256 {
+        Some(_) => integrity::check_checksum(entry, file, &mut |n| progress.update(n)),
+        None => integrity::check_everything(
+            entry,
+            file,
+            &config.programs,
+            &Interrupt::untrapped(),
+            false,
+            &mut |n| progress.update(n),
+        )?,
+    };
+    progress.finish();
+    if !findings.is_ok() {
+        bail!(
+            "backup {} failed its integrity check, so nothing was touched:\n  - {}",
+            entry.id,
+            findings.problems.join("\n  - ")
+        );
+    }
+    for warning in &findings.warnings {
+        tracing::warn!("backup {}: {warning}", entry.id);
+    }
+    Ok(())
+}
+
+/// The database the restore replaces or creates.
+fn target_name(args: &RestoreArgs, entry: &Entry) -> Result<String> {
+    let target = match &args.target {
+        Some(target) => target.clone(),
+        None if !entry.database.is_empty() => entry.database.clone(),
+        None => {
+            return Err(exit::usage(format!(
+                "backup {} does not say which database it was made from; choose the \
+                 database to restore into with --target NAME",
+                entry.id
+            )));
+        }
+    };
+    if target.is_empty() || target.len() > MAX_NAME_BYTES {
+        return Err(exit::usage(format!(
+            "{target:?} is not a database name PostgreSQL accepts (1 to {MAX_NAME_BYTES} bytes)"
+        )));
+    }
+    Ok(target)
+}
+
+/// pg_restore's options, refused where they would not do what they say.
+fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
+    let partial = !args.table.is_empty() || !args.schema.is_empty();
+    if (partial || args.jobs.is_some()) && file.format != Format::Custom {
+        return Err(exit::usage(
+            "--table, --schema and --jobs need a custom-format backup (pgbackup create --format custom)",
+        ));
+    }
+    if partial && (args.target.is_none() || args.replace) {
+        return Err(exit::usage(
+            "--table and --schema restore part of a backup, so they need --target NAME \
+             without --replace: a partial restore never replaces a database",
+        ));
+    }
+    if args.jobs.is_some() && file.compression != Compression::None {
+        return Err(exit::usage(
+            "--jobs needs a custom archive without outer compression (pg_restore must seek in it)",
+        ));
+    }
+    Ok(Selection {
+        jobs: args.jobs,
+        tables: args.table.clone(),
+        schemas: args.schema.clone(),
+    })
+}
+
+/// The plan for the operator, shown before asking for `RESTORE`.
+fn describe(entry: &Entry, plan: &Plan) -> String {
+    let current = match (&plan.previous, plan.drop_previous) {
+        (None, _) => format!("none: {:?} is created", plan.target),
+        (Some(previous), false) => format!(
+            "{:?} is renamed to {previous:?} and kept; its sessions are ended at the swap",
+            plan.target
+        ),
+        (Some(_), true) => format!(
+            "{:?} is DROPPED after the swap (--drop-previous); its sessions are ended",
+            plan.target
+        ),
+    };
+    let properties = match &plan.properties_from {
+        PropertiesFrom::Backup => "as recorded at backup time".to_string(),
+        PropertiesFrom::Database(name) => format!("copied from database {name:?}"),
+        PropertiesFrom::ServerDefaults => "the server's defaults".to_string(),
+    };
+    let rows = [
+        (
+            "backup",
+            format!(
+                "{} ({}, {})",
+                entry.id,
+                entry.kind,
+                present::human_size(entry.size)
+            ),
+        ),
+        (
+            "made",
+            entry.date.replace('T', " ").chars().take(19).collect(),
+        ),
+        ("source database", entry.database.clone()),
+        ("target database", plan.target.clone()),
+        ("current database", current),
+        ("loaded first into", plan.staging.clone()),
+        ("owner, locale, ACL", properties),
+    ];
+    let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
+    let mut text = String::from("Restore plan:");
+    for (key, value) in rows {
+        text += &format!("\n  {key:<width$}  {value}");
+    }
+    text
+}

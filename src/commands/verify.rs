@@ -1,0 +1,290 @@
+//! `pgbackup verify [ID...]`: check backups without the lock, record the results under it
+//! briefly; `--rebuild-catalog` re-creates the catalog from the files.
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::audit;
+use crate::catalog::{Catalog, Entry};
+use crate::cli::VerifyArgs;
+use crate::commands::progress::Progress;
+use crate::commands::{present, select};
+use crate::config::Config;
+use crate::exit::{self, Refusal};
+use crate::fsutil;
+use crate::integrity::{self, BackupFile};
+use crate::interrupt::Interrupt;
+use crate::lock;
+use crate::rebuild;
+use crate::server::Server;
+use crate::trial;
+
+/// How long verify waits for another writer to release the lock before giving up recording.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// One backup's verification, as `verify --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Verified {
+    pub id: String,
+    pub filename: String,
+    pub database: String,
+    pub ok: bool,
+    /// What is recorded as `verify_result`: `ok`, or `failed: <problems>`.
+    pub result: String,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+    pub restore_tested: bool,
+    pub verified_at: String,
+}
+
+pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
+    if args.rebuild_catalog {
+        return rebuild_catalog(config);
+    }
+    let catalog = Catalog::load(&config.catalog_path)?;
+    let entries = selected(config, &catalog, &args.ids)?;
+    if entries.is_empty() {
+        present::print_line("no backups to verify")?;
+        return Ok(0);
+    }
+    let server = match args.restore_test {
+        true => Some(Server::connect(
+            &config.programs,
+            &config.conn,
+            &args.maintenance_db,
+            config.interactive,
+        )?),
+        false => None,
+    };
+    let interrupt = Interrupt::install()?;
+    let mut results = Vec::new();
+    for entry in &entries {
+        results.push(verify_one(config, entry, server.as_ref(), &interrupt)?);
+    }
+    let recorded = record(config, &results);
+    let failed = results.iter().filter(|r| !r.ok).count();
+    audit::record_outcome(config, &recorded, |()| {
+        format!("verified={} failed={failed}", results.len())
+    });
+    if let Err(err) = recorded {
+        tracing::warn!("the results were not recorded in the catalog: {err:#}");
+    }
+    print(config, &results)?;
+    Ok(if failed == 0 { 0 } else { exit::FAILURE })
+}
+
+/// The entries named on the command line, or every backup that is not being deleted.
+fn selected(config: &Config, catalog: &Catalog, ids: &[String]) -> Result<Vec<Entry>> {
+    if ids.is_empty() {
+        let mut all: Vec<&Entry> = catalog
+            .backups
+            .iter()
+            .filter(|e| !e.is_deleting())
+            .collect();
+        select::newest_first(&mut all, config.zone);
+        return Ok(all.into_iter().cloned().collect());
+    }
+    let mut chosen: Vec<Entry> = Vec::new();
+    for selector in ids {
+        let entry = select::resolve(
+            catalog,
+            selector,
+            config.database_hint.as_deref(),
+            &config.backups_dir,
+            config.zone,
+        )?;
+        if !chosen.iter().any(|c| c.id == entry.id) {
+            chosen.push(entry.clone());
+        }
+    }
+    Ok(chosen)
+}
+
+fn verify_one(
+    config: &Config,
+    entry: &Entry,
+    server: Option<&Server>,
+    interrupt: &Interrupt,
+) -> Result<Verified> {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut restore_tested = None;
+    match BackupFile::locate(&config.backups_dir, entry) {
+        Err(problem) => problems.push(problem),
+        Ok(_) if entry.is_deleting() => problems.push("the backup is being deleted".to_string()),
+        Ok(file) => {
+            let mut progress = Progress::new(
+                config.progress,
+                format!("verifying {}", entry.id),
+                entry.size,
+            );
+            let findings = integrity::check_everything(
+                entry,
+                &file,
+                &config.programs,
+                interrupt,
+                server.is_some(),
+                &mut |n| progress.update(n),
+            )?;
+            progress.finish();
+            problems.extend(findings.problems);
+            warnings.extend(findings.warnings);
+            if let Some(server) = server.filter(|_| problems.is_empty()) {
+                let trial = trial::restore_test(server, entry, &file, findings.tables, interrupt)?;
+                problems.extend(trial.problems);
+                restore_tested = Some(trial.tables);
+            }
+        }
+    }
+    let ok = problems.is_empty();
+    let result = match (ok, restore_tested) {
+        (true, None) => "ok".to_string(),
+        (true, Some(tables)) => format!("ok (restore test passed: {tables} tables present)"),
+        (false, _) => format!("failed: {}", problems.join("; ")),
+    };
+    Ok(Verified {
+        id: entry.id.clone(),
+        filename: entry.filename.clone(),
+        database: entry.database.clone(),
+        ok,
+        result,
+        problems,
+        warnings,
+        restore_tested: restore_tested.is_some(),
+        verified_at: config
+            .zone
+            .wall_clock(Utc::now())
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
+    })
+}
+
+/// Merges the results into a freshly loaded catalog, holding the lock only for that.
+fn record(config: &Config, results: &[Verified]) -> Result<()> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    let _lock = loop {
+        match lock::acquire(&config.backups_dir, &config.command_line) {
+            Ok(lock) => break lock,
+            Err(err)
+                if matches!(err.downcast_ref(), Some(Refusal::LockHeld { .. }))
+                    && Instant::now() < deadline =>
+            {
+                thread::sleep(Duration::from_millis(200));
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    let mut catalog = Catalog::load(&config.catalog_path)?;
+    for result in results {
+        if let Some(entry) = catalog
+            .find_mut(&result.id)
+            .filter(|e| e.filename == result.filename)
+        {
+            entry.verified_at = Some(result.verified_at.clone());
+            entry.verify_result = Some(result.result.clone());
+        }
+    }
+    catalog.save(&config.catalog_path)
+}
+
+fn print(config: &Config, results: &[Verified]) -> Result<()> {
+    if config.json {
+        return present::print_json(results);
+    }
+    let mut table = present::table(&["ID", "Database", "File", "Result", "Details"]);
+    for r in results {
+        let details: Vec<String> = r.problems.iter().chain(&r.warnings).cloned().collect();
+        table.add_row(vec![
+            r.id.clone(),
+            r.database.clone(),
+            r.filename.clone(),
+            if r.ok {
+                r.result.clone()
+            } else {
+                "FAILED".to_string()
+            },
+            details.join("\n"),
+        ]);
+    }
+    present::print_line(&table.to_string())
+}
+
+/// What `verify --rebuild-catalog --json` prints.
+#[derive(Debug, Serialize)]
+struct RebuildReport {
+    kept_aside: Option<String>,
+    kept: usize,
+    adopted: Vec<AdoptedReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct AdoptedReport {
+    id: String,
+    filename: String,
+    database: String,
+    notes: Vec<String>,
+}
+
+fn rebuild_catalog(config: &Config) -> Result<u8> {
+    let outcome = (|| {
+        fsutil::ensure_private_dir(&config.backups_dir)?;
+        let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+        let interrupt = Interrupt::install()?;
+        let stamp = config
+            .zone
+            .wall_clock(Utc::now())
+            .format("%Y%m%d_%H%M%S")
+            .to_string();
+        rebuild::rebuild(
+            &config.backups_dir,
+            &config.catalog_path,
+            &config.programs,
+            &interrupt,
+            &stamp,
+        )
+    })();
+    audit::record_outcome(config, &outcome, |r| {
+        format!(
+            "rebuild-catalog kept={} adopted={}",
+            r.kept,
+            r.adopted.len()
+        )
+    });
+    let rebuilt = outcome?;
+    let report = RebuildReport {
+        kept_aside: rebuilt.kept_aside.as_ref().map(|p| p.display().to_string()),
+        kept: rebuilt.kept,
+        adopted: rebuilt
+            .adopted
+            .iter()
+            .map(|a| AdoptedReport {
+                id: a.entry.id.clone(),
+                filename: a.entry.filename.clone(),
+                database: a.entry.database.clone(),
+                notes: a.notes.clone(),
+            })
+            .collect(),
+    };
+    if config.json {
+        present::print_json(&report)?;
+        return Ok(0);
+    }
+    if let Some(aside) = &report.kept_aside {
+        present::print_line(&format!("the broken catalog was kept as {aside}"))?;
+    }
+    for a in &report.adopted {
+        present::print_line(&format!("adopted {} ({})", a.id, a.filename))?;
+        for note in &a.notes {
+            tracing::warn!("{}: {note}", a.id);
+        }
+    }
+    present::print_line(&format!(
+        "catalog rebuilt: {} entries kept, {} files adopted",
+        report.kept,
+        report.adopted.len()
+    ))?;
+    Ok(0)
+}
