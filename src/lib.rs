@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod conn;
+pub mod contents;
 pub mod decode;
 pub mod dump;
 pub mod exit;

@@ -1,19 +1,21 @@
 //! `pgbackup view ID`: every field of one backup.
 
 use anyhow::Result;
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
 use crate::commands::list::{Listed, state_name};
 use crate::commands::{present, select};
 use crate::config::Config;
+use crate::contents;
 use crate::files;
+use crate::integrity::BackupFile;
+use crate::interrupt::Interrupt;
+use crate::process::Tool;
 
 pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
-    if args.contents {
-        anyhow::bail!("`pgbackup view --contents` is not implemented yet");
-    }
     let catalog = Catalog::load(&config.catalog_path)?;
     let entry = select::resolve(
         &catalog,
@@ -22,6 +24,9 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
         &config.backups_dir,
         config.zone,
     )?;
+    if args.contents {
+        return contents(config, entry);
+    }
     let file_state = files::state_of(&config.backups_dir, entry);
     let listed = Listed {
         entry: std::borrow::Cow::Borrowed(entry),
@@ -57,4 +62,41 @@ fn show(value: &Value) -> String {
         Value::Array(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
+}
+
+#[derive(Serialize)]
+struct Contents<'a> {
+    id: &'a str,
+    format: &'a str,
+    tables: Vec<contents::Table>,
+}
+
+/// `view --contents`: the tables the backup holds, with rows and bytes of data.
+fn contents(config: &Config, entry: &Entry) -> Result<u8> {
+    let file = BackupFile::locate(&config.backups_dir, entry).map_err(anyhow::Error::msg)?;
+    let pg_restore = Tool::new(&config.programs.pg_restore);
+    let tables = contents::read(&file, &pg_restore, &Interrupt::untrapped())?;
+    if config.json {
+        let report = Contents {
+            id: &entry.id,
+            format: entry.format_name(),
+            tables,
+        };
+        return present::print_json(&report).map(|()| 0);
+    }
+    let mut table = present::table(&["Schema", "Table", "Rows", "Data"]);
+    for t in &tables {
+        table.add_row(vec![
+            t.schema.clone(),
+            t.name.clone(),
+            t.rows
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".to_string()),
+            t.bytes
+                .map(present::human_size)
+                .unwrap_or_else(|| "-".to_string()),
+        ]);
+    }
+    present::print_line(&table.to_string())?;
+    Ok(0)
 }

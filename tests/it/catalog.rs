@@ -160,3 +160,40 @@ fn a_corrupt_catalog_is_reported_and_never_overwritten() {
     assert_eq!(fs::read(env.catalog_path()).unwrap(), broken);
     assert_eq!(env.files(), ["backup_metadata.json"], "no backup was made");
 }
+
+#[test]
+fn view_contents_lists_tables_with_their_data_for_both_formats() {
+    let env = Env::new();
+    env.cluster.psql("app", "CREATE SCHEMA \"my s\"; CREATE TABLE \"my s\".\"t 1\" (x int); INSERT INTO \"my s\".\"t 1\" VALUES (1), (2)");
+    for format in ["plain", "custom"] {
+        let entry = env.create(&["--format", format]);
+        let output = env.run(&[
+            "view",
+            "--contents",
+            "--json",
+            entry["id"].as_str().unwrap(),
+        ]);
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["format"], format);
+        let tables = report["tables"].as_array().unwrap();
+        let items = tables
+            .iter()
+            .find(|t| t["name"] == "items")
+            .expect("items listed");
+        assert_eq!(items["schema"], "public");
+        assert_eq!(items["rows"], 1000, "{format}");
+        assert!(items["bytes"].as_u64().unwrap() > 8000);
+        let odd = tables
+            .iter()
+            .find(|t| t["schema"] == "my s" && t["name"] == "t 1")
+            .expect("quoted names unquoted");
+        assert_eq!(odd["rows"], 2);
+    }
+    let schema_only = env.create(&["--type", "schema"]);
+    let human = stdout(&env.run(&["view", "--contents", schema_only["id"].as_str().unwrap()]));
+    assert!(
+        human.contains("items") && human.contains(" - "),
+        "no data in a schema backup:\n{human}"
+    );
+}
