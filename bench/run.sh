@@ -42,15 +42,17 @@ if [ "$(id -u)" -eq 0 ]; then
     chown postgres: "$work"
     as_server=(runuser -u postgres --)
 fi
+# The server user may not be able to enter the current folder.
+server() { (cd / && "${as_server[@]}" "$@"); }
 cleanup() {
-    "${as_server[@]}" "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
+    server "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 port=$((20000 + RANDOM % 20000))
-"${as_server[@]}" "$bindir/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-"${as_server[@]}" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+server "$bindir/initdb" -D "$work/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+server "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
     -o "-p $port -k $work -c listen_addresses='' -c fsync=off" start >/dev/null
 export PGHOST="$work" PGPORT="$port" PGUSER=postgres PGDATABASE=bench
 

@@ -81,24 +81,20 @@ impl Scanner {
         let Ok(text) = std::str::from_utf8(&line) else {
             return;
         };
-        if let Some(rest) = text
+        let created = text
             .strip_prefix("CREATE TABLE ")
-            .or_else(|| text.strip_prefix("CREATE UNLOGGED TABLE "))
-        {
-            if let Some((schema, name)) = qualified_name(rest) {
-                self.index_of(schema, name);
-            }
-        } else if let Some(rest) = text
+            .or_else(|| text.strip_prefix("CREATE UNLOGGED TABLE "));
+        let copied = text
             .strip_prefix("COPY ")
-            .filter(|_| text.ends_with(" FROM stdin;"))
-        {
-            if let Some((schema, name)) = qualified_name(rest) {
-                let index = self.index_of(schema, name);
-                let table = &mut self.tables[index];
-                table.rows.get_or_insert(0);
-                table.bytes.get_or_insert(0);
-                self.copying = Some(index);
-            }
+            .filter(|_| text.ends_with(" FROM stdin;"));
+        if let Some((schema, name)) = created.and_then(qualified_name) {
+            self.index_of(schema, name);
+        } else if let Some((schema, name)) = copied.and_then(qualified_name) {
+            let index = self.index_of(schema, name);
+            let table = &mut self.tables[index];
+            table.rows.get_or_insert(0);
+            table.bytes.get_or_insert(0);
+            self.copying = Some(index);
         }
     }
 
@@ -129,8 +125,7 @@ impl Write for Scanner {
             rest = &rest[end + 1..];
         }
         // A long line is only ever data: keep counting it without holding it all.
-        if self.copying.is_some() && self.line.len() > 64 * 1024 {
-            let index = self.copying.expect("checked");
+        if let Some(index) = self.copying.filter(|_| self.line.len() > 64 * 1024) {
             let table = &mut self.tables[index];
             table.bytes = Some(table.bytes.unwrap_or(0) + self.line.len() as u64);
             self.line.truncate(2);
