@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks `pgbackup create` against pg_dump itself, side by side in one run.
+# Benchmarks `pgbackup create` and `restore` against pg_dump, psql and
+# pg_restore themselves, side by side in one run.
 #
 #   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH]
 #
@@ -7,8 +8,10 @@
 # with pgbench tables (scale N) plus a table of less compressible text/jsonb,
 # then times, interleaved by hyperfine, pg_dump to /dev/null, pg_dump | gzip -6,
 # pg_dump -Fc, pg_dump | zstd -3 -T0 and pgbackup create (default, zstd,
-# custom format). Prints medians, ratios to `pg_dump > /dev/null`, output sizes
-# and peak RSS (/usr/bin/time -v). --quick uses a tiny database and one run;
+# custom format), then restores into a new database (psql -1 -f, pg_restore -j2,
+# pgbackup restore of a plain and a custom backup). Prints medians, ratios to
+# `pg_dump > /dev/null` (and to `psql -1 -f`), output sizes and peak RSS
+# (/usr/bin/time -v). --quick uses a tiny database and one run;
 # --bin uses an already built pgbackup instead of building the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,4 +126,30 @@ for r in results:
     rel = f"{size / gzip6:.2f}" if gzip6 and size else "-"
     own = f"{own / 1024:.1f}" if own else "-"
     print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base:.2f} | {size / 2**20:.1f} | {rel} | {rss / 1024:.1f} | {own} |")
+PY
+
+echo
+echo "== restore: into a fresh database, side by side"
+rm -rf "$home" "${out:?}"/*
+pg_dump -d bench -f "$out/raw.sql"
+pg_dump -Fc -d bench -f "$out/bench.fc"
+plain_id=$("$bin" -q --home "$home" create --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+custom_id=$("$bin" -q --home "$home" create --format custom --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+fresh="dropdb --if-exists fresh && createdb fresh"
+target="dropdb --if-exists restored"
+hyperfine --style basic --runs "$runs" --export-json "$work/restore.json" \
+    --prepare "$fresh" -n 'psql -X -1 -f raw.sql' "psql -X -q -1 -v ON_ERROR_STOP=1 -o /dev/null -f '$out/raw.sql' -d fresh" \
+    --prepare "$fresh" -n 'pg_restore -j2 (-Fc)' "pg_restore -j2 -d fresh '$out/bench.fc'" \
+    --prepare "$target" -n 'pgbackup restore (plain, gzip)' "'$bin' -q --home '$home' restore $plain_id --yes --target restored" \
+    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2" \
+    >/dev/null
+
+python3 - "$work/restore.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+base = next(r["median"] for r in results if r["command"] == "psql -X -1 -f raw.sql")
+print("| command | median s | x psql -1 -f |")
+print("|---|---|---|")
+for r in results:
+    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base:.2f} |")
 PY
