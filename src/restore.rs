@@ -39,6 +39,15 @@ pub struct Selection {
     pub jobs: Option<u32>,
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
+    /// Replace the selected objects in an existing database, in one transaction
+    /// (`--clean --if-exists --single-transaction`), instead of loading a new database.
+    pub in_place: bool,
+}
+
+impl Selection {
+    pub fn is_partial(&self) -> bool {
+        !self.tables.is_empty() || !self.schemas.is_empty()
+    }
 }
 
 /// Where the new database's owner, encoding, locale, settings, ACL and comment come from.
@@ -244,6 +253,34 @@ pub fn execute(
     }
 }
 
+/// Replaces the selected tables and schemas of an existing database with the backup's, in
+/// one transaction: on any failure the database is exactly as it was.
+pub fn replace_objects(
+    server: &Server,
+    database: &str,
+    file: &BackupFile,
+    selection: &Selection,
+    expected_sha256: Option<&str>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let selection = Selection {
+        in_place: true,
+        jobs: None,
+        ..selection.clone()
+    };
+    let into = NewDatabase {
+        name: database,
+        properties: None,
+        file,
+        selection: &selection,
+        expected_sha256,
+    };
+    load(server, into, interrupt, progress).with_context(|| {
+        format!("restore failed; {database:?} was not changed (the transaction was rolled back)")
+    })
+}
+
 /// Creates the database with its owner, encoding and locale, and loads the backup into it;
 /// on failure the database is dropped again.
 pub fn load_new(
@@ -305,6 +342,9 @@ fn load(
         ])),
         Format::Custom => {
             let mut tool = Tool::new(&programs.pg_restore).args(["-w", "--exit-on-error"]);
+            if selection.in_place {
+                tool = tool.args(["--clean", "--if-exists", "--single-transaction"]);
+            }
             for table in &selection.tables {
                 tool = tool.arg("--table").arg(table);
             }

@@ -101,6 +101,9 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.maintenance_db,
         config.interactive,
     )?;
+    if selection.is_partial() && server.properties(&target)?.is_some() {
+        return replace_objects(config, &server, &entry, file, &selection, &target);
+    }
     let stamp = config
         .zone
         .wall_clock(Utc::now())
@@ -145,6 +148,55 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         previous: restored.previous,
         dropped_previous: restored.dropped_previous,
         notes: restored.notes,
+    })
+}
+
+/// `--table`/`--schema` into an existing database: those objects are dropped and restored
+/// from the backup in one transaction, after the same confirmation.
+fn replace_objects(
+    config: &Config,
+    server: &Server,
+    entry: &Entry,
+    file: BackupFile,
+    selection: &Selection,
+    target: &str,
+) -> Result<RestoreReport> {
+    let objects: Vec<String> = selection
+        .tables
+        .iter()
+        .map(|t| format!("table {t}"))
+        .chain(selection.schemas.iter().map(|s| format!("schema {s}")))
+        .collect();
+    if config.interactive && !config.assume_yes {
+        eprintln!(
+            "Restore plan\n  backup:    {} ({})\n  database:  {target:?} (existing)\n  replaces:  {}\n  \
+             how:       dropped and restored from the backup in one transaction; everything else is untouched",
+            entry.id,
+            entry.date,
+            objects.join(", ")
+        );
+    }
+    confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
+    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let interrupt = Interrupt::install()?;
+    let mut progress = Progress::new(config.progress, "restoring", entry.size);
+    let replaced = restore::replace_objects(
+        server,
+        target,
+        &file,
+        selection,
+        entry.sha256.as_deref(),
+        &interrupt,
+        &mut |n| progress.update(n),
+    );
+    progress.finish();
+    replaced?;
+    Ok(RestoreReport {
+        id: entry.id.clone(),
+        database: target.to_string(),
+        previous: None,
+        dropped_previous: false,
+        notes: vec![format!("replaced {} in {target:?}", objects.join(", "))],
     })
 }
 
@@ -205,10 +257,10 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
             "--table, --schema and --jobs need a custom-format backup (pgbackup create --format custom)",
         ));
     }
-    if partial && (args.target.is_none() || args.replace) {
+    if partial && (args.replace || args.drop_previous || args.jobs.is_some()) {
         return Err(exit::usage(
-            "--table and --schema restore part of a backup, so they need --target NAME \
-             without --replace: a partial restore never replaces a database",
+            "--table and --schema replace objects inside a database in one transaction; \
+             they do not go with --replace, --drop-previous or --jobs",
         ));
     }
     if args.jobs.is_some() && file.compression != Compression::None {
@@ -220,6 +272,7 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         jobs: args.jobs,
         tables: args.table.clone(),
         schemas: args.schema.clone(),
+        in_place: false,
     })
 }
 

@@ -513,3 +513,94 @@ fn missing_rights_and_a_stopped_server_give_clear_errors() {
         stderr(&output)
     );
 }
+
+#[test]
+fn table_restores_replace_just_those_tables_in_one_transaction() {
+    let env = Env::new();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE other (x int); INSERT INTO other VALUES (1)",
+    );
+    let entry = env.create(&["--format", "custom"]);
+    let id = entry["id"].as_str().unwrap();
+    env.cluster.psql(
+        "app",
+        "DELETE FROM items WHERE id > 10; INSERT INTO other VALUES (2)",
+    );
+
+    let output = env.run(&["restore", id, "--table", "items", "--yes"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "1000"
+    );
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM other"),
+        "2",
+        "other tables are untouched"
+    );
+    let databases = env.cluster.psql(
+        "postgres",
+        "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database",
+    );
+    assert_eq!(
+        databases, "app,postgres,template0,template1",
+        "no database was created"
+    );
+
+    // A view made since the backup blocks DROP TABLE: the whole replacement rolls back.
+    env.cluster.psql(
+        "app",
+        "DELETE FROM items WHERE id > 10; CREATE VIEW v AS SELECT * FROM items",
+    );
+    let blocked = env.run(&["restore", id, "--table", "items", "--yes"]);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(
+        crate::support::stderr(&blocked).contains("rolled back"),
+        "{}",
+        crate::support::stderr(&blocked)
+    );
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "10",
+        "nothing changed"
+    );
+}
+
+#[test]
+fn parallel_restores_of_custom_archives_match_the_source() {
+    let env = Env::new();
+    let entry = env.create(&["--format", "custom"]);
+    let output = env.run(&[
+        "restore",
+        entry["id"].as_str().unwrap(),
+        "--target",
+        "copy",
+        "--jobs",
+        "2",
+        "--yes",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    assert_eq!(
+        env.cluster.psql("copy", "SELECT count(*) FROM items"),
+        "1000"
+    );
+    let refused = env.run(&[
+        "restore",
+        entry["id"].as_str().unwrap(),
+        "--table",
+        "items",
+        "--jobs",
+        "2",
+        "--yes",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+}
