@@ -2,7 +2,7 @@
 //! partial file, which gets its final name only once pg_dump exited 0 and the file is on disk.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -14,8 +14,11 @@ use crate::fsutil;
 use crate::interrupt::Interrupt;
 use crate::naming::{self, Compression};
 use crate::process::{Running, Tool};
+use crate::readahead::ReadAhead;
 
 const CHUNK: usize = 256 * 1024;
+/// Chunks read ahead of compression: at most 8 MiB in memory.
+const QUEUE_DEPTH: usize = 32;
 const PIPE_SIZE: libc::c_int = 1024 * 1024;
 
 /// What to run and where the result goes.
@@ -90,25 +93,22 @@ struct Written {
 }
 
 fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) -> Result<Written> {
-    let mut stdout = child.take_stdout();
+    let stdout = child.take_stdout();
     enlarge_pipe(&stdout);
     let write_error = |err: io::Error| {
         anyhow::Error::new(err).context(format!("could not write {}", partial.display()))
     };
     let mut sink =
         Sink::new(HashingFile::new(file), plan.compression, plan.level).map_err(write_error)?;
-    let mut buf = vec![0u8; CHUNK];
+    // pg_dump keeps running while a chunk is being compressed (bench/RESULTS.md).
+    let mut chunks = ReadAhead::spawn(stdout, CHUNK, QUEUE_DEPTH);
     let mut raw_size = 0u64;
-    loop {
-        let n = match stdout.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err).context("could not read pg_dump's output"),
-        };
-        raw_size += n as u64;
+    while let Some(chunk) = chunks.next_chunk() {
+        let chunk = chunk.context("could not read pg_dump's output")?;
+        raw_size += chunk.len() as u64;
         (plan.progress)(raw_size);
-        sink.write_all(&buf[..n]).map_err(write_error)?;
+        sink.write_all(&chunk).map_err(write_error)?;
+        chunks.recycle(chunk);
     }
     let hashing = sink.finish().map_err(write_error)?;
     hashing.file.sync_all().map_err(write_error)?;

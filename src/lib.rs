@@ -1,5 +1,6 @@
 //! pgbackup: make, catalog, verify, restore and prune logical backups of PostgreSQL databases.
 
+pub mod analyze;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod postgres;
 pub mod process;
 pub mod properties;
 pub mod prune;
+pub mod readahead;
 pub mod rebuild;
 pub mod removal;
 pub mod restore;
