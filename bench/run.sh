@@ -6,7 +6,8 @@
 #
 # Starts a throwaway PostgreSQL cluster in a temporary folder, fills a database
 # with pgbench tables (scale N) plus a table of less compressible text/jsonb,
-# then times, interleaved by hyperfine, pg_dump to /dev/null, pg_dump | gzip -6,
+# then times, in interleaved rounds (one hyperfine run of each command per
+# round, after a warm-up round), pg_dump to /dev/null, pg_dump | gzip -6,
 # pg_dump -Fc, pg_dump | zstd -3 -T0 and pgbackup create (default, zstd,
 # custom format), then restores into a new database (psql -1 -f, pg_restore -j2,
 # pgbackup restore of a plain and a custom backup). Prints medians, ratios to
@@ -78,16 +79,39 @@ home="$work/home"
 out="$work/out"
 mkdir -p "$out"
 
-hyperfine --style basic --runs "$runs" --warmup 1 --export-json "$work/create.json" \
-    --prepare "rm -rf '$home' '$out'/*" \
+# One hyperfine call per round, each running every command once: the commands
+# interleave, so a slow minute on a shared machine hurts them all alike. Round 0
+# is a warm-up and is not counted.
+rounds() {
+    local name="$1" round
+    shift
+    for round in $(seq 0 "$runs"); do
+        hyperfine --style basic --runs 1 --export-json "$work/$name.$round.json" "$@" >/dev/null
+    done
+    rm -f "$work/$name.0.json"
+}
+# Medians over the rounds' JSON files: prints "command<TAB>median seconds" lines.
+medians() {
+    python3 - "$@" <<'PY'
+import json, statistics, sys
+times = {}
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+for command, values in times.items():
+    print(f"{command}\t{statistics.median(values)}")
+PY
+}
+
+rounds create --prepare "rm -rf '$home' '$out'/*" \
     -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
     -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
     -n 'pg_dump -Fc' "pg_dump -Fc -d bench > '$out/dump.fc'" \
     -n 'pg_dump | zstd -3 -T0' "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'" \
     -n 'pgbackup create' "'$bin' -q --home '$home' create" \
     -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
-    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
-    >/dev/null
+    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom"
+medians "$work"/create.*.json >"$work/create.tsv"
 # The measured runs below log pgbackup's own peak memory at debug level.
 
 echo "== output sizes and peak memory (one more run each)"
@@ -110,9 +134,9 @@ measure 'pgbackup create' "$home/backups/backup_*" "'$bin' -v --home '$home' cre
 measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
 measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
 
-python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
+python3 - "$work/create.tsv" "$work/sizes.tsv" <<'PY'
+import sys
+results = [{"command": c, "median": float(m)} for c, m in (l.rstrip("\n").split("\t") for l in open(sys.argv[1]))]
 sizes = {}
 for line in open(sys.argv[2]):
     name, size, rss, own = line.rstrip("\n").split("\t")
@@ -137,16 +161,17 @@ plain_id=$("$bin" -q --home "$home" create --json | python3 -c 'import json,sys;
 custom_id=$("$bin" -q --home "$home" create --format custom --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 fresh="dropdb --if-exists fresh && createdb fresh"
 target="dropdb --if-exists restored"
-hyperfine --style basic --runs "$runs" --export-json "$work/restore.json" \
+rounds restore \
     --prepare "$fresh" -n 'psql -X -1 -f raw.sql' "psql -X -q -1 -v ON_ERROR_STOP=1 -o /dev/null -f '$out/raw.sql' -d fresh" \
+    --prepare "$fresh" -n 'psql -X -1 -f raw.sql, then ANALYZE' "psql -X -q -1 -v ON_ERROR_STOP=1 -o /dev/null -f '$out/raw.sql' -d fresh && psql -X -q -c ANALYZE -d fresh" \
     --prepare "$fresh" -n 'pg_restore -j2 (-Fc)' "pg_restore -j2 -d fresh '$out/bench.fc'" \
     --prepare "$target" -n 'pgbackup restore (plain, gzip)' "'$bin' -q --home '$home' restore $plain_id --yes --target restored" \
-    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2" \
-    >/dev/null
+    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2"
+medians "$work"/restore.*.json >"$work/restore.tsv"
 
-python3 - "$work/restore.json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
+python3 - "$work/restore.tsv" <<'PY'
+import sys
+results = [{"command": c, "median": float(m)} for c, m in (l.rstrip("\n").split("\t") for l in open(sys.argv[1]))]
 base = next(r["median"] for r in results if r["command"] == "psql -X -1 -f raw.sql")
 print("| command | median s | x psql -1 -f |")
 print("|---|---|---|")

@@ -98,9 +98,10 @@ impl DatabaseProperties {
     /// Settings, comment, connection limit and ACL for database `name`, in one transaction.
     /// Run after the data is loaded, so settings such as `default_transaction_read_only`
     /// cannot get in the way of the load.
+    /// Empty when there is nothing to set.
     pub fn apply_sql(&self, name: &str) -> String {
         let db = ident(name);
-        let mut sql = String::from("BEGIN;\n");
+        let mut sql = String::new();
         for group in &self.settings {
             let target = match &group.role {
                 None => format!("DATABASE {db}"),
@@ -124,7 +125,10 @@ impl DatabaseProperties {
         if let Some(acl) = &self.acl {
             sql += &acl_sql(&db, &self.owner, acl);
         }
-        sql + "COMMIT;\n"
+        match sql.is_empty() {
+            true => sql,
+            false => format!("BEGIN;\n{sql}COMMIT;\n"),
+        }
     }
 
     /// What must wait until the database has its final name: refusing connections, template.

@@ -6,6 +6,7 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
+use crate::analyze;
 use crate::catalog::Entry;
 use crate::exit;
 use crate::feed::{self, FeedFailure};
@@ -14,7 +15,7 @@ use crate::interrupt::Interrupt;
 use crate::naming::{Compression, Format};
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
-use crate::server::Server;
+use crate::server::{Server, free_name};
 use crate::sql::ident;
 use crate::swap::{self, SwapNames};
 
@@ -114,7 +115,7 @@ pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
         );
     }
     let target = &request.target;
-    let current = server.properties(target)?;
+    let (current, taken) = server.survey(target)?;
     let exists = current.is_some();
     if exists && !request.replace {
         return Err(exit::usage(format!(
@@ -154,11 +155,9 @@ pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
             properties.owner
         );
     }
-    let staging = server.free_name(target, &format!("_restoring_{}", request.stamp))?;
-    let previous = match exists {
-        true => Some(server.free_name(target, &format!("_pre_restore_{}", request.stamp))?),
-        false => None,
-    };
+    let staging = free_name(&taken, target, &format!("_restoring_{}", request.stamp));
+    let previous =
+        exists.then(|| free_name(&taken, target, &format!("_pre_restore_{}", request.stamp)));
     Ok(Plan {
         target: target.clone(),
         staging,
@@ -207,13 +206,17 @@ pub fn execute(
     load_new(server, new, interrupt, progress).with_context(untouched)?;
     let prepared = (|| {
         tracing::info!("analyzing {:?}", plan.staging);
-        server
-            .psql(&plan.staging)
-            .output("ANALYZE;")
-            .context("ANALYZE failed")?;
-        if let Some(properties) = &plan.properties {
+        let workers = plan.selection.jobs.unwrap_or(analyze::DEFAULT_WORKERS);
+        analyze::analyze(server, &plan.staging, workers)?;
+        // After ANALYZE: settings such as default_transaction_read_only apply to new sessions.
+        if let Some(sql) = plan
+            .properties
+            .as_ref()
+            .map(|p| p.apply_sql(&plan.staging))
+            .filter(|sql| !sql.is_empty())
+        {
             server
-                .execute(&properties.apply_sql(&plan.staging))
+                .execute(&sql)
                 .context("could not apply the database-level properties")?;
         }
         interrupt.check()

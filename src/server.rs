@@ -1,6 +1,8 @@
 //! The server seen from its maintenance database (`postgres` unless told otherwise): who we
 //! are there, which databases exist, and the SQL that creates, renames and drops them.
 
+use std::collections::BTreeSet;
+
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::Value;
@@ -98,27 +100,28 @@ impl Server {
         postgres::query_json(&self.programs, &self.conn_for(name), sql)
     }
 
-    pub fn exists(&self, name: &str) -> Result<bool> {
-        let value = self.query_json(&format!(
-            "SELECT to_json(EXISTS (SELECT FROM pg_database WHERE datname = {}));",
-            literal(name)
-        ))?;
-        Ok(value.as_bool().unwrap_or(false))
+    /// The names of all databases.
+    pub fn database_names(&self) -> Result<BTreeSet<String>> {
+        let value =
+            self.query_json("SELECT coalesce(json_agg(datname), '[]') FROM pg_database;")?;
+        serde_json::from_value(value).context("psql returned unexpected database names")
     }
 
-    /// The first of `name`, `name_2`, `name_3`... (within the name length) that is not taken.
-    pub fn free_name(&self, base: &str, suffix: &str) -> Result<String> {
-        for n in 1.. {
-            let suffix = match n {
-                1 => suffix.to_string(),
-                n => format!("{suffix}_{n}"),
-            };
-            let name = crate::sql::derived_name(base, &suffix);
-            if !self.exists(&name)? {
-                return Ok(name);
-            }
-        }
-        unreachable!("some name is free")
+    /// The properties of database `name` when it exists, and the names of all databases,
+    /// in one round trip.
+    pub fn survey(&self, name: &str) -> Result<(Option<DatabaseProperties>, BTreeSet<String>)> {
+        let value = self.query_json(&format!(
+            "SELECT json_build_array((SELECT {PROPERTIES_JSON} FROM pg_database d WHERE \
+             d.datname = {}), (SELECT coalesce(json_agg(datname), '[]') FROM pg_database));",
+            literal(name)
+        ))?;
+        let (properties, names): (Value, BTreeSet<String>) =
+            serde_json::from_value(value).context("psql returned an unexpected survey")?;
+        let properties = match properties {
+            Value::Null => None,
+            value => Some(DatabaseProperties::from_json(&value)?),
+        };
+        Ok((properties, names))
     }
 
     /// The database-level properties of `name`, when it exists.
@@ -153,5 +156,28 @@ impl Server {
         self.execute(&format!("DROP DATABASE IF EXISTS {}{force};", ident(name)))
             .map(|_| ())
             .with_context(|| format!("could not drop database {name:?}"))
+    }
+}
+
+/// The first of `base + suffix`, then `_2`, `_3`... (within the name length) not in `taken`.
+pub fn free_name(taken: &BTreeSet<String>, base: &str, suffix: &str) -> String {
+    (1..)
+        .map(|n| match n {
+            1 => crate::sql::derived_name(base, suffix),
+            n => crate::sql::derived_name(base, &format!("{suffix}_{n}")),
+        })
+        .find(|name| !taken.contains(name))
+        .expect("some name is free")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_name_skips_taken_names() {
+        let taken: BTreeSet<String> = ["app_x", "app_x_2"].map(String::from).into();
+        assert_eq!(free_name(&taken, "app", "_x"), "app_x_3");
+        assert_eq!(free_name(&taken, "app", "_y"), "app_y");
     }
 }

@@ -189,20 +189,18 @@ fn end_sessions(server: &Server, databases: &[&str]) -> Result<(), String> {
          EXCEPTION WHEN insufficient_privilege THEN NULL; END;\n\
          END LOOP; END$$;"
     );
+    // One round trip: end the sessions, then list what is left.
     let sessions_sql = format!(
-        "SELECT coalesce(json_agg(json_build_object('pid', pid, 'user', usename, \
+        "{terminate}\nSELECT coalesce(json_agg(json_build_object('pid', pid, 'user', usename, \
          'database', datname)), '[]') FROM pg_stat_activity WHERE datname IN ({list}) \
          AND pid <> pg_backend_pid();"
     );
     let deadline = Instant::now() + SESSION_WAIT;
     loop {
-        server
-            .execute(&terminate)
-            .map_err(|err| format!("could not end the sessions: {err:#}"))?;
         let sessions: Vec<Session> = server
             .query_json(&sessions_sql)
             .and_then(|v| Ok(serde_json::from_value(v)?))
-            .map_err(|err| format!("could not list the sessions: {err:#}"))?;
+            .map_err(|err| format!("could not end the sessions: {err:#}"))?;
         if sessions.is_empty() {
             return Ok(());
         }
@@ -232,11 +230,8 @@ fn end_sessions(server: &Server, databases: &[&str]) -> Result<(), String> {
 
 /// Whether `current`, `staging` and `previous` exist, in that order.
 fn names_present(server: &Server, names: &SwapNames) -> Result<[bool; 3]> {
-    Ok([
-        server.exists(&names.current)?,
-        server.exists(&names.staging)?,
-        server.exists(&names.previous)?,
-    ])
+    let present = server.database_names()?;
+    Ok([&names.current, &names.staging, &names.previous].map(|name| present.contains(name)))
 }
 
 fn swap_sql(names: &SwapNames) -> String {

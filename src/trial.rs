@@ -13,7 +13,7 @@ use crate::naming::Format;
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
 use crate::restore::{self, NewDatabase, Selection};
-use crate::server::Server;
+use crate::server::{Server, free_name};
 use crate::toc;
 
 const TABLES_SQL: &str = "SELECT coalesce(json_agg(json_build_array(n.nspname, c.relname, \
@@ -55,7 +55,11 @@ pub fn restore_test(
             }
         },
     };
-    let scratch = server.free_name("pgbackup_verify", &format!("_{}", entry.id))?;
+    let scratch = free_name(
+        &server.database_names()?,
+        "pgbackup_verify",
+        &format!("_{}", entry.id),
+    );
     let properties = entry
         .database_properties
         .as_ref()

@@ -65,7 +65,7 @@ fn default_privileges_need_no_acl_statements() {
     p.settings.clear();
     p.comment = None;
     p.connection_limit = -1;
-    assert_eq!(p.apply_sql("x"), "BEGIN;\nCOMMIT;\n");
+    assert_eq!(p.apply_sql("x"), "");
     assert_eq!(p.finish_sql("x"), "");
     p.allow_connections = false;
     p.is_template = true;

@@ -98,6 +98,16 @@ fn a_restore_round_trips_a_broad_database() {
         first_difference(&dump_at_backup, &restored)
     );
     assert_eq!(env.cluster.properties("app"), properties_at_backup);
+    let not_analyzed = env.cluster.psql(
+        "app",
+        "SELECT string_agg(format('%I.%I', n.nspname, c.relname), ', ' ORDER BY 1) \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid \
+         WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't' \
+         AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         AND n.nspname NOT LIKE 'pg_toast%' AND s.last_analyze IS NULL",
+    );
+    assert_eq!(not_analyzed.trim(), "", "not analyzed after the restore");
 
     let previous = databases_like(&env, "app_pre_restore_");
     assert_eq!(previous.len(), 1, "{previous:?}");
