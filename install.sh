@@ -70,6 +70,7 @@ find_binary() {
     if [ -n "$binary" ]; then
         printf '%s\n' "$binary"
     elif command -v cargo >/dev/null && [ -f Cargo.toml ]; then
+        ./scripts/build-deps.sh >&2
         cargo build --release --locked --quiet
         printf '%s\n' "$PWD/target/release/pgbackup"
     else

@@ -25,6 +25,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+./scripts/build-deps.sh
 shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
 cargo build --locked --quiet

@@ -122,7 +122,7 @@ pub struct CreateArgs {
     /// Compression of the backup file [default: gzip for plain, none for custom]
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
-    /// Compression level (gzip 1-9, zstd 1-19)
+    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 3)
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// pg_dump output format

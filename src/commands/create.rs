@@ -21,8 +21,9 @@ use crate::naming::{self, Compression, Format, Kind};
 use crate::postgres::{self, ServerFacts};
 use crate::process::Tool;
 
-/// gzip level when none is given: see bench/RESULTS.md for the measurements behind it.
-pub const DEFAULT_GZIP_LEVEL: u32 = 2;
+/// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
+/// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.
+pub const DEFAULT_GZIP_LEVEL: u32 = 1;
 pub const DEFAULT_ZSTD_LEVEL: u32 = 3;
 
 /// How the backup is to be made, resolved from the flags.
