@@ -110,7 +110,8 @@ rounds create --prepare "rm -rf '$home' '$out'/*" \
     -n 'pg_dump | zstd -3 -T0' "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'" \
     -n 'pgbackup create' "'$bin' -q --home '$home' create" \
     -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
-    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom"
+    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
+    -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip"
 medians "$work"/create.*.json >"$work/create.tsv"
 # The measured runs below log pgbackup's own peak memory at debug level.
 
@@ -133,6 +134,7 @@ measure 'pg_dump | zstd -3 -T0' "$out/dump.sql.zst" "pg_dump -d bench | zstd -q 
 measure 'pgbackup create' "$home/backups/backup_*" "'$bin' -v --home '$home' create"
 measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
 measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
+measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
 
 python3 - "$work/create.tsv" "$work/sizes.tsv" <<'PY'
 import sys
@@ -159,6 +161,7 @@ pg_dump -d bench -f "$out/raw.sql"
 pg_dump -Fc -d bench -f "$out/bench.fc"
 plain_id=$("$bin" -q --home "$home" create --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 custom_id=$("$bin" -q --home "$home" create --format custom --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+outer_id=$("$bin" -q --home "$home" create --format custom --compression gzip --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 fresh="dropdb --if-exists fresh && createdb fresh"
 target="dropdb --if-exists restored"
 rounds restore \
@@ -166,7 +169,8 @@ rounds restore \
     --prepare "$fresh" -n 'psql -X -1 -f raw.sql, then ANALYZE' "psql -X -q -1 -v ON_ERROR_STOP=1 -o /dev/null -f '$out/raw.sql' -d fresh && psql -X -q -c ANALYZE -d fresh" \
     --prepare "$fresh" -n 'pg_restore -j2 (-Fc)' "pg_restore -j2 -d fresh '$out/bench.fc'" \
     --prepare "$target" -n 'pgbackup restore (plain, gzip)' "'$bin' -q --home '$home' restore $plain_id --yes --target restored" \
-    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2"
+    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2" \
+    --prepare "$target" -n 'pgbackup restore --jobs 2 (custom, outer gzip)' "'$bin' -q --home '$home' restore $outer_id --yes --target restored --jobs 2"
 medians "$work"/restore.*.json >"$work/restore.tsv"
 
 python3 - "$work/restore.tsv" <<'PY'

@@ -122,7 +122,7 @@ pub struct CreateArgs {
     /// Compression of the backup file [default: gzip for plain, none for custom]
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
-    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 3)
+    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 1)
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// pg_dump output format
@@ -171,7 +171,7 @@ pub struct RestoreArgs {
     /// Database used for CREATE/ALTER/DROP DATABASE
     #[arg(long, value_name = "NAME", default_value = "postgres")]
     pub maintenance_db: String,
-    /// Parallel jobs for pg_restore (custom format)
+    /// Parallel jobs for pg_restore and ANALYZE (custom format)
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
     /// Restore only this table (custom format; repeatable)

@@ -38,6 +38,7 @@ pub mod swap;
 pub mod toc;
 pub mod trial;
 pub mod units;
+pub mod unpack;
 pub mod zone;
 
 pub use commands::run;

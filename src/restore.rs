@@ -18,6 +18,7 @@ use crate::properties::DatabaseProperties;
 use crate::server::{Server, free_name};
 use crate::sql::ident;
 use crate::swap::{self, SwapNames};
+use crate::unpack;
 
 /// What to restore where, as the operator asked.
 #[derive(Debug)]
@@ -355,10 +356,13 @@ fn load(
                 tool = tool.arg("--schema").arg(schema);
             }
             if let Some(jobs) = selection.jobs {
-                if file.compression != Compression::None {
-                    bail!("--jobs needs a custom archive without outer compression");
-                }
-                let tool = conn.apply(tool.arg(format!("--jobs={jobs}")).arg(&file.path));
+                let unpacked = match file.compression {
+                    Compression::None => None,
+                    _ => Some(unpack::unpack(file, expected_sha256, progress)?),
+                };
+                interrupt.check()?;
+                let archive = unpacked.as_ref().map_or(file.path.as_path(), |u| u.path());
+                let tool = conn.apply(tool.arg(format!("--jobs={jobs}")).arg(archive));
                 tool.output("")
                     .with_context(|| format!("could not load the backup into {name:?}"))?;
                 return Ok(());

@@ -24,7 +24,9 @@ use crate::process::Tool;
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
 /// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.
 pub const DEFAULT_GZIP_LEVEL: u32 = 1;
-pub const DEFAULT_ZSTD_LEVEL: u32 = 3;
+/// zstd level when none is given: level 1 was both faster and smaller than 3 on the
+/// benchmark dump (bench/RESULTS.md).
+pub const DEFAULT_ZSTD_LEVEL: u32 = 1;
 
 /// How the backup is to be made, resolved from the flags.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use crate::exit::{self, Refusal};
 use crate::integrity::{self, BackupFile};
 use crate::interrupt::Interrupt;
 use crate::lock;
-use crate::naming::{Compression, Format};
+use crate::naming::Format;
 use crate::restore::{self, Plan, PropertiesFrom, Request, Selection};
 use crate::server::Server;
 use crate::sql::MAX_NAME_BYTES;
@@ -261,11 +261,6 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         return Err(exit::usage(
             "--table and --schema replace objects inside a database in one transaction; \
              they do not go with --replace, --drop-previous or --jobs",
-        ));
-    }
-    if args.jobs.is_some() && file.compression != Compression::None {
-        return Err(exit::usage(
-            "--jobs needs a custom archive without outer compression (pg_restore must seek in it)",
         ));
     }
     Ok(Selection {

@@ -603,6 +603,32 @@ fn parallel_restores_of_custom_archives_match_the_source() {
         env.cluster.psql("copy", "SELECT count(*) FROM items"),
         "1000"
     );
+    // An archive pgbackup compressed itself is decoded to TMPDIR first, then removed.
+    let zstd = env.create(&["--format", "custom", "--compression", "zstd"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let output = env
+        .command()
+        .args([
+            "restore",
+            zstd["id"].as_str().unwrap(),
+            "--target",
+            "copy_zstd",
+        ])
+        .args(["--jobs", "2", "--yes"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr(&output)
+    );
+    assert_eq!(env.cluster.dump("copy_zstd"), env.cluster.dump("copy"));
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "the decoded archive was removed"
+    );
     let refused = env.run(&[
         "restore",
         entry["id"].as_str().unwrap(),
