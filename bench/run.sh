@@ -151,7 +151,7 @@ for r in results:
     size, rss, own = sizes.get(r["command"], (0, 0, None))
     rel = f"{size / gzip6:.2f}" if gzip6 and size else "-"
     own = f"{own / 1024:.1f}" if own else "-"
-    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base:.2f} | {size / 2**20:.1f} | {rel} | {rss / 1024:.1f} | {own} |")
+    print(f"| {r['command'].replace('|', chr(92) + '|')} | {r['median']:.2f} | {r['median'] / base:.2f} | {size / 2**20:.1f} | {rel} | {rss / 1024:.1f} | {own} |")
 PY
 
 echo
@@ -180,5 +180,5 @@ base = next(r["median"] for r in results if r["command"] == "psql -X -1 -f raw.s
 print("| command | median s | x psql -1 -f |")
 print("|---|---|---|")
 for r in results:
-    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base:.2f} |")
+    print(f"| {r['command'].replace('|', chr(92) + '|')} | {r['median']:.2f} | {r['median'] / base:.2f} |")
 PY
