@@ -2,6 +2,7 @@
 //! swapped in place of the current database (or given its new name with --target). Before
 //! the swap, any failure leaves the current database as it was and drops the new one.
 
+use std::ffi::OsStr;
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
@@ -334,7 +335,7 @@ fn load(
     let conn = server.conn_for(name);
     tracing::info!("loading {} into {name:?}", file.path.display());
     let tool = match file.format {
-        Format::Plain => conn.apply(Tool::new(&programs.psql).args([
+        Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args([
             "-X",
             "-w",
             "-q",
@@ -345,7 +346,8 @@ fn load(
             "-",
         ])),
         Format::Custom => {
-            let mut tool = Tool::new(&programs.pg_restore).args(["-w", "--exit-on-error"]);
+            let mut tool =
+                loader(&programs.pg_restore, selection.in_place).args(["-w", "--exit-on-error"]);
             if selection.in_place {
                 tool = tool.args(["--clean", "--if-exists", "--single-transaction"]);
             }
@@ -397,4 +399,24 @@ fn load(
         tracing::warn!("{}: {line}", tool.name());
     }
     Ok(())
+}
+
+/// psql or pg_restore for the load. Into a new database, its commits need not wait for
+/// the disk (`synchronous_commit=off`, appended to any `PGOPTIONS` of the environment):
+/// a crash can only lose that new database, which a failed restore drops anyway, and the
+/// final rename or swap commits synchronously, which flushes everything written before it.
+/// A selective restore into an existing database keeps the server's setting: its one
+/// commit is the result.
+fn loader(program: impl AsRef<OsStr>, in_place: bool) -> Tool {
+    let tool = Tool::new(program);
+    if in_place {
+        return tool;
+    }
+    let options = match std::env::var("PGOPTIONS") {
+        Ok(options) if !options.trim().is_empty() => {
+            format!("{options} -c synchronous_commit=off")
+        }
+        _ => "-c synchronous_commit=off".to_string(),
+    };
+    tool.env("PGOPTIONS", options)
 }

@@ -640,3 +640,36 @@ fn parallel_restores_of_custom_archives_match_the_source() {
     ]);
     assert_eq!(refused.status.code(), Some(2));
 }
+
+#[test]
+fn the_load_commits_asynchronously_and_keeps_the_operators_pgoptions() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let psql = PathBuf::from(real_pg_dump()).with_file_name("psql");
+    let log = env.home().join("load-options.log");
+    env.shim(
+        "psql",
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *' -f - '*) printf '%s\\n' \"$PGOPTIONS\" >> '{}';; esac\n\
+             exec {} \"$@\"\n",
+            log.display(),
+            psql.display()
+        ),
+    );
+    let output = env
+        .command()
+        .args(["restore", id(&entry), "--target", "copy", "--yes"])
+        .env("PGOPTIONS", "-c work_mem=8MB")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(
+        fs::read_to_string(&log).unwrap().trim(),
+        "-c work_mem=8MB -c synchronous_commit=off",
+        "the load's options"
+    );
+    assert_eq!(
+        env.cluster.psql("copy", "SELECT count(*) FROM items"),
+        "1000"
+    );
+}
