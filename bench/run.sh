@@ -9,8 +9,9 @@
 # then times, in interleaved rounds (one hyperfine run of each command per
 # round, after a warm-up round), pg_dump to /dev/null, pg_dump | gzip -6,
 # pg_dump -Fc, pg_dump | zstd -3 -T0 and pgbackup create (default, zstd,
-# custom format), then restores into a new database (psql -1 -f, pg_restore -j2,
-# pgbackup restore of a plain and a custom backup). Prints medians, ratios to
+# custom format, custom with outer gzip), then restores into a new database
+# (psql -1 -f with and without ANALYZE, pg_restore -j2, pgbackup restore of a
+# plain backup and of both custom ones). Prints medians, ratios to
 # `pg_dump > /dev/null` (and to `psql -1 -f`), output sizes and peak RSS
 # (/usr/bin/time -v). --quick uses a tiny database and one run;
 # --bin uses an already built pgbackup instead of building the release binary.
@@ -90,7 +91,7 @@ rounds() {
     done
     rm -f "$work/$name.0.json"
 }
-# Medians over the rounds' JSON files: prints "command<TAB>median seconds" lines.
+# Medians over the rounds' JSON files, as a JSON list of {command, median}.
 medians() {
     python3 - "$@" <<'PY'
 import json, statistics, sys
@@ -98,8 +99,7 @@ times = {}
 for path in sys.argv[1:]:
     for r in json.load(open(path))["results"]:
         times.setdefault(r["command"], []).extend(r["times"])
-for command, values in times.items():
-    print(f"{command}\t{statistics.median(values)}")
+print(json.dumps([{"command": c, "median": statistics.median(v)} for c, v in times.items()]))
 PY
 }
 
@@ -112,7 +112,7 @@ rounds create --prepare "rm -rf '$home' '$out'/*" \
     -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
     -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
     -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip"
-medians "$work"/create.*.json >"$work/create.tsv"
+medians "$work"/create.*.json >"$work/create.json"
 # The measured runs below log pgbackup's own peak memory at debug level.
 
 echo "== output sizes and peak memory (one more run each)"
@@ -136,9 +136,9 @@ measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v
 measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
 measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
 
-python3 - "$work/create.tsv" "$work/sizes.tsv" <<'PY'
-import sys
-results = [{"command": c, "median": float(m)} for c, m in (l.rstrip("\n").split("\t") for l in open(sys.argv[1]))]
+python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
 sizes = {}
 for line in open(sys.argv[2]):
     name, size, rss, own = line.rstrip("\n").split("\t")
@@ -171,11 +171,11 @@ rounds restore \
     --prepare "$target" -n 'pgbackup restore (plain, gzip)' "'$bin' -q --home '$home' restore $plain_id --yes --target restored" \
     --prepare "$target" -n 'pgbackup restore --jobs 2 (custom)' "'$bin' -q --home '$home' restore $custom_id --yes --target restored --jobs 2" \
     --prepare "$target" -n 'pgbackup restore --jobs 2 (custom, outer gzip)' "'$bin' -q --home '$home' restore $outer_id --yes --target restored --jobs 2"
-medians "$work"/restore.*.json >"$work/restore.tsv"
+medians "$work"/restore.*.json >"$work/restore.json"
 
-python3 - "$work/restore.tsv" <<'PY'
-import sys
-results = [{"command": c, "median": float(m)} for c, m in (l.rstrip("\n").split("\t") for l in open(sys.argv[1]))]
+python3 - "$work/restore.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
 base = next(r["median"] for r in results if r["command"] == "psql -X -1 -f raw.sql")
 print("| command | median s | x psql -1 -f |")
 print("|---|---|---|")

@@ -2,7 +2,7 @@
 //! other end keeps running while the consumer is busy (compressing, for one).
 
 use std::io::{self, Read};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 /// Chunks read ahead by a background thread. At most `depth` full chunks wait in the queue,
@@ -42,10 +42,9 @@ fn fill<R: Read>(
     spare: &Receiver<Vec<u8>>,
 ) {
     loop {
-        let mut buf = match spare.try_recv() {
-            Ok(buf) => buf,
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => Vec::with_capacity(chunk),
-        };
+        let mut buf = spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(chunk));
         buf.resize(chunk, 0);
         let mut filled = 0;
         // Fill most of the chunk before handing it over: fewer, larger hand-offs.

@@ -360,7 +360,11 @@ fn load(
             if let Some(jobs) = selection.jobs {
                 let unpacked = match file.compression {
                     Compression::None => None,
-                    _ => Some(unpack::unpack(file, expected_sha256, progress)?),
+                    _ => {
+                        let (unpacked, sha256) = unpack::unpack(file, progress)?;
+                        unchanged(&sha256, expected_sha256)?;
+                        Some(unpacked)
+                    }
                 };
                 interrupt.check()?;
                 let archive = unpacked.as_ref().map_or(file.path.as_path(), |u| u.path());
@@ -386,19 +390,22 @@ fn load(
             err.context(format!("could not load the backup into {name:?}"))
         }
     })?;
-    if let Some(expected) = expected_sha256
-        && !fed.scan.sha256.eq_ignore_ascii_case(expected)
-    {
-        bail!(
-            "the backup file changed while it was being restored: its SHA-256 is now {}, the \
-             catalog says {expected}",
-            fed.scan.sha256
-        );
-    }
+    unchanged(&fed.scan.sha256, expected_sha256)?;
     for line in fed.warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("{}: {line}", tool.name());
     }
     Ok(())
+}
+
+/// Whether the bytes read during the load are still those the catalog recorded.
+fn unchanged(sha256: &str, expected: Option<&str>) -> Result<()> {
+    match expected {
+        Some(expected) if !sha256.eq_ignore_ascii_case(expected) => bail!(
+            "the backup file changed while it was being restored: its SHA-256 is now \
+             {sha256}, the catalog says {expected}"
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// psql or pg_restore for the load. Into a new database, its commits need not wait for

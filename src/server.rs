@@ -26,6 +26,9 @@ const ROLE_SQL: &str = "SELECT json_build_object('name', rolname, 'superuser', r
      'createdb', rolcreatedb, 'version_num', current_setting('server_version_num')::int) \
      FROM pg_roles WHERE rolname = current_user;";
 
+/// The names of all databases, as one JSON array.
+const NAMES_JSON: &str = "SELECT coalesce(json_agg(datname), '[]') FROM pg_database";
+
 /// A connection to the server for maintenance work, and the way to reach other databases.
 #[derive(Debug, Clone)]
 pub struct Server {
@@ -102,8 +105,7 @@ impl Server {
 
     /// The names of all databases.
     pub fn database_names(&self) -> Result<BTreeSet<String>> {
-        let value =
-            self.query_json("SELECT coalesce(json_agg(datname), '[]') FROM pg_database;")?;
+        let value = self.query_json(&format!("{NAMES_JSON};"))?;
         serde_json::from_value(value).context("psql returned unexpected database names")
     }
 
@@ -112,7 +114,7 @@ impl Server {
     pub fn survey(&self, name: &str) -> Result<(Option<DatabaseProperties>, BTreeSet<String>)> {
         let value = self.query_json(&format!(
             "SELECT json_build_array((SELECT {PROPERTIES_JSON} FROM pg_database d WHERE \
-             d.datname = {}), (SELECT coalesce(json_agg(datname), '[]') FROM pg_database));",
+             d.datname = {}), ({NAMES_JSON}));",
             literal(name)
         ))?;
         let (properties, names): (Value, BTreeSet<String>) =

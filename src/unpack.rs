@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::{fs, process};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::decode::{self, StreamFailure};
 use crate::fsutil;
@@ -29,12 +29,8 @@ impl Drop for Unpacked {
     }
 }
 
-/// Decodes `file` into a private temporary file, checking the SHA-256 of what was read.
-pub fn unpack(
-    file: &BackupFile,
-    expected_sha256: Option<&str>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Unpacked> {
+/// Decodes `file` into a private temporary file; returns it and the SHA-256 of what was read.
+pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpacked, String)> {
     let stem = file
         .path
         .file_name()
@@ -58,14 +54,5 @@ pub fn unpack(
             )),
         },
     )?;
-    if let Some(expected) = expected_sha256
-        && !scan.sha256.eq_ignore_ascii_case(expected)
-    {
-        bail!(
-            "the backup file changed while it was being decoded: its SHA-256 is now {}, the \
-             catalog says {expected}",
-            scan.sha256
-        );
-    }
-    Ok(unpacked)
+    Ok((unpacked, scan.sha256))
 }
