@@ -10,7 +10,8 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     name = "pgbackup",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    disable_help_flag = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -20,7 +21,7 @@ pub struct Cli {
 }
 
 /// Options every subcommand accepts.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct GlobalArgs {
     /// Folder holding backups/, logs/ and backup_schedule.json [default: /var/lib/pgbackup]
     #[arg(long, global = true, env = "PGBACKUP_HOME", value_name = "DIR")]
@@ -28,6 +29,15 @@ pub struct GlobalArgs {
     /// Database to connect to: a name, a conninfo string or a postgresql:// URI
     #[arg(long, short = 'd', global = true, value_name = "NAME|CONNINFO|URI")]
     pub dbname: Option<String>,
+    /// Database server host or socket folder (as PGHOST)
+    #[arg(long, short = 'h', global = true, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Database server port (as PGPORT)
+    #[arg(long, short = 'p', global = true, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Database user name (as PGUSER)
+    #[arg(long, short = 'U', global = true, value_name = "USER")]
+    pub username: Option<String>,
     /// Show more log output on stderr (-v debug, -vv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
@@ -40,6 +50,9 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (required when there is no terminal)
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
+    /// Print help (-h is --host, as in pg_dump and psql)
+    #[arg(long, global = true, action = ArgAction::Help)]
+    pub help: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,7 +124,7 @@ pub enum FormatArg {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup type
-    #[arg(long = "type", short = 't', value_enum, default_value = "full")]
+    #[arg(long = "type", value_enum, default_value = "full")]
     pub kind: BackupType,
     /// Free text stored with the backup
     #[arg(long, short = 'm', default_value = "")]
@@ -136,7 +149,7 @@ pub struct ListArgs {
     #[arg(long = "database", value_name = "NAME")]
     pub database: Option<String>,
     /// Only backups of this type
-    #[arg(long = "type", short = 't', value_enum)]
+    #[arg(long = "type", value_enum)]
     pub kind: Option<BackupType>,
 }
 

@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::catalog;
 use crate::cli::GlobalArgs;
-use crate::conn::{self, Conn};
+use crate::command_line;
+use crate::conn::{Conn, ServerOptions};
 use crate::zone::Zone;
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
@@ -68,13 +69,13 @@ impl Config {
             global.dbname.as_deref(),
             pgdatabase.is_some(),
             env("DATABASE_URL").as_deref(),
-        );
-        let database_hint = match (&global.dbname, &pgdatabase, env("DATABASE_URL")) {
-            (Some(flag), _, _) => conn::database_name(flag),
-            (None, Some(name), _) => Some(name.clone()),
-            (None, None, Some(url)) => conn::database_name(&url),
-            (None, None, None) => None,
-        };
+            ServerOptions {
+                host: global.host.as_deref(),
+                port: global.port.as_deref(),
+                user: global.username.as_deref(),
+            },
+        )?;
+        let database_hint = conn.database().map(str::to_string).or(pgdatabase);
         let schedule_path = home.join(SCHEDULE_FILE);
         let zone = configured_zone(&schedule_path)?;
         let bindir = env("PGBACKUP_PG_BINDIR").map(PathBuf::from);
@@ -99,7 +100,7 @@ impl Config {
             user: env("USER")
                 .or_else(|| env("LOGNAME"))
                 .unwrap_or_else(current_uid_name),
-            command_line: redacted_command_line(std::env::args().skip(1)),
+            command_line: command_line::recorded(&std::env::args_os().collect::<Vec<_>>()),
             programs: PgPrograms {
                 pg_dump: program("pg_dump"),
                 psql: program("psql"),
@@ -120,51 +121,7 @@ fn configured_zone(schedule_path: &std::path::Path) -> Result<Zone> {
         .map_err(|e| anyhow::anyhow!("invalid \"timezone\" in {}: {e}", schedule_path.display()))
 }
 
-/// The arguments as typed, with any password in a `--dbname` value taken out.
-fn redacted_command_line(args: impl Iterator<Item = String>) -> String {
-    let mut words = Vec::new();
-    let mut redact_next = false;
-    for arg in args {
-        let word = if redact_next {
-            conn::split_password(&arg).0
-        } else if let Some(value) = arg.strip_prefix("--dbname=") {
-            format!("--dbname={}", conn::split_password(value).0)
-        } else if let Some(value) = arg
-            .strip_prefix("-d")
-            .filter(|v| !v.is_empty() && !arg.starts_with("--"))
-        {
-            format!("-d{}", conn::split_password(value).0)
-        } else {
-            arg.clone()
-        };
-        redact_next = arg == "--dbname" || arg == "-d";
-        words.push(crate::process::shell_quote(&word));
-    }
-    words.join(" ")
-}
-
 fn current_uid_name() -> String {
     // SAFETY: getuid(2) has no preconditions.
     format!("uid {}", unsafe { libc::getuid() })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted_command_line;
-
-    #[test]
-    fn passwords_never_reach_the_command_line_record() {
-        let args = [
-            "create",
-            "--dbname",
-            "postgresql://u:pw1@h/db",
-            "--dbname=password=pw2 dbname=x",
-            "-dpostgres://u:pw3@h/x",
-        ];
-        let line = redacted_command_line(args.iter().map(|s| s.to_string()));
-        for secret in ["pw1", "pw2", "pw3"] {
-            assert!(!line.contains(secret), "{line}");
-        }
-        assert!(line.contains("postgresql://u@h/db"), "{line}");
-    }
 }

@@ -1,43 +1,110 @@
-//! The connection target, following libpq conventions. A password found in a conninfo
-//! string or URI is taken out and passed to child programs as PGPASSWORD, so it never
-//! appears on a command line, in a log line, in an error or in the catalog.
+//! The connection target, following libpq conventions. The target is parsed by libpq's
+//! rules ([`crate::conninfo`]); a password found in it is taken out and passed to child
+//! programs as PGPASSWORD, so it never appears on a command line, in a log line, in an
+//! error or in the catalog.
 
+use anyhow::Result;
+
+use crate::conninfo::{self, Params, SECRET_KEYWORDS};
+use crate::exit::usage;
 use crate::process::Tool;
 
-/// Where to connect: what goes to `--dbname` (password removed) and the password, if any.
+/// Where to connect: the target's parameters (password removed), the password, if any, and
+/// the server options given as `-h`, `-p`, `-U`.
 #[derive(Clone, Default, PartialEq)]
 pub struct Conn {
-    target: Option<String>,
+    /// What goes to `--dbname`; a plain database name is a lone `dbname`.
+    params: Params,
+    /// The target as the operator wrote it, when it held no secret (for people).
+    written: Option<String>,
     password: Option<String>,
+    /// `PGHOST`, `PGPORT`, `PGUSER` for the child programs.
+    server: Vec<(&'static str, String)>,
 }
 
 impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Conn")
-            .field("target", &self.target)
+            .field("params", &self.params)
+            .field("server", &self.server)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
 
+/// `-h/--host`, `-p/--port`, `-U/--username`, as pg_dump and psql take them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions<'a> {
+    pub host: Option<&'a str>,
+    pub port: Option<&'a str>,
+    pub user: Option<&'a str>,
+}
+
 impl Conn {
     /// `--dbname` wins; else libpq's own PGDATABASE (left to libpq); else `DATABASE_URL`.
-    pub fn resolve(flag: Option<&str>, pgdatabase_set: bool, database_url: Option<&str>) -> Conn {
+    /// A target libpq would not accept is a usage error that does not quote it.
+    pub fn resolve(
+        flag: Option<&str>,
+        pgdatabase_set: bool,
+        database_url: Option<&str>,
+        server: ServerOptions,
+    ) -> Result<Conn> {
         let chosen = match (flag, pgdatabase_set, database_url) {
-            (Some(flag), _, _) => Some(flag),
-            (None, false, Some(url)) if !url.is_empty() => Some(url),
+            (Some(flag), _, _) => Some(("--dbname", flag)),
+            (None, false, Some(url)) if !url.is_empty() => Some(("DATABASE_URL", url)),
             _ => None,
         };
-        match chosen {
-            None => Conn::default(),
-            Some(text) => {
-                let (target, password) = split_password(text);
-                Conn {
-                    target: Some(target),
-                    password,
-                }
-            }
+        let mut conn = match chosen {
+            None | Some((_, "")) => Conn::default(),
+            Some((source, text)) => Conn::from_target(source, text)?,
+        };
+        conn.server = [
+            ("PGHOST", server.host),
+            ("PGPORT", server.port),
+            ("PGUSER", server.user),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?.to_string())))
+        .collect();
+        Ok(conn)
+    }
+
+    fn from_target(source: &str, text: &str) -> Result<Conn> {
+        if !conninfo::is_connection_string(text) {
+            return Ok(Conn {
+                params: vec![("dbname".to_string(), text.to_string())],
+                written: Some(text.to_string()),
+                ..Conn::default()
+            });
         }
+        let parsed = conninfo::parse(text).map_err(|err| {
+            usage(format!(
+                "{source} is not a connection string libpq accepts: it holds {}",
+                err.redacted()
+            ))
+        })?;
+        if conninfo::get(&parsed, "sslpassword").is_some() {
+            return Err(usage(format!(
+                "{source} holds an sslpassword, which pgbackup cannot pass to pg_dump and psql \
+                 without showing it on their command lines: put it in a service file \
+                 (PGSERVICEFILE) and name the service instead"
+            )));
+        }
+        let password = conninfo::get(&parsed, "password")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string);
+        let secret = parsed
+            .iter()
+            .any(|(key, _)| SECRET_KEYWORDS.contains(&key.as_str()));
+        Ok(Conn {
+            params: parsed
+                .into_iter()
+                .filter(|(key, _)| !SECRET_KEYWORDS.contains(&key.as_str()))
+                .collect(),
+            written: (!secret).then(|| text.to_string()),
+            password,
+            server: Vec::new(),
+        })
     }
 
     pub fn set_password(&mut self, password: String) {
@@ -55,10 +122,19 @@ impl Conn {
         }
     }
 
-    /// Adds the connection to a libpq program's command line and environment.
+    /// The database the target names, when it names one.
+    pub fn database(&self) -> Option<&str> {
+        conninfo::get(&self.params, "dbname").filter(|name| !name.is_empty())
+    }
+
+    /// Adds the connection to a libpq program's command line and environment: the target
+    /// (never a password) as `--dbname`, the password and the server options as variables.
     pub fn apply(&self, mut tool: Tool) -> Tool {
-        if let Some(target) = &self.target {
+        if let Some(target) = self.target() {
             tool = tool.arg(format!("--dbname={target}"));
+        }
+        for (key, value) in &self.server {
+            tool = tool.env(key, value);
         }
         if let Some(password) = &self.password {
             tool = tool.env("PGPASSWORD", password);
@@ -66,231 +142,139 @@ impl Conn {
         tool
     }
 
+    /// What goes to `--dbname`: a plain name as it is, anything else as conninfo.
+    fn target(&self) -> Option<String> {
+        match self.params.as_slice() {
+            [] => None,
+            [(key, name)] if key == "dbname" && !conninfo::is_connection_string(name) => {
+                Some(name.clone())
+            }
+            params => Some(conninfo::render(&params.to_vec())),
+        }
+    }
+
     /// The same server and credentials, another database.
     pub fn for_database(&self, name: &str) -> Conn {
-        let quoted = conninfo_quote(name);
-        let target = match self.target.as_deref() {
-            None => format!("dbname={quoted}"),
-            Some(t) if is_uri(t) => {
-                let separator = if t.contains('?') { '&' } else { '?' };
-                format!("{t}{separator}dbname={}", percent_encode(name))
-            }
-            Some(t) if t.contains('=') => format!("{t} dbname={quoted}"),
-            Some(_) => format!("dbname={quoted}"),
-        };
+        let mut params: Params = self
+            .params
+            .iter()
+            .filter(|(key, _)| key != "dbname")
+            .cloned()
+            .collect();
+        params.push(("dbname".to_string(), name.to_string()));
         Conn {
-            target: Some(target),
+            params,
+            written: None,
             password: self.password.clone(),
+            server: self.server.clone(),
         }
     }
 
-    /// For people: the target without its password.
+    /// For people: the target without its password, and the server options.
     pub fn display(&self) -> String {
-        self.target
+        let target = self
+            .written
             .clone()
-            .unwrap_or_else(|| "(libpq defaults)".to_string())
-    }
-}
-
-/// The database a name, conninfo string or URI names, when it names one.
-pub fn database_name(text: &str) -> Option<String> {
-    let name = if is_uri(text) {
-        let (_, rest) = text.split_once("://")?;
-        let query = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
-        let from_query = query.split('&').find_map(|p| p.strip_prefix("dbname="));
-        let from_path = rest
-            .split_once('/')
-            .map(|(_, p)| p.split('?').next().unwrap_or(""));
-        percent_decode(from_query.or(from_path)?)
-    } else if text.contains('=') {
-        parse_conninfo(text)
-            .into_iter()
-            .rev()
-            .find(|(k, _)| k == "dbname")?
-            .1
-    } else {
-        text.to_string()
-    };
-    (!name.is_empty()).then_some(name)
-}
-
-fn is_uri(text: &str) -> bool {
-    text.starts_with("postgresql://") || text.starts_with("postgres://")
-}
-
-/// Splits a name, conninfo string or URI into its password-free form and the password.
-pub fn split_password(text: &str) -> (String, Option<String>) {
-    if is_uri(text) {
-        split_uri(text)
-    } else if text.contains('=') {
-        split_conninfo(text)
-    } else {
-        (text.to_string(), None)
-    }
-}
-
-fn split_uri(uri: &str) -> (String, Option<String>) {
-    let (scheme, rest) = uri.split_once("://").expect("checked by is_uri");
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let mut password = None;
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => match userinfo.split_once(':') {
-            Some((user, pass)) => {
-                password = Some(percent_decode(pass));
-                format!("{user}@{hosts}")
-            }
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
-    };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
-            let kept: Vec<&str> = query
-                .split('&')
-                .filter(|param| match param.strip_prefix("password=") {
-                    Some(value) => {
-                        password = Some(percent_decode(value));
-                        false
-                    }
-                    None => true,
-                })
-                .collect();
-            if kept.is_empty() {
-                path.to_string()
-            } else {
-                format!("{path}?{}", kept.join("&"))
-            }
+            .or_else(|| self.target())
+            .unwrap_or_else(|| "(libpq defaults)".to_string());
+        if self.server.is_empty() {
+            return target;
         }
-        None => tail.to_string(),
-    };
-    (format!("{scheme}://{authority}{tail}"), password)
-}
-
-fn split_conninfo(text: &str) -> (String, Option<String>) {
-    let mut password = None;
-    let kept: Vec<String> = parse_conninfo(text)
-        .into_iter()
-        .filter_map(|(key, value)| {
-            if key == "password" {
-                password = Some(value);
-                None
-            } else {
-                Some(format!("{key}={}", conninfo_quote(&value)))
-            }
-        })
-        .collect();
-    (kept.join(" "), password)
-}
-
-/// `keyword = value` pairs; values may be single-quoted, with backslash escapes.
-fn parse_conninfo(text: &str) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let key: String =
-            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
-        if key.is_empty() {
-            break;
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        if chars.next_if_eq(&'=').is_none() {
-            break;
-        }
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let mut value = String::new();
-        let quoted = chars.next_if_eq(&'\'').is_some();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => value.extend(chars.next()),
-                '\'' if quoted => break,
-                c if !quoted && c.is_whitespace() => break,
-                c => value.push(c),
-            }
-        }
-        pairs.push((key, value));
+        let server: Vec<String> = self
+            .server
+            .iter()
+            .map(|(key, value)| format!("{key}={}", conninfo::quote(value)))
+            .collect();
+        format!("{target} ({})", server.join(" "))
     }
-    pairs
-}
-
-fn conninfo_quote(value: &str) -> String {
-    let plain =
-        !value.is_empty() && !value.contains(|c: char| c.is_whitespace() || c == '\'' || c == '\\');
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
-    }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Conn, database_name, split_password};
+    use super::{Conn, ServerOptions};
+
+    fn conn(text: &str) -> Conn {
+        Conn::resolve(Some(text), false, None, ServerOptions::default()).unwrap()
+    }
 
     #[test]
     fn plain_names_pass_through() {
-        assert_eq!(split_password("shop"), ("shop".to_string(), None));
+        let conn = conn("shop");
+        assert_eq!(conn.target().as_deref(), Some("shop"));
+        assert_eq!(conn.display(), "shop");
+        assert_eq!(conn.password, None);
     }
 
     #[test]
     fn uri_passwords_are_taken_out() {
-        let (target, password) =
-            split_password("postgresql://app:s%40cret@db.example:5433/shop?sslmode=require");
+        let conn = conn("postgresql://app:s%40cret@db.example:5433/shop?sslmode=require");
         assert_eq!(
-            target,
-            "postgresql://app@db.example:5433/shop?sslmode=require"
+            conn.target().as_deref(),
+            Some("user=app host=db.example port=5433 dbname=shop sslmode=require")
         );
-        assert_eq!(password.as_deref(), Some("s@cret"));
-        let (target, password) = split_password("postgres://app@h/shop?password=x&sslmode=disable");
-        assert_eq!(target, "postgres://app@h/shop?sslmode=disable");
-        assert_eq!(password.as_deref(), Some("x"));
+        assert_eq!(conn.password.as_deref(), Some("s@cret"));
+        assert_eq!(conn.display(), conn.target().unwrap());
+        let conn = self::conn("postgres://app@h/shop?password=x&sslmode=disable");
+        assert_eq!(
+            conn.target().as_deref(),
+            Some("user=app host=h dbname=shop sslmode=disable")
+        );
+        assert_eq!(conn.password.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_raw_question_mark_in_a_uri_password_stays_in_the_password() {
+        let conn = conn("postgresql://u:Q?pw@/db?host=/tmp/sock&port=5433");
+        assert_eq!(conn.password.as_deref(), Some("Q?pw"));
+        let target = conn.target().unwrap();
+        assert_eq!(target, "user=u dbname=db host=/tmp/sock port=5433");
+        assert!(!conn.display().contains("pw"), "{}", conn.display());
     }
 
     #[test]
     fn conninfo_passwords_are_taken_out() {
-        let (target, password) =
-            split_password("host=/tmp  dbname='my db' password = 'it\\'s secret' user=app");
-        assert_eq!(target, "host=/tmp dbname='my db' user=app");
-        assert_eq!(password.as_deref(), Some("it's secret"));
+        let conn = conn("host=/tmp  dbname='my db' password = 'it\\'s secret' user=app");
+        assert_eq!(
+            conn.target().as_deref(),
+            Some("host=/tmp dbname='my db' user=app")
+        );
+        assert_eq!(conn.password.as_deref(), Some("it's secret"));
+    }
+
+    #[test]
+    fn targets_libpq_rejects_are_refused_without_quoting_them() {
+        for text in [
+            "postgresql://u:hunter2@[::1",
+            "password=hunter2 x",
+            "dbname='hunter2",
+        ] {
+            let err = Conn::resolve(Some(text), false, None, ServerOptions::default()).unwrap_err();
+            let message = format!("{err:#}");
+            assert!(
+                message.contains("--dbname is not a connection string"),
+                "{message}"
+            );
+            assert!(!message.contains("hunter2"), "{message}");
+            assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+        }
+    }
+
+    #[test]
+    fn an_ssl_key_password_is_refused() {
+        let err = Conn::resolve(
+            Some("host=h sslpassword=hunter2"),
+            false,
+            None,
+            ServerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(!format!("{err:#}").contains("hunter2"));
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
     }
 
     #[test]
     fn debug_output_hides_the_password() {
-        let conn = Conn::resolve(Some("postgresql://u:hunter2@h/db"), false, None);
+        let conn = conn("postgresql://u:hunter2@h/db");
         assert!(!format!("{conn:?}").contains("hunter2"));
         assert!(!conn.display().contains("hunter2"));
     }
@@ -298,40 +282,66 @@ mod tests {
     #[test]
     fn database_url_is_the_last_fallback() {
         let url = Some("postgresql://h/fromurl");
-        assert_eq!(
-            Conn::resolve(None, false, url).display(),
-            "postgresql://h/fromurl"
-        );
-        assert_eq!(Conn::resolve(None, true, url).display(), "(libpq defaults)");
-        assert_eq!(Conn::resolve(Some("x"), false, url).display(), "x");
+        let resolve = |flag, pgdatabase| {
+            Conn::resolve(flag, pgdatabase, url, ServerOptions::default())
+                .unwrap()
+                .display()
+        };
+        assert_eq!(resolve(None, false), "postgresql://h/fromurl");
+        assert_eq!(resolve(None, true), "(libpq defaults)");
+        assert_eq!(resolve(Some("x"), false), "x");
     }
 
     #[test]
     fn database_names_are_found_in_every_form() {
-        assert_eq!(database_name("shop").as_deref(), Some("shop"));
+        assert_eq!(conn("shop").database(), Some("shop"));
+        assert_eq!(conn("host=/tmp dbname='my db'").database(), Some("my db"));
         assert_eq!(
-            database_name("host=/tmp dbname='my db'").as_deref(),
-            Some("my db")
-        );
-        assert_eq!(
-            database_name("postgresql://u@h:5/sh%6Fp?sslmode=x").as_deref(),
+            conn("postgresql://u@h:5/sh%6Fp?sslmode=x").database(),
             Some("shop")
         );
-        assert_eq!(database_name("postgresql://u@h"), None);
-        assert_eq!(database_name("host=/tmp"), None);
+        assert_eq!(
+            conn("postgresql://u:p?w@h/a?dbname=b").database(),
+            Some("b")
+        );
+        assert_eq!(conn("postgresql://u@h").database(), None);
+        assert_eq!(conn("host=/tmp").database(), None);
     }
 
     #[test]
     fn another_database_on_the_same_server() {
-        let conn = Conn::resolve(Some("host=/tmp dbname=shop"), false, None);
+        let conn = conn("host=/tmp dbname=shop");
         assert_eq!(
             conn.for_database("postgres").display(),
-            "host=/tmp dbname=shop dbname=postgres"
+            "host=/tmp dbname=postgres"
         );
-        let conn = Conn::resolve(Some("postgresql://h/shop"), false, None);
+        let conn = self::conn("postgresql://u:pw@h/shop");
+        let other = conn.for_database("my db");
+        assert_eq!(other.display(), "user=u host=h dbname='my db'");
+        assert_eq!(other.password.as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn server_options_become_libpq_variables() {
+        let conn = Conn::resolve(
+            Some("app"),
+            false,
+            None,
+            ServerOptions {
+                host: Some("/tmp/sock"),
+                port: Some("5433"),
+                user: None,
+            },
+        )
+        .unwrap();
         assert_eq!(
-            conn.for_database("my db").display(),
-            "postgresql://h/shop?dbname=my%20db"
+            conn.server,
+            vec![
+                ("PGHOST", "/tmp/sock".to_string()),
+                ("PGPORT", "5433".to_string())
+            ]
         );
+        assert_eq!(conn.display(), "app (PGHOST=/tmp/sock PGPORT=5433)");
+        assert_eq!(conn.for_database("x").server, conn.server);
     }
 }

@@ -6,7 +6,13 @@ use clap::Parser;
 use pgbackup::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return pgbackup::exit::code_for_arguments(&err).into();
+        }
+    };
     pgbackup::logging::init(cli.global.verbose, cli.global.quiet);
     match pgbackup::run(cli) {
         Ok(code) => code.into(),

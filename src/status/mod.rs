@@ -218,6 +218,7 @@ mod tests {
             quiet: false,
             json: false,
             yes: false,
+            ..GlobalArgs::default()
         };
         let config = Config::resolve(&global).unwrap();
         let text = super::metrics_text(&config, Utc::now());
