@@ -11,5 +11,7 @@ mod packaging;
 mod prune;
 mod restore;
 mod scheduled;
+mod secrets;
 mod status;
+mod usage;
 mod verify;

@@ -438,6 +438,28 @@ impl Env {
         );
     }
 
+    /// Puts shims for pg_dump, pg_restore and psql first on PATH that append, for every
+    /// run, one line with the child's own command line (read from /proc/PID/cmdline) and
+    /// the names of its environment variables to the returned file, then run the real
+    /// program: `argv: ARGS | env: NAMES`.
+    pub fn record_children(&self) -> PathBuf {
+        let record = self.shims.path().join("children.log");
+        for name in ["pg_dump", "pg_restore", "psql"] {
+            let real = real_program(name);
+            self.shim(
+                name,
+                &format!(
+                    "#!/bin/sh\nargv=$(tr '\\000' ' ' < /proc/$$/cmdline)\n\
+                     names=$(env | cut -d= -f1 | tr '\\n' ' ')\n\
+                     printf 'argv: %s| env: %s\\n' \"$argv\" \"$names\" >> '{}'\n\
+                     exec {real} \"$@\"\n",
+                    record.display()
+                ),
+            );
+        }
+        record
+    }
+
     /// Writes an executable script named `name` first on pgbackup's PATH.
     pub fn shim(&self, name: &str, script: &str) {
         let path = self.shims.path().join(name);
@@ -456,8 +478,13 @@ pub fn stdout(output: &Output) -> String {
 
 /// Where the real pg_dump is, for shims that wrap it.
 pub fn real_pg_dump() -> String {
+    real_program("pg_dump")
+}
+
+/// Where the real `name` (a PostgreSQL client program) is on PATH.
+pub fn real_program(name: &str) -> String {
     let output = Command::new("sh")
-        .args(["-c", "command -v pg_dump"])
+        .args(["-c", &format!("command -v {name}")])
         .output()
         .unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_string()
