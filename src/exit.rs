@@ -41,15 +41,6 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
-/// A command line clap could not take: `--help` and `--version` are success; anything
-/// else, including help printed because a subcommand or argument is missing, is a usage error.
-pub fn code_for_arguments(err: &clap::Error) -> u8 {
-    match err.kind() {
-        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
-        _ => USAGE,
-    }
-}
-
 /// Writing to a closed stdout (`pgbackup list | head`) is not an error.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {

@@ -6,13 +6,7 @@ use clap::Parser;
 use pgbackup::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            return pgbackup::exit::code_for_arguments(&err).into();
-        }
-    };
+    let cli = Cli::parse();
     pgbackup::logging::init(cli.global.verbose, cli.global.quiet);
     match pgbackup::run(cli) {
         Ok(code) => code.into(),
