@@ -43,7 +43,7 @@ Backup files (\fI.dump\fR for custom format).
 Lock file held by the one operation that may write; it names its holder.
 .TP
 .I $PGBACKUP_HOME/logs/pgbackup.log
-One line per operation: time, user, command, result.
+One line per operation: time, user, command (passwords removed), result; control characters in any field are written as backslash escapes.
 .TP
 .I /etc/pgbackup/pgbackup.env
 Environment (PG* variables) for the systemd service.
