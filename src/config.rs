@@ -132,10 +132,7 @@ fn configured_zone(schedule_path: &std::path::Path) -> (Zone, Option<String>) {
         Ok(Stored::Missing) => (Zone::Local, None),
         Ok(Stored::Damaged { reason, .. }) => (
             Zone::Local,
-            Some(format!(
-                "{}",
-                schedule_file::damaged(schedule_path, &reason)
-            )),
+            Some(schedule_file::damaged(schedule_path, &reason).to_string()),
         ),
         Err(err) => (Zone::Local, Some(format!("{err:#}"))),
     }
