@@ -133,6 +133,7 @@ fn log_not_due(config: &Config, schedule: &Schedule) {
             "scheduled backups are disabled in {}; nothing to do",
             config.schedule_path.display()
         ),
+        // Not due (the caller checked), so the slot is the next run.
         Due::NotYet { next } | Due::Due { slot: next } => {
             let next = schedule
                 .zone()

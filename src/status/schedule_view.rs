@@ -142,7 +142,8 @@ fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> Schedule
     }
 }
 
-/// The pure part of [`load`]: the file's fields read in `zone`, judged at `now`.
+/// A damaged file's fields read leniently in `zone`, judged at `now`: what can be shown,
+/// and each field that could not be understood.
 pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
     let mut reader = Reader {
         fields,
