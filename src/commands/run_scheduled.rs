@@ -38,7 +38,9 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
             schedule.zone().wall_clock(slot).to_rfc3339()
         ),
         _ => {
-            tracing::info!("another run has just made this slot's backup; nothing to do");
+            tracing::info!(
+                "another run handled this slot, or the schedule changed, meanwhile; nothing to do"
+            );
             return Ok(0);
         }
     }

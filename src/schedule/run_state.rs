@@ -72,14 +72,16 @@ pub fn plan_first_run(schedule: &mut Schedule, now: DateTime<Utc>) -> bool {
 }
 
 /// Records a run that started at `started`. After success the next run is the first slot
-/// after it (missed slots are not replayed); after a failure it is a retry (see
+/// after it (missed slots are not replayed); after a failed backup it is a retry (see
 /// [`RETRY_DELAYS_MINUTES`]) unless the retries are used up or the next slot comes first.
 pub fn after_run(schedule: &mut Schedule, started: DateTime<Utc>, result: LastResult) {
     let zone = schedule.zone();
     let slot = next_slot_after(schedule, started);
-    let failures = match result.status {
-        RunStatus::Ok => 0,
-        RunStatus::Failed => schedule.failed_attempts.unwrap_or(0) + 1,
+    // A run that made its backup but failed afterwards (retention) is not retried: a
+    // retry would only make another backup.
+    let failures = match (result.status, &result.backup_id) {
+        (RunStatus::Failed, None) => schedule.failed_attempts.unwrap_or(0) + 1,
+        _ => 0,
     };
     let next = match retry_at(started, failures) {
         Some(retry) if retry < slot => {

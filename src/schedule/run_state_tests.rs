@@ -165,3 +165,19 @@ fn a_success_ends_the_retries() {
         Some(at("2025-04-09T03:15:10Z"))
     );
 }
+
+#[test]
+fn a_run_whose_backup_was_made_is_not_retried() {
+    let mut schedule = schedule(r#"{"timezone": "UTC"}"#);
+    let retention_failed = LastResult {
+        backup_id: Some("20250409_030010".into()),
+        error: Some("backup 20250409_030010 was made, but retention failed".into()),
+        ..result(RunStatus::Failed)
+    };
+    after_run(&mut schedule, at("2025-04-09T03:00:10Z"), retention_failed);
+    assert_eq!(schedule.failed_attempts, None);
+    assert_eq!(
+        schedule.next_run.map(|t| t.to_utc()),
+        Some(at("2025-04-10T03:00:00Z"))
+    );
+}
