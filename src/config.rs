@@ -11,6 +11,7 @@ use crate::catalog;
 use crate::cli::GlobalArgs;
 use crate::command_line;
 use crate::conn::{Conn, ServerOptions};
+use crate::schedule_file::{self, Stored};
 use crate::zone::Zone;
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
@@ -37,6 +38,9 @@ pub struct Config {
     /// The database the connection names, when it can be known without connecting.
     pub database_hint: Option<String>,
     pub zone: Zone,
+    /// Why backup_schedule.json could not be read, when it is damaged: `zone` is then the
+    /// system's, and the commands that need the schedule refuse.
+    pub schedule_damage: Option<String>,
     /// Both stdin and stderr are terminals: confirmations and prompts are possible.
     pub interactive: bool,
     pub assume_yes: bool,
@@ -77,7 +81,7 @@ impl Config {
         )?;
         let database_hint = conn.database().map(str::to_string).or(pgdatabase);
         let schedule_path = home.join(SCHEDULE_FILE);
-        let zone = configured_zone(&schedule_path)?;
+        let (zone, schedule_damage) = configured_zone(&schedule_path);
         let bindir = env("PGBACKUP_PG_BINDIR").map(PathBuf::from);
         let program = |name: &str| match &bindir {
             Some(dir) => dir.join(name).into_os_string(),
@@ -93,6 +97,7 @@ impl Config {
             connect_timeout: env("PGCONNECT_TIMEOUT"),
             database_hint,
             zone,
+            schedule_damage,
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
             assume_yes: global.yes,
             progress: std::io::stderr().is_terminal() && !global.quiet,
@@ -110,15 +115,28 @@ impl Config {
     }
 }
 
-/// The schedule file's `timezone`, else the system zone.
-fn configured_zone(schedule_path: &std::path::Path) -> Result<Zone> {
-    let Ok(text) = std::fs::read_to_string(schedule_path) else {
-        return Ok(Zone::Local);
-    };
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", schedule_path.display()))?;
-    Zone::parse(value.get("timezone").and_then(|v| v.as_str()))
-        .map_err(|e| anyhow::anyhow!("invalid \"timezone\" in {}: {e}", schedule_path.display()))
+impl Config {
+    /// Says, for a command that does not need the schedule, that a damaged one made it
+    /// fall back to the system zone for `what`.
+    pub fn warn_if_schedule_damaged(&self, what: &str) {
+        if let Some(damage) = &self.schedule_damage {
+            tracing::warn!("{damage}; {what} use the system time zone meanwhile");
+        }
+    }
+}
+
+/// The schedule file's `timezone`, else the system zone; a file that cannot be read gives
+/// the system zone and the reason, so that only the commands needing the schedule refuse.
+fn configured_zone(schedule_path: &std::path::Path) -> (Zone, Option<String>) {
+    match schedule_file::read(schedule_path) {
+        Ok(Stored::Valid(schedule)) => (schedule.zone(), None),
+        Ok(Stored::Missing) => (Zone::Local, None),
+        Ok(Stored::Damaged { reason, .. }) => (
+            Zone::Local,
+            Some(schedule_file::damaged(schedule_path, &reason).to_string()),
+        ),
+        Err(err) => (Zone::Local, Some(format!("{err:#}"))),
+    }
 }
 
 fn current_uid_name() -> String {

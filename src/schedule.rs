@@ -4,8 +4,7 @@ use std::iter::successors;
 use std::ops::Add;
 
 use chrono::{
-    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SubsecRound, TimeDelta,
-    Timelike, Utc, Weekday,
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize, Serializer};
@@ -13,6 +12,17 @@ use serde_json::{Map, Value};
 
 use crate::retention::Span;
 pub use crate::zone::Zone;
+
+mod run_state;
+mod run_times;
+mod salvage;
+
+pub use run_state::{
+    Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
+    plan_first_run,
+};
+pub use run_times::WALL_CLOCK_FORMAT;
+pub use salvage::salvage;
 
 const DEFAULT_TIME: NaiveTime = NaiveTime::from_hms_opt(3, 0, 0).unwrap();
 const WEEKDAY_NAMES: [&str; 7] = [
@@ -42,7 +52,11 @@ pub struct Schedule {
     #[serde(serialize_with = "write_time")]
     pub time: NaiveTime,
     pub retention: Retention,
+    /// On the zone's wall clock; written in the old module's format, with `last_run_at`.
+    #[serde(serialize_with = "run_times::write")]
     pub last_run: Option<DateTime<FixedOffset>>,
+    /// On the zone's wall clock; written in the old module's format, with `next_run_at`.
+    #[serde(serialize_with = "run_times::write")]
     pub next_run: Option<DateTime<FixedOffset>>,
     /// For weekly schedules; monday when absent.
     #[serde(
@@ -66,6 +80,9 @@ pub struct Schedule {
     pub timezone: Option<Tz>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_result: Option<LastResult>,
+    /// Failed attempts at the slot being retried; absent when `next_run` is a regular slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_file: Option<String>,
     /// Keys this version does not know, written back as they were.
@@ -141,14 +158,6 @@ pub enum RunStatus {
     Failed,
 }
 
-/// Whether `run-scheduled` should make a backup now, and why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Due {
-    Disabled,
-    NotYet { next: DateTime<Utc> },
-    Due { slot: DateTime<Utc> },
-}
-
 impl Default for Schedule {
     /// The old module's defaults, used when the file is missing.
     fn default() -> Self {
@@ -165,6 +174,7 @@ impl Default for Schedule {
             compression: None,
             timezone: None,
             last_result: None,
+            failed_attempts: None,
             metrics_file: None,
             extra: Map::new(),
         }
@@ -193,7 +203,12 @@ impl Schedule {
 
     /// Pretty JSON with a trailing newline; the old module's keys first, in its order.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a schedule serializes to JSON");
+        let Ok(Value::Object(fields)) = serde_json::to_value(self) else {
+            unreachable!("a schedule serializes to a JSON object");
+        };
+        let fields = run_times::with_companions(fields, self.last_run, self.next_run);
+        let mut text =
+            serde_json::to_string_pretty(&fields).expect("a schedule serializes to JSON");
         text.push('\n');
         text
     }
@@ -213,10 +228,12 @@ impl Schedule {
 /// Reads `backup_schedule.json`; absent or null fields take their defaults, and old
 /// naive `last_run`/`next_run` values are read on the schedule's wall clock.
 pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
-    let mut fields: Map<String, Value> = serde_json::from_str(text)?;
+    parse_fields(serde_json::from_str(text)?)
+}
+
+fn parse_fields(mut fields: Map<String, Value>) -> Result<Schedule, ScheduleError> {
     let timezone = take(&mut fields, "timezone", parse_timezone)?.flatten();
     let zone = timezone.map_or(Zone::Local, Zone::Named);
-    let instant = |value: &Value| parse_instant(value, zone);
     Ok(Schedule {
         enabled: take(&mut fields, "enabled", parse_bool)?.unwrap_or(true),
         frequency: take(&mut fields, "frequency", |v| {
@@ -225,8 +242,8 @@ pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         .unwrap_or_default(),
         time: take(&mut fields, "time", parse_time)?.unwrap_or(DEFAULT_TIME),
         retention: parse_retention(fields.shift_remove("retention"))?,
-        last_run: take(&mut fields, "last_run", instant)?,
-        next_run: take(&mut fields, "next_run", instant)?,
+        last_run: run_times::read(&mut fields, "last_run", "last_run_at", zone)?,
+        next_run: run_times::read(&mut fields, "next_run", "next_run_at", zone)?,
         weekday: take(&mut fields, "weekday", parse_weekday)?,
         day_of_month: take(&mut fields, "day_of_month", parse_day_of_month)?,
         kind: take(&mut fields, "type", |v| choice(v, "full or schema"))?,
@@ -237,6 +254,7 @@ pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         last_result: take(&mut fields, "last_result", |v| {
             LastResult::deserialize(v).map_err(|e| e.to_string())
         })?,
+        failed_attempts: take(&mut fields, "failed_attempts", parse_attempts)?,
         metrics_file: take(&mut fields, "metrics_file", |v| as_str(v).map(String::from))?,
         extra: fields,
     })
@@ -250,34 +268,6 @@ pub fn next_slot_after(schedule: &Schedule, after: DateTime<Utc>) -> DateTime<Ut
         _ => next_on_day(schedule, zone, after),
     };
     slot.expect("a schedule has a slot within a month of any representable date")
-}
-
-/// A schedule that never ran is due at once, so the first run happens at the first
-/// heartbeat; after downtime it is due once, for the oldest missed slot.
-pub fn due(schedule: &Schedule, now: DateTime<Utc>) -> Due {
-    if !schedule.enabled {
-        return Due::Disabled;
-    }
-    let slot = match (schedule.next_run, schedule.last_run) {
-        (Some(next), _) => next.with_timezone(&Utc),
-        (None, Some(last)) => next_slot_after(schedule, last.with_timezone(&Utc)),
-        (None, None) => now,
-    };
-    if now >= slot {
-        Due::Due { slot }
-    } else {
-        Due::NotYet { next: slot }
-    }
-}
-
-/// Records a run that started at `started`; the next run is the first slot after it,
-/// so slots missed during downtime are not replayed.
-pub fn after_run(schedule: &mut Schedule, started: DateTime<Utc>, result: LastResult) {
-    let zone = schedule.zone();
-    // Microseconds, as the old module wrote them.
-    schedule.last_run = Some(zone.wall_clock(started.trunc_subsecs(6)));
-    schedule.next_run = Some(zone.wall_clock(next_slot_after(schedule, started)));
-    schedule.last_result = Some(result);
 }
 
 /// Every real hour at `minute` of the wall clock: an hour the clock skips is not made
@@ -385,18 +375,11 @@ fn parse_duration(value: &Value) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_instant(value: &Value, zone: Zone) -> Result<DateTime<FixedOffset>, String> {
-    let text = as_str(value)?;
-    if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
-        return Ok(instant);
-    }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-        .map(|naive| zone.wall_clock(zone.resolve(naive)))
-        .ok_or_else(|| {
-            format!("{value} is not a date and time (RFC 3339, or YYYY-MM-DDTHH:MM:SS local time)")
-        })
+fn parse_attempts(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("{value} is not a count of failed attempts"))
 }
 
 fn parse_weekday(value: &Value) -> Result<Weekday, String> {

@@ -83,6 +83,7 @@ impl Recipe {
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let recipe = Recipe::from_args(args)?;
+    config.warn_if_schedule_damaged("backup names and dates");
     let outcome = create(config, recipe, &args.description, "manual");
     audit::record_outcome(config, &outcome, |e| {
         format!("id={} file={}", e.id, e.filename)

@@ -26,6 +26,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     let spec = if flags.is_unset() {
         PolicySpec::from_retention(&schedule_file::load(&config.schedule_path)?.retention)
     } else {
+        config.warn_if_schedule_damaged("retention buckets");
         flags
     };
     let policy = spec.to_policy().map_err(exit::usage)?;

@@ -22,15 +22,27 @@ use crate::status;
 
 pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
     let schedule = schedule_file::load(&config.schedule_path)?;
-    if !args.force && !is_due(config, &schedule) {
+    if !args.force && !matches!(schedule::due(&schedule, Utc::now()), Due::Due { .. }) {
+        let schedule = plan_first_run(config, schedule);
+        log_not_due(config, &schedule);
         write_metrics(config, &schedule);
         return Ok(0);
     }
     let lock = create::lock_home(config)?;
     // Another run may have finished between the check and the lock.
     let mut schedule = schedule_file::load(&config.schedule_path)?;
-    if !args.force && !is_due(config, &schedule) {
-        return Ok(0);
+    match schedule::due(&schedule, Utc::now()) {
+        _ if args.force => tracing::info!("scheduled backup forced"),
+        Due::Due { slot } => tracing::info!(
+            "scheduled backup due (slot {})",
+            schedule.zone().wall_clock(slot).to_rfc3339()
+        ),
+        _ => {
+            tracing::info!(
+                "another run handled this slot, or the schedule changed, meanwhile; nothing to do"
+            );
+            return Ok(0);
+        }
     }
     let started = Utc::now();
     let clock = Instant::now();
@@ -53,6 +65,9 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
     let saved = schedule_file::save(&config.schedule_path, &schedule);
     write_metrics(config, &schedule);
     let outcome = outcome.map_err(|f| f.error);
+    if outcome.is_err() {
+        log_retry(&schedule);
+    }
     audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
     saved?;
     let entry = outcome?;
@@ -78,29 +93,55 @@ fn write_metrics(config: &Config, schedule: &Schedule) {
     }
 }
 
-fn is_due(config: &Config, schedule: &Schedule) -> bool {
-    match schedule::due(schedule, Utc::now()) {
-        Due::Disabled => {
-            tracing::info!(
-                "scheduled backups are disabled in {}; nothing to do",
-                config.schedule_path.display()
-            );
-            false
+/// A schedule that never ran and has nothing planned (the shipped file) gets its first
+/// slot recorded, so that it stays put; skipped quietly while another operation runs.
+fn plan_first_run(config: &Config, schedule: Schedule) -> Schedule {
+    if schedule.next_run.is_some() || schedule.last_run.is_some() || !schedule.enabled {
+        return schedule;
+    }
+    let planned = (|| {
+        let _lock = create::lock_home(config)?;
+        let mut current = schedule_file::load(&config.schedule_path)?;
+        if schedule::plan_first_run(&mut current, Utc::now()) {
+            schedule_file::save(&config.schedule_path, &current)?;
         }
-        Due::NotYet { next } => {
+        anyhow::Ok(current)
+    })();
+    planned.unwrap_or_else(|err| {
+        tracing::debug!("the first run is not recorded yet: {err:#}");
+        schedule
+    })
+}
+
+fn log_retry(schedule: &Schedule) {
+    let next = schedule
+        .next_run
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+        .unwrap_or_default();
+    match schedule.failed_attempts {
+        Some(n) => tracing::warn!(
+            "the scheduled backup failed; retry {n} of {} at {next}",
+            schedule::RETRY_DELAYS_MINUTES.len()
+        ),
+        None => tracing::warn!(
+            "the scheduled backup failed; no retry left before the next run at {next}"
+        ),
+    }
+}
+
+fn log_not_due(config: &Config, schedule: &Schedule) {
+    match schedule::due(schedule, Utc::now()) {
+        Due::Disabled => tracing::info!(
+            "scheduled backups are disabled in {}; nothing to do",
+            config.schedule_path.display()
+        ),
+        // Not due (the caller checked), so the slot is the next run.
+        Due::NotYet { next } | Due::Due { slot: next } => {
             let next = schedule
                 .zone()
                 .wall_clock(next)
                 .to_rfc3339_opts(SecondsFormat::Secs, false);
             tracing::info!("no scheduled backup due; next at {next}");
-            false
-        }
-        Due::Due { slot } => {
-            tracing::info!(
-                "scheduled backup due (slot {})",
-                schedule.zone().wall_clock(slot).to_rfc3339()
-            );
-            true
         }
     }
 }

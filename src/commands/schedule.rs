@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use crate::audit;
 use crate::cli::{ScheduleCommand, ScheduleSetArgs};
-use crate::commands::{create, present};
+use crate::commands::{confirm, create, present};
 use crate::config::Config;
 use crate::exit;
-use crate::schedule::{self, Schedule};
-use crate::schedule_file;
+use crate::schedule::{self, RETRY_DELAYS_MINUTES, Schedule};
+use crate::schedule_file::{self, Stored};
 
 pub fn run(config: &Config, command: &ScheduleCommand) -> Result<u8> {
     match command {
@@ -34,10 +34,22 @@ fn show(config: &Config) -> Result<u8> {
         })
         .unwrap_or_else(|| "never".to_string())
     };
-    let next = schedule
-        .next_run
-        .map(|t| t.to_utc())
-        .unwrap_or_else(|| schedule::next_slot_after(&schedule, Utc::now()));
+    let next = match schedule::next_run(&schedule, Utc::now()) {
+        None => "none (disabled)".to_string(),
+        Some(next) => {
+            let retry = schedule
+                .failed_attempts
+                .map(|n| {
+                    format!(
+                        " (retry {} of {} after a failed run)",
+                        n,
+                        RETRY_DELAYS_MINUTES.len()
+                    )
+                })
+                .unwrap_or_default();
+            format!("{}{retry}", when(Some(zone.wall_clock(next))))
+        }
+    };
     let file_json: Value = serde_json::from_str(&schedule.to_json())?;
     let mut table = present::table(&["Setting", "Value"]);
     let rows = [
@@ -94,7 +106,7 @@ fn show(config: &Config) -> Result<u8> {
                 .map(|r| serde_json::to_string(r).unwrap_or_default())
                 .unwrap_or_default(),
         ),
-        ("next run", when(Some(zone.wall_clock(next)))),
+        ("next run", next),
     ];
     for (key, value) in rows {
         table.add_row(vec![key.to_string(), value]);
@@ -106,16 +118,38 @@ fn show(config: &Config) -> Result<u8> {
 fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
     let outcome = (|| {
         let _lock = create::lock_home(config)?;
-        let current = schedule_file::load(&config.schedule_path)?;
+        let path = &config.schedule_path;
+        let (current, damage) = match schedule_file::read(path)? {
+            Stored::Missing => (Schedule::default(), None),
+            Stored::Valid(schedule) => (*schedule, None),
+            Stored::Damaged { text, reason } => {
+                let (salvaged, dropped) = schedule::salvage(&text);
+                (salvaged, Some((reason, dropped)))
+            }
+        };
         let mut value: Value = serde_json::from_str(&current.to_json())?;
         let timing_changed = apply(&mut value, args);
         let mut updated =
             schedule::parse(&value.to_string()).map_err(|e| exit::usage(e.to_string()))?;
-        if timing_changed {
-            let next = schedule::next_slot_after(&updated, Utc::now());
-            updated.next_run = Some(updated.zone().wall_clock(next));
+        let now = Utc::now();
+        if let Some((reason, dropped)) = &damage {
+            tracing::warn!("{}", schedule_file::damaged(path, reason));
+            let question = format!(
+                "Rewrite {} with these settings, keeping what can be read ({} take the defaults)? \
+                 The damaged file is kept beside it. [y/N]",
+                path.display(),
+                dropped.join(", ")
+            );
+            confirm::confirm(config, &question, "y")?;
+            let aside = schedule_file::keep_aside(path, now)?;
+            tracing::warn!("kept the damaged schedule as {}", aside.display());
         }
-        schedule_file::save(&config.schedule_path, &updated)?;
+        if timing_changed || damage.is_some() {
+            let next = schedule::next_slot_after(&updated, now);
+            updated.next_run = Some(updated.zone().wall_clock(next));
+            updated.failed_attempts = None;
+        }
+        schedule_file::save(path, &updated)?;
         Ok(updated)
     })();
     audit::record_outcome(config, &outcome, |_| String::new());
@@ -124,7 +158,7 @@ fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
         "schedule saved; next run {}",
         updated
             .next_run
-            .map(|t| t.to_rfc3339())
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S %:z").to_string())
             .unwrap_or_else(|| "not planned".to_string())
     ))?;
     Ok(0)

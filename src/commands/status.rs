@@ -10,6 +10,7 @@ use crate::cli::StatusArgs;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
+use crate::schedule::RETRY_DELAYS_MINUTES;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Limits;
@@ -226,12 +227,17 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
 }
 
 fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
-    if !schedule.present {
+    if let Some(error) = &schedule.error {
         return vec![format!(
-            "schedule  none ({} does not exist)",
-            schedule.file.display()
+            "schedule  {}: {error}",
+            paint.colour("31", "damaged")
         )];
     }
+    let defaults = if schedule.present {
+        String::new()
+    } else {
+        format!(" (defaults: {} does not exist)", schedule.file.display())
+    };
     let at = schedule
         .time
         .as_deref()
@@ -243,7 +249,7 @@ fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
         .map(|z| format!(" {z}"))
         .unwrap_or_default();
     let mut lines = vec![format!(
-        "schedule  {}{at}{zone}, {} backups, {}",
+        "schedule  {}{at}{zone}, {} backups, {}{defaults}",
         schedule.frequency.as_deref().unwrap_or("(no frequency)"),
         schedule.kind,
         if schedule.enabled {
@@ -279,6 +285,10 @@ fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
     } else {
         String::new()
     };
-    lines.push(format!("{INDENT}next run {next}{overdue}"));
+    let retry = schedule
+        .failed_attempts
+        .map(|n| format!(" (retry {n} of {})", RETRY_DELAYS_MINUTES.len()))
+        .unwrap_or_default();
+    lines.push(format!("{INDENT}next run {next}{retry}{overdue}"));
     lines
 }

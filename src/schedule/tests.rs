@@ -39,8 +39,10 @@ const EVERY_FIELD: &str = r#"{
       "release"
     ]
   },
-  "last_run": "2025-04-11T22:45:00.500+02:00",
-  "next_run": "2025-04-18T22:45:00+02:00",
+  "last_run": "2025-04-11 22:45:00",
+  "next_run": "2025-04-18 22:45:00",
+  "last_run_at": "2025-04-11T22:45:00+02:00",
+  "next_run_at": "2025-04-18T22:45:00+02:00",
   "weekday": "friday",
   "day_of_month": 31,
   "type": "schema",
@@ -216,10 +218,10 @@ fn due_says_whether_and_why() {
         r#"{"enabled": false}"#,
         &[("2025-04-09T12:00:00Z", Due::Disabled)],
     );
-    // Never run: due at the first heartbeat.
+    // Never run and nothing planned: the next slot, not at once.
     assert_due(
         DAILY,
-        &[("2025-04-09T12:00:00Z", due_at("2025-04-09T12:00:00Z"))],
+        &[("2025-04-09T12:00:00Z", not_yet("2025-04-10T03:00:00Z"))],
     );
     assert_due(
         r#"{"timezone": "UTC", "next_run": "2025-04-10T03:00:00Z"}"#,
@@ -281,7 +283,7 @@ fn catching_up_after_downtime_runs_once() {
 }
 
 #[test]
-fn after_run_writes_rfc3339_with_the_zone_offset() {
+fn after_run_writes_the_old_format_and_the_instant_beside_it() {
     let mut schedule = schedule(BERLIN_DAILY);
     let started = at("2025-04-08T00:30:01.123456789Z");
     let result = LastResult {
@@ -293,8 +295,12 @@ fn after_run_writes_rfc3339_with_the_zone_offset() {
     };
     after_run(&mut schedule, started, result);
     let written: Value = serde_json::from_str(&schedule.to_json()).unwrap();
-    assert_eq!(written["last_run"], "2025-04-08T02:30:01.123456+02:00");
-    assert_eq!(written["next_run"], "2025-04-09T02:30:00+02:00");
+    assert_eq!(written["last_run"], "2025-04-08 02:30:01");
+    // It failed: the retry is at the first heartbeat 15 minutes later.
+    assert_eq!(written["next_run"], "2025-04-08 02:45:00");
+    assert_eq!(written["last_run_at"], "2025-04-08T02:30:01+02:00");
+    assert_eq!(written["next_run_at"], "2025-04-08T02:45:00+02:00");
+    assert_eq!(written["failed_attempts"], 1);
     assert_eq!(
         written["last_result"],
         json!({"status": "failed", "error": "pg_dump exited with code 1"})
@@ -304,6 +310,9 @@ fn after_run_writes_rfc3339_with_the_zone_offset() {
 #[test]
 fn the_old_module_file_loads_and_rewrites() {
     let schedule = schedule(OLD_MODULE_FILE);
+    let rewritten: Value = serde_json::from_str(&schedule.to_json()).unwrap();
+    assert_eq!(rewritten["last_run"], "2025-04-08 03:00:01");
+    assert_eq!(rewritten["next_run"], "2025-04-09 03:00:00");
     assert_eq!(parse(&schedule.to_json()).unwrap(), schedule);
     assert!(schedule.enabled);
     assert_eq!(schedule.frequency, Frequency::Daily);
@@ -315,7 +324,7 @@ fn the_old_module_file_loads_and_rewrites() {
     );
     assert_eq!(schedule.zone(), Zone::Local);
     let last_run = schedule.last_run.unwrap().naive_local();
-    assert_eq!(last_run, naive("2025-04-08T03:00:01.123456"));
+    assert_eq!(last_run, naive("2025-04-08T03:00:01"));
     let next_run = schedule.next_run.unwrap().naive_local();
     assert_eq!(next_run, naive("2025-04-09T03:00:00"));
 }
@@ -347,6 +356,8 @@ fn a_rewrite_keeps_every_field_in_order_and_unknown_keys() {
             "retention",
             "last_run",
             "next_run",
+            "last_run_at",
+            "next_run_at",
             "notify"
         ]
     );
@@ -370,14 +381,15 @@ fn every_field_round_trips_byte_for_byte() {
 #[test]
 fn old_dates_are_read_on_the_schedule_wall_clock() {
     let expected = at("2025-04-08T01:00:01Z");
-    let (berlin_summer, utc) = (2 * 3600, 0);
-    for (text, offset) in [
-        ("2025-04-08T03:00:01", berlin_summer),
-        ("2025-04-08T03:00:01.000", berlin_summer),
-        ("2025-04-08 03:00:01", berlin_summer),
-        ("2025-04-08T03:00:01+02:00", berlin_summer),
-        ("2025-04-08T01:00:01Z", utc),
+    let berlin_summer = 2 * 3600;
+    for text in [
+        "2025-04-08T03:00:01",
+        "2025-04-08T03:00:01.000",
+        "2025-04-08 03:00:01",
+        "2025-04-08T03:00:01+02:00",
+        "2025-04-08T01:00:01Z",
     ] {
+        let offset = berlin_summer;
         let file = json!({"timezone": "Europe/Berlin", "last_run": text}).to_string();
         let last_run = schedule(&file).last_run.unwrap();
         assert_eq!(last_run.to_utc(), expected, "{text}");
@@ -436,7 +448,7 @@ fn every_invalid_field_is_named() {
         (
             json!({"last_run": "yesterday"}),
             "last_run",
-            r#""yesterday" is not a date and time (RFC 3339, or YYYY-MM-DDTHH:MM:SS local time)"#,
+            r#""yesterday" is not a date and time (YYYY-MM-DD HH:MM:SS local time, or RFC 3339)"#,
         ),
         (json!({"next_run": 5}), "next_run", "5 is not a string"),
         (

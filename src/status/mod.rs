@@ -153,10 +153,11 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
     let mut reasons = Vec::new();
     let schedule = match schedule_view::load(&config.schedule_path, config.zone, now) {
         Ok(view) => {
+            // The only problem is a damaged file, which stops scheduled backups.
             reasons.extend(
                 view.problems
                     .into_iter()
-                    .map(|p| Reason::warning(format!("{}: {p}", config.schedule_path.display()))),
+                    .map(|p| Reason::critical(format!("{}: {p}", config.schedule_path.display()))),
             );
             Some(view.report)
         }
@@ -225,7 +226,8 @@ mod tests {
         for line in [
             "pgbackup_status_state 2",
             "pgbackup_database_up{database=\"app\"} 0",
-            "pgbackup_schedule_enabled 0",
+            // No schedule file: the defaults, as run-scheduled and schedule show use them.
+            "pgbackup_schedule_enabled 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
         }

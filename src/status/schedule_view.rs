@@ -1,26 +1,27 @@
-//! What status needs from `backup_schedule.json`, read leniently: the old module's fields
-//! and the run state `run-scheduled` records. A missing file means "no schedule".
+//! What status needs from `backup_schedule.json`: the schedule as `run-scheduled` reads
+//! it, with the next run and overdue from the same computation (a missing file means the
+//! defaults). A damaged file is read leniently, for what can still be shown.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use crate::schedule::OVERDUE_SLACK_MINUTES;
+use crate::schedule::{self, RunStatus, Schedule};
+use crate::schedule_file::{self, Stored};
 use crate::zone::{self, Zone};
-
-/// How late a run may be before it is overdue: the timer is a 15-minute heartbeat.
-pub const OVERDUE_SLACK_MINUTES: i64 = 30;
 
 /// The schedule as `status` reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScheduleReport {
     pub file: PathBuf,
-    /// false: there is no schedule file, so no scheduled runs.
+    /// false: there is no schedule file, so the defaults apply.
     pub present: bool,
+    /// Why the file is damaged: scheduled runs refuse it until it is repaired.
+    pub error: Option<String>,
     pub enabled: bool,
     pub frequency: Option<String>,
     pub time: Option<String>,
@@ -35,6 +36,8 @@ pub struct ScheduleReport {
     /// Enabled, and the next run is more than 30 minutes late.
     pub overdue: bool,
     pub last_result: Option<LastResult>,
+    /// Failed attempts at the slot being retried; null when the next run is a regular slot.
+    pub failed_attempts: Option<u32>,
     pub metrics_file: Option<PathBuf>,
 }
 
@@ -63,33 +66,84 @@ pub struct ScheduleView {
     pub problems: Vec<String>,
 }
 
-/// Reads the schedule file; errors only when it exists but cannot be read as a JSON object.
+/// Reads the schedule file; errors only when it exists but cannot be read at all. A
+/// damaged file gives what can be read, no next run, and the damage as its one problem.
 pub fn load(path: &Path, zone: Zone, now: DateTime<Utc>) -> Result<ScheduleView> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            return Ok(ScheduleView {
-                report: ScheduleReport {
-                    file: path.to_path_buf(),
-                    kind: "full".to_string(),
-                    ..ScheduleReport::default()
-                },
-                problems: Vec::new(),
-            });
-        }
-        Err(err) => return Err(err).with_context(|| format!("could not read {}", path.display())),
+    let mut view = match schedule_file::read(path)? {
+        Stored::Missing => ScheduleView {
+            report: ScheduleReport {
+                present: false,
+                ..report(&Schedule::default(), now)
+            },
+            problems: Vec::new(),
+        },
+        Stored::Valid(schedule) => ScheduleView {
+            report: report(&schedule, now),
+            problems: Vec::new(),
+        },
+        Stored::Damaged { text, reason } => damaged(&text, &reason, zone, now),
     };
-    let value: Value = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let Value::Object(fields) = value else {
-        bail!("{} does not hold a JSON object", path.display());
-    };
-    let mut view = interpret(&fields, zone, now);
     view.report.file = path.to_path_buf();
     Ok(view)
 }
 
-/// The pure part of [`load`]: the file's fields read in `zone`, judged at `now`.
+/// The schedule as reported: what `schedule show` says, from the same computation.
+pub fn report(schedule: &Schedule, now: DateTime<Utc>) -> ScheduleReport {
+    let zone = schedule.zone();
+    let name = |value: Value| value.as_str().map(String::from);
+    ScheduleReport {
+        file: PathBuf::new(),
+        present: true,
+        error: None,
+        enabled: schedule.enabled,
+        frequency: name(serde_json::json!(schedule.frequency)),
+        time: Some(schedule.time.format("%H:%M").to_string()),
+        timezone: schedule.timezone.map(|tz| tz.name().to_string()),
+        kind: name(serde_json::json!(schedule.kind.unwrap_or_default()))
+            .unwrap_or_else(|| "full".to_string()),
+        last_run: schedule.last_run,
+        next_run: schedule::next_run(schedule, now).map(|t| zone.wall_clock(t)),
+        overdue: schedule::overdue(schedule, now),
+        last_result: schedule.last_result.as_ref().map(|r| LastResult {
+            status: match r.status {
+                RunStatus::Ok => "ok".to_string(),
+                RunStatus::Failed => "failed".to_string(),
+            },
+            backup_id: r.backup_id.clone(),
+            error: r.error.clone(),
+            duration_ms: r.duration_ms,
+            finished_at: r.finished_at,
+        }),
+        failed_attempts: schedule.failed_attempts,
+        metrics_file: schedule.metrics_file.as_ref().map(PathBuf::from),
+    }
+}
+
+/// A damaged file: its readable fields for the report, but no next run (none happens
+/// until it is repaired).
+fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
+    let mut report = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(fields)) => interpret(&fields, zone, now).report,
+        _ => ScheduleReport {
+            present: true,
+            kind: "full".to_string(),
+            ..ScheduleReport::default()
+        },
+    };
+    report.error = Some(reason.to_string());
+    report.next_run = None;
+    report.overdue = false;
+    ScheduleView {
+        report,
+        problems: vec![format!(
+            "{reason}: scheduled backups do not run until it is repaired \
+             (correct it, or rewrite it with `pgbackup schedule set --yes`)"
+        )],
+    }
+}
+
+/// A damaged file's fields read leniently in `zone`, judged at `now`: what can be shown,
+/// and each field that could not be understood.
 pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
     let mut reader = Reader {
         fields,
@@ -111,6 +165,7 @@ pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) ->
     let report = ScheduleReport {
         file: PathBuf::new(),
         present: true,
+        error: None,
         enabled,
         frequency,
         time: reader.text("time"),
@@ -120,6 +175,10 @@ pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) ->
         next_run: next_run.map(|t| zone.wall_clock(t)),
         overdue,
         last_result: reader.last_result(),
+        failed_attempts: reader
+            .present("failed_attempts")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
         metrics_file: reader.text("metrics_file").map(PathBuf::from),
     };
     ScheduleView {

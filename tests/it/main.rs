@@ -10,6 +10,7 @@ mod faults;
 mod packaging;
 mod prune;
 mod restore;
+mod schedule_state;
 mod scheduled;
 mod secrets;
 mod status;

@@ -67,13 +67,44 @@ fn the_service_is_hardened() {
 #[test]
 fn the_timer_is_a_persistent_fifteen_minute_heartbeat() {
     let timer = fs::read_to_string(repo().join("systemd/pgbackup.timer")).unwrap();
-    assert!(timer.contains("Persistent=true"));
+    assert!(timer.lines().any(|l| l.trim() == "Persistent=true"));
+    let on_calendar: Vec<&str> = timer
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("OnCalendar="))
+        .collect();
+    assert_eq!(on_calendar.len(), 1, "one OnCalendar= in the timer");
     let output = Command::new("systemd-analyze")
-        .args(["calendar", "--iterations=3", "*:0/15"])
+        .args(["calendar", "--iterations=6", on_calendar[0]])
+        .env("TZ", "UTC")
         .output()
         .unwrap();
-    assert!(output.status.success());
-    assert!(timer.contains("OnCalendar=*:0/15"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    // "    Next elapse: Wed 2026-12-02 05:45:00 UTC", "       Iter. #2: Wed ...".
+    let elapses: Vec<chrono::NaiveDateTime> = stdout(&output)
+        .lines()
+        .filter_map(|l| {
+            l.split_once("Next elapse: ")
+                .or(l.split_once(": ").filter(|(k, _)| k.contains("Iter.")))
+        })
+        .map(|(_, when)| {
+            let words: Vec<&str> = when.split_whitespace().collect();
+            let text = format!("{} {}", words[1], words[2]);
+            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S").unwrap()
+        })
+        .collect();
+    assert_eq!(elapses.len(), 6, "{}", stdout(&output));
+    // run-scheduled places its retries on this quarter-hour grid.
+    for pair in elapses.windows(2) {
+        assert_eq!(
+            pair[1] - pair[0],
+            chrono::TimeDelta::minutes(15),
+            "{elapses:?}"
+        );
+    }
+    for elapse in &elapses {
+        assert_eq!(chrono::Timelike::minute(elapse) % 15, 0, "{elapse}");
+        assert_eq!(chrono::Timelike::second(elapse), 0, "{elapse}");
+    }
 }
 
 fn mode(path: &Path) -> u32 {

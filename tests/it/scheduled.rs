@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::support::{Env, stderr};
 
 /// Runs pgbackup with the clock frozen at `when` (UTC).
-fn run_at(env: &Env, when: &str, args: &[&str]) -> Output {
+pub fn run_at(env: &Env, when: &str, args: &[&str]) -> Output {
     Command::new("faketime")
         .args(["-f", when])
         .arg(assert_cmd::cargo::cargo_bin("pgbackup"))
@@ -19,7 +19,7 @@ fn run_at(env: &Env, when: &str, args: &[&str]) -> Output {
         .expect("faketime is installed by the test script")
 }
 
-fn write_schedule(env: &Env, schedule: Value) {
+pub fn write_schedule(env: &Env, schedule: Value) {
     fs::create_dir_all(env.home()).unwrap();
     fs::write(
         env.home().join("backup_schedule.json"),
@@ -28,13 +28,9 @@ fn write_schedule(env: &Env, schedule: Value) {
     .unwrap();
 }
 
-fn schedule(env: &Env) -> Value {
+pub fn schedule(env: &Env) -> Value {
     serde_json::from_str(&fs::read_to_string(env.home().join("backup_schedule.json")).unwrap())
         .unwrap()
-}
-
-fn instant(value: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap()
 }
 
 fn daily(next_run: &str) -> Value {
@@ -76,16 +72,11 @@ fn a_due_run_backs_up_once_per_slot_and_records_the_result() {
     let state = schedule(&env);
     assert_eq!(state["last_result"]["status"], "ok");
     assert_eq!(state["last_result"]["backup_id"], "20250408_030500");
-    assert_eq!(
-        instant(&state["next_run"]),
-        instant(&json!("2025-04-09T03:00:00Z"))
-    );
-    assert!(
-        state["last_run"]
-            .as_str()
-            .unwrap()
-            .starts_with("2025-04-08T03:05:00")
-    );
+    // The old module's format (local time, here UTC), the instant with its offset beside it.
+    assert_eq!(state["next_run"], "2025-04-09 03:00:00");
+    assert_eq!(state["next_run_at"], "2025-04-09T03:00:00+00:00");
+    assert_eq!(state["last_run"], "2025-04-08 03:05:00");
+    assert_eq!(state["last_run_at"], "2025-04-08T03:05:00+00:00");
     assert_eq!(
         state["retention"],
         json!({"daily": 7, "weekly": 4, "monthly": 3}),
@@ -104,7 +95,8 @@ fn a_due_run_backs_up_once_per_slot_and_records_the_result() {
 #[test]
 fn after_downtime_it_catches_up_once() {
     let env = Env::new();
-    write_schedule(&env, daily("2025-03-29T03:00:00"));
+    // The old module's own format.
+    write_schedule(&env, daily("2025-03-29 03:00:00"));
     assert!(
         run_at(&env, "2025-04-08 10:00:00", &["run-scheduled"])
             .status
@@ -116,10 +108,7 @@ fn after_downtime_it_catches_up_once() {
             .success()
     );
     assert_eq!(env.entries().len(), 1);
-    assert_eq!(
-        instant(&schedule(&env)["next_run"]),
-        instant(&json!("2025-04-09T03:00:00Z"))
-    );
+    assert_eq!(schedule(&env)["next_run"], "2025-04-09 03:00:00");
 }
 
 #[test]

@@ -287,17 +287,23 @@ fn missing_untracked_and_partial_files_are_reported() {
 }
 
 #[test]
-fn unreadable_configuration_is_unknown_with_valid_json() {
+fn a_damaged_schedule_or_catalog_is_reported_with_valid_json() {
     let env = Env::new();
     fs::create_dir_all(env.home()).unwrap();
     fs::write(env.home().join("backup_schedule.json"), "{ not json").unwrap();
     let (code, report) = status_json(&env, &[]);
-    assert_eq!(code, 3);
-    assert_eq!(report["state"], "unknown");
+    assert_eq!(
+        code, 2,
+        "a damaged schedule stops scheduled backups: critical"
+    );
+    assert_eq!(report["state"], "critical");
     assert!(messages(&report).contains("backup_schedule.json is not valid JSON"));
+    assert!(messages(&report).contains("scheduled backups do not run"));
+    assert!(report["schedule"]["error"].is_string(), "{report}");
+    assert_eq!(report["schedule"]["next_run"], Value::Null);
     let output = env.run(&["status", "--prometheus"]);
-    assert_eq!(output.status.code(), Some(3));
-    assert!(stdout(&output).contains("pgbackup_status_state 3"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stdout(&output).contains("pgbackup_status_state 2"));
 
     fs::write(env.home().join("backup_schedule.json"), "{}").unwrap();
     fs::create_dir_all(env.backups_dir()).unwrap();
