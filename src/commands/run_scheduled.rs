@@ -149,6 +149,7 @@ fn recipe(schedule: &Schedule) -> Recipe {
             Compression::Zstd => create::DEFAULT_ZSTD_LEVEL,
             _ => create::DEFAULT_GZIP_LEVEL,
         },
+        pg_dump_level: None,
     }
 }
 
