@@ -68,6 +68,7 @@ fn a_closed_stdout_is_not_an_error() {
         ("list", "true"),
         ("list --json", "true"),
         ("view latest", "true"),
+        ("completions bash", "true"),
     ] {
         let output = Command::new("bash")
             .args([
