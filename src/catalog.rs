@@ -66,6 +66,9 @@ pub struct Entry {
     pub verified_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_result: Option<String>,
+    /// What the last verification checked or found (see `verification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_version: Option<String>,
     /// Database-level properties at backup time, applied to the database a restore creates.

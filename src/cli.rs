@@ -135,7 +135,7 @@ pub struct CreateArgs {
     /// Compression of the backup file [default: gzip for plain, none for custom]
     #[arg(long, value_enum)]
     pub compression: Option<CompressionArg>,
-    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 1)
+    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 1); a custom archive without --compression: pg_dump's own gzip level 0-9
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// pg_dump output format
@@ -155,7 +155,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct ViewArgs {
-    /// Backup ID, an unambiguous prefix of one, or `latest`
+    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
     pub id: String,
     /// List what the backup holds
     #[arg(long)]
@@ -164,13 +164,13 @@ pub struct ViewArgs {
 
 #[derive(Debug, Args)]
 pub struct IdArg {
-    /// Backup ID, an unambiguous prefix of one, or `latest`
+    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
     pub id: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Backup ID, an unambiguous prefix of one, or `latest`
+    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
     pub id: String,
     /// Restore into this new database and touch nothing else
     #[arg(long, value_name = "NAME")]
@@ -193,11 +193,14 @@ pub struct RestoreArgs {
     /// Restore only this schema (custom format; repeatable)
     #[arg(long, value_name = "SCHEMA")]
     pub schema: Vec<String>,
+    /// Backup type: which one `latest` picks (default full); `schema` is required to restore a schema-only backup over a database that holds data
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub kind: Option<BackupType>,
 }
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// Backup IDs (or unambiguous prefixes)
+    /// Backup IDs (or unambiguous prefixes, or `latest`: the newest complete full backup of the database)
     #[arg(required = true)]
     pub ids: Vec<String>,
     /// Show what would be deleted and change nothing
@@ -265,7 +268,7 @@ pub struct RunScheduledArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Backup IDs (default: all)
+    /// Backup IDs, prefixes or `latest` (the newest complete full backup of the database) [default: all]
     pub ids: Vec<String>,
     /// Also restore each backup into a scratch database, check it, and drop it
     #[arg(long)]

@@ -41,16 +41,44 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
 }
 
+/// Our own stdout was closed by its reader (`pgbackup list | head`). Only the functions
+/// that print to stdout make this error, so a child program that stops reading its input
+/// (EPIPE on its stdin) is still reported as the failure it is.
+#[derive(Debug, Error)]
+#[error("stdout was closed")]
+pub struct StdoutClosed;
+
+/// The error for a failed write to our own stdout: a closed pipe is told apart.
+pub fn stdout_error(err: io::Error) -> anyhow::Error {
+    match err.kind() {
+        io::ErrorKind::BrokenPipe => StdoutClosed.into(),
+        _ => anyhow::Error::new(err).context("could not write to stdout"),
+    }
+}
+
 /// Writing to a closed stdout (`pgbackup list | head`) is not an error.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
+    err.chain().any(|cause| cause.is::<StdoutClosed>())
 }
 
 /// Shorthand for a usage error.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
     Refusal::Usage(message.into()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use super::{is_broken_pipe, stdout_error};
+
+    #[test]
+    fn only_a_closed_stdout_is_excused() {
+        let stdout = stdout_error(io::ErrorKind::BrokenPipe.into());
+        assert!(is_broken_pipe(&stdout.context("printing the list")));
+        let child: anyhow::Error = anyhow::Error::new(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("pg_restore stopped reading its input before the end");
+        assert!(!is_broken_pipe(&child));
+        assert!(!is_broken_pipe(&stdout_error(io::ErrorKind::Other.into())));
+    }
 }

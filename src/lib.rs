@@ -36,11 +36,13 @@ pub mod schedule_file;
 pub mod server;
 pub mod sql;
 pub mod status;
+pub mod subscriptions;
 pub mod swap;
 pub mod toc;
 pub mod trial;
 pub mod units;
 pub mod unpack;
+pub mod verification;
 pub mod zone;
 
 pub use commands::run;

@@ -148,8 +148,11 @@ impl Server {
         Ok(value.as_bool().unwrap_or(false))
     }
 
-    /// Drops a database pgbackup created, ending any session still connected to it.
+    /// Drops a database pgbackup created, ending any session still connected to it and
+    /// detaching its subscriptions first.
     pub fn drop_database(&self, name: &str) -> Result<()> {
+        crate::subscriptions::detach_before_drop(self, name)
+            .with_context(|| format!("could not drop database {name:?}"))?;
         let force = if self.version_num >= 130000 {
             " WITH (FORCE)"
         } else {

@@ -12,10 +12,14 @@ pub fn table_key(schema: &str, name: &str, owner: &str) -> String {
     format!("{schema} {name} {owner}").replace(['\n', '\r'], " ")
 }
 
-/// A table from a plain dump's comment `-- Name: items; Type: TABLE; Schema: public; Owner: app`.
+/// A table from a plain dump's comment `-- Name: items; Type: TABLE; Schema: public; Owner: app`,
+/// which ends with `; Tablespace: ts` for a table outside the default tablespace.
 pub fn plain_table(line: &str) -> Option<String> {
     let rest = line.strip_prefix("-- Name: ")?;
     let (rest, owner) = rest.rsplit_once("; Owner: ")?;
+    let owner = owner
+        .split_once("; Tablespace: ")
+        .map_or(owner, |(owner, _)| owner);
     let (name, schema) = rest.split_once("; Type: TABLE; Schema: ")?;
     Some(table_key(schema, name, owner))
 }
@@ -102,6 +106,11 @@ mod tests {
         assert_eq!(
             plain_table("-- Name: my t; Type: TABLE; Schema: Ünï schema; Owner: -").as_deref(),
             Some("Ünï schema my t -")
+        );
+        assert_eq!(
+            plain_table("-- Name: far; Type: TABLE; Schema: public; Owner: app; Tablespace: ts")
+                .as_deref(),
+            Some("public far app")
         );
         assert_eq!(
             plain_table("-- Name: items_pkey; Type: CONSTRAINT; Schema: public; Owner: app"),

@@ -35,6 +35,9 @@ pub struct Recipe {
     pub format: Format,
     pub compression: Compression,
     pub level: u32,
+    /// `pg_dump --compress` for a custom archive that pg_dump compresses itself; pg_dump's
+    /// default when `None`.
+    pub pg_dump_level: Option<u32>,
 }
 
 impl Recipe {
@@ -50,7 +53,23 @@ impl Recipe {
             (false, None, Format::Plain) => Compression::Gzip,
             (false, None, Format::Custom) => Compression::None,
         };
+        // A custom archive without --compression is compressed by pg_dump itself.
+        let by_pg_dump =
+            format == Format::Custom && args.compression.is_none() && !args.no_compress;
+        let pg_dump_level = match args.level {
+            Some(level) if by_pg_dump && level > 9 => {
+                return Err(exit::usage(format!(
+                    "--level {level}: pg_dump compresses a custom archive with gzip levels 0 \
+                     to 9 (or choose --compression zstd)"
+                )));
+            }
+            Some(level) if by_pg_dump => Some(level),
+            _ => None,
+        };
         let level = match (compression, args.level) {
+            (Compression::None, Some(_)) if !by_pg_dump => {
+                return Err(exit::usage("--level needs compression"));
+            }
             (Compression::Gzip, Some(level)) if !(1..=9).contains(&level) => {
                 return Err(exit::usage(format!(
                     "--level {level}: gzip levels are 1 to 9"
@@ -60,9 +79,6 @@ impl Recipe {
                 return Err(exit::usage(format!(
                     "--level {level}: zstd levels are 1 to 19"
                 )));
-            }
-            (Compression::None, Some(_)) if format == Format::Plain => {
-                return Err(exit::usage("--level needs compression"));
             }
             (_, Some(level)) => level,
             (Compression::Zstd, None) => DEFAULT_ZSTD_LEVEL,
@@ -77,6 +93,7 @@ impl Recipe {
             format,
             compression,
             level,
+            pg_dump_level,
         })
     }
 }
@@ -211,7 +228,12 @@ fn pg_dump_command(config: &Config, recipe: Recipe) -> Tool {
     let mut tool = Tool::new(&config.programs.pg_dump).arg("--no-password");
     tool = match recipe.format {
         Format::Plain => tool.arg("--format=plain"),
-        Format::Custom if recipe.compression == Compression::None => tool.arg("--format=custom"),
+        Format::Custom if recipe.compression == Compression::None => match recipe.pg_dump_level {
+            Some(level) => {
+                tool.args(["--format=custom".to_string(), format!("--compress={level}")])
+            }
+            None => tool.arg("--format=custom"),
+        },
         Format::Custom => tool.args(["--format=custom", "--compress=0"]),
     };
     if recipe.kind == Kind::Schema {
@@ -273,6 +295,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         pinned: None,
         verified_at: None,
         verify_result: None,
+        verify_detail: None,
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         database_properties: Some(parts.facts.properties.clone()),
         deleting: None,

@@ -13,6 +13,7 @@ mod prune;
 mod restore;
 mod run_scheduled;
 mod schedule;
+mod schema_only;
 mod select;
 mod status;
 mod verify;

@@ -8,6 +8,8 @@ use comfy_table::{ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use crate::exit;
+
 /// 1536 -> "1.5 KiB".
 pub fn human_size(bytes: u64) -> String {
     crate::units::format_size(bytes)
@@ -39,15 +41,14 @@ pub fn table(header: &[&str]) -> Table {
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = io::stdout().lock();
-    // As an io::Error, a closed pipe is recognised as one (see exit::is_broken_pipe).
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
-    writeln!(out)?;
-    Ok(())
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(io::Error::from)
+        .and_then(|()| writeln!(out))
+        .map_err(exit::stdout_error)
 }
 
 pub fn print_line(text: &str) -> Result<()> {
-    writeln!(io::stdout().lock(), "{text}")?;
-    Ok(())
+    writeln!(io::stdout().lock(), "{text}").map_err(exit::stdout_error)
 }
 
 #[cfg(test)]

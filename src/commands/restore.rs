@@ -9,7 +9,7 @@ use crate::audit;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::RestoreArgs;
 use crate::commands::progress::Progress;
-use crate::commands::{confirm, present, select};
+use crate::commands::{confirm, present, schema_only, select};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::integrity::{self, BackupFile};
@@ -72,9 +72,10 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         .into());
     }
     let catalog = Catalog::load(&config.catalog_path)?;
-    let entry = select::resolve(
+    let entry = select::resolve_kind(
         &catalog,
         &args.id,
+        schema_only::latest_kind(args.kind),
         config.database_hint.as_deref(),
         &config.backups_dir,
         config.zone,
@@ -83,6 +84,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     if entry.is_deleting() {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
+    schema_only::check_type(&entry, args.kind)?;
     let file = BackupFile::locate(&config.backups_dir, &entry)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
     let selection = selection(args, &file)?;
@@ -101,8 +103,17 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.maintenance_db,
         config.interactive,
     )?;
+    let asks = config.interactive && !config.assume_yes;
+    let warning = schema_only::guard(
+        &server,
+        &entry,
+        args.kind,
+        &target,
+        selection.is_partial(),
+        asks,
+    )?;
     if selection.is_partial() && server.properties(&target)?.is_some() {
-        return replace_objects(config, &server, &entry, file, &selection, &target);
+        return replace_objects(config, &server, &entry, file, &selection, &target, warning);
     }
     let stamp = config
         .zone
@@ -121,8 +132,9 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
             selection,
         },
     )?;
-    if config.interactive && !config.assume_yes {
+    if asks {
         eprintln!("{}", describe(&entry, &plan));
+        warning.iter().for_each(|w| eprintln!("{w}"));
     }
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
 
@@ -160,6 +172,7 @@ fn replace_objects(
     file: BackupFile,
     selection: &Selection,
     target: &str,
+    warning: Option<String>,
 ) -> Result<RestoreReport> {
     let objects: Vec<String> = selection
         .tables
@@ -175,6 +188,7 @@ fn replace_objects(
             entry.date,
             objects.join(", ")
         );
+        warning.iter().for_each(|w| eprintln!("{w}"));
     }
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
     let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;

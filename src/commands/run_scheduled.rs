@@ -190,6 +190,7 @@ fn recipe(schedule: &Schedule) -> Recipe {
             Compression::Zstd => create::DEFAULT_ZSTD_LEVEL,
             _ => create::DEFAULT_GZIP_LEVEL,
         },
+        pg_dump_level: None,
     }
 }
 

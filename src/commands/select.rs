@@ -9,12 +9,16 @@ use crate::exit;
 use crate::files::{self, FileState};
 use crate::zone::Zone;
 
+/// The type `latest` stands for unless told otherwise: a schema-only backup never stands in
+/// for a full one.
+pub const FULL: &str = "full";
+
 /// Entries newest first; undated ones last, in catalog order.
 pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
     entries.sort_by_key(|e| std::cmp::Reverse(e.instant(zone)));
 }
 
-/// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete
+/// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete full
 /// backup with its file present, of `database` when known).
 pub fn resolve<'a>(
     catalog: &'a Catalog,
@@ -23,8 +27,20 @@ pub fn resolve<'a>(
     backups_dir: &Path,
     zone: Zone,
 ) -> Result<&'a Entry> {
+    resolve_kind(catalog, selector, FULL, database, backups_dir, zone)
+}
+
+/// As `resolve`, with `latest` meaning the newest complete backup of type `kind`.
+pub fn resolve_kind<'a>(
+    catalog: &'a Catalog,
+    selector: &str,
+    kind: &str,
+    database: Option<&str>,
+    backups_dir: &Path,
+    zone: Zone,
+) -> Result<&'a Entry> {
     if selector == "latest" {
-        return latest(catalog, database, backups_dir, zone);
+        return latest(catalog, kind, database, backups_dir, zone);
     }
     if let Some(entry) = catalog.find(selector) {
         return Ok(entry);
@@ -53,6 +69,7 @@ pub fn resolve<'a>(
 
 fn latest<'a>(
     catalog: &'a Catalog,
+    kind: &str,
     database: Option<&str>,
     backups_dir: &Path,
     zone: Zone,
@@ -60,7 +77,7 @@ fn latest<'a>(
     let mut complete: Vec<&Entry> = catalog
         .backups
         .iter()
-        .filter(|e| !e.is_deleting())
+        .filter(|e| !e.is_deleting() && e.kind == kind)
         .filter(|e| matches!(files::state_of(backups_dir, e), FileState::Present { .. }))
         .collect();
     let databases: std::collections::BTreeSet<&str> =
@@ -80,6 +97,13 @@ fn latest<'a>(
         let of = database
             .map(|db| format!(" of database {db:?}"))
             .unwrap_or_default();
-        exit::usage(format!("there is no complete backup{of}"))
+        let others = match kind {
+            FULL => {
+                " (schema-only backups are never `latest`: name one by its ID, or use \
+                     `restore latest --type schema`)"
+            }
+            _ => "",
+        };
+        exit::usage(format!("there is no complete {kind} backup{of}{others}"))
     })
 }

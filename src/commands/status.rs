@@ -34,7 +34,7 @@ pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> 
         io::stdout()
             .lock()
             .write_all(prometheus::render(&report).as_bytes())
-            .map_err(anyhow::Error::from)
+            .map_err(exit::stdout_error)
     } else if json {
         present::print_json(&report)
     } else {

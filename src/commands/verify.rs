@@ -22,6 +22,7 @@ use crate::lock;
 use crate::rebuild;
 use crate::server::Server;
 use crate::trial;
+use crate::verification::{Verdict, VerifyState};
 
 /// How long verify waits for another writer to release the lock before giving up recording.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -33,8 +34,10 @@ pub struct Verified {
     pub filename: String,
     pub database: String,
     pub ok: bool,
-    /// What is recorded as `verify_result`: `ok`, or `failed: <problems>`.
+    /// What is recorded as `verify_result`: `ok` or `failed`.
     pub result: String,
+    /// What is recorded as `verify_detail`: what the restore test found, or the problems.
+    pub detail: Option<String>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
     pub restore_tested: bool,
@@ -141,17 +144,23 @@ fn verify_one(
         }
     }
     let ok = problems.is_empty();
-    let result = match (ok, restore_tested) {
-        (true, None) => "ok".to_string(),
-        (true, Some(tables)) => format!("ok (restore test passed: {tables} tables present)"),
-        (false, _) => format!("failed: {}", problems.join("; ")),
+    let verdict = match (ok, restore_tested) {
+        (true, tested) => Verdict {
+            state: VerifyState::Ok,
+            detail: tested.map(|tables| format!("restore test passed: {tables} tables present")),
+        },
+        (false, _) => Verdict {
+            state: VerifyState::Failed,
+            detail: Some(problems.join("; ")),
+        },
     };
     Ok(Verified {
         id: entry.id.clone(),
         filename: entry.filename.clone(),
         database: entry.database.clone(),
         ok,
-        result,
+        result: verdict.state.as_str().to_string(),
+        detail: verdict.detail,
         problems,
         warnings,
         restore_tested: restore_tested.is_some(),
@@ -184,7 +193,15 @@ fn record(config: &Config, results: &[Verified]) -> Result<()> {
             .filter(|e| e.filename == result.filename)
         {
             entry.verified_at = Some(result.verified_at.clone());
-            entry.verify_result = Some(result.result.clone());
+            let verdict = Verdict {
+                state: if result.ok {
+                    VerifyState::Ok
+                } else {
+                    VerifyState::Failed
+                },
+                detail: result.detail.clone(),
+            };
+            verdict.record(entry);
         }
     }
     catalog.save(&config.catalog_path)
@@ -202,7 +219,10 @@ fn print(config: &Config, results: &[Verified]) -> Result<()> {
             r.database.clone(),
             r.filename.clone(),
             if r.ok {
-                r.result.clone()
+                match &r.detail {
+                    Some(detail) => format!("ok ({detail})"),
+                    None => r.result.clone(),
+                }
             } else {
                 "FAILED".to_string()
             },

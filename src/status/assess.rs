@@ -73,7 +73,11 @@ fn backup_ages(backups: &BackupsReport, thresholds: &Thresholds) -> Vec<Reason> 
         if let Some(v) = group.last_verification.as_ref().filter(|v| !v.passed()) {
             reasons.push(Reason::warning(format!(
                 "the last verification of a {} backup of {} ({}, {}) reported: {}",
-                group.kind, group.database, v.id, v.verified_at, v.result
+                group.kind,
+                group.database,
+                v.id,
+                v.verified_at,
+                v.detail.as_deref().unwrap_or(&v.result)
             )));
         }
     }

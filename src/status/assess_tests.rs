@@ -242,7 +242,8 @@ fn a_failed_verification_is_a_warning() {
             f.backups.groups[0].last_verification = Some(Verification {
                 id: "v1".into(),
                 verified_at: "2025-04-08T10:00:00+02:00".into(),
-                result: "sha256 mismatch".into(),
+                result: "failed".into(),
+                detail: Some("sha256 mismatch".into()),
             })
         },
         State::Warning,

@@ -13,6 +13,7 @@ use crate::catalog::{self, Catalog, Entry};
 use crate::files::{self, FileState};
 use crate::status::Reason;
 use crate::status::disk::{self, Space};
+use crate::verification::{Verdict, VerifyState};
 use crate::zone::{self, Zone};
 
 /// The backups section of the status report.
@@ -85,12 +86,15 @@ pub struct Newest {
 pub struct Verification {
     pub id: String,
     pub verified_at: String,
+    /// `ok` or `failed`.
     pub result: String,
+    /// What the verification checked or found.
+    pub detail: Option<String>,
 }
 
 impl Verification {
     pub fn passed(&self) -> bool {
-        self.result == "ok"
+        self.result == VerifyState::Ok.as_str()
     }
 }
 
@@ -205,10 +209,17 @@ fn group(
         .iter()
         .filter_map(|(e, _)| Some((*e, e.verified_at.as_deref()?)))
         .max_by_key(|(_, at)| zone::parse_date(at, zone))
-        .map(|(e, at)| Verification {
-            id: e.id.clone(),
-            verified_at: at.to_string(),
-            result: e.verify_result.clone().unwrap_or_default(),
+        .map(|(e, at)| {
+            let verdict = Verdict::of(e).unwrap_or(Verdict {
+                state: VerifyState::Failed,
+                detail: Some("no result was recorded".to_string()),
+            });
+            Verification {
+                id: e.id.clone(),
+                verified_at: at.to_string(),
+                result: verdict.state.as_str().to_string(),
+                detail: verdict.detail,
+            }
         });
     Group {
         database: database.to_string(),

@@ -117,8 +117,8 @@ fn view_finds_backups_by_id_prefix_and_latest() {
     assert_eq!(view("20250408_17"), "20250408_170000");
     assert_eq!(
         view("latest"),
-        "20250408_170000",
-        "latest skips the entry whose file is missing"
+        "20250408_160000",
+        "latest is the newest full backup, and skips the entry whose file is missing"
     );
     let human = stdout(&env.run(&["view", "20250408_16"]));
     assert!(

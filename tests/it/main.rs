@@ -7,6 +7,8 @@ mod connection;
 mod create;
 mod delete;
 mod faults;
+mod foreign_objects;
+mod honest;
 mod packaging;
 mod prune;
 mod restore;

@@ -256,6 +256,15 @@ impl Cluster {
         serde_json::from_str(&self.psql("postgres", &sql)).unwrap()
     }
 
+    /// A new empty folder `name` in the cluster's temp folder, owned by the server's user
+    /// (for CREATE TABLESPACE ... LOCATION).
+    pub fn server_owned_dir(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::create_dir(&path).unwrap();
+        chown_to_server_user(&path);
+        path
+    }
+
     /// Adds a superuser `role` that must log in with `password` (scram-sha-256).
     pub fn require_password(&self, role: &str, password: &str) {
         self.psql(
@@ -481,10 +490,10 @@ pub fn real_pg_dump() -> String {
     real_program("pg_dump")
 }
 
-/// Where the real `name` (a PostgreSQL client program) is on PATH.
+/// Where the real `name` (psql, pg_restore...) is, for shims that wrap it.
 pub fn real_program(name: &str) -> String {
     let output = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
+        .args(["-c", "command -v \"$0\"", name])
         .output()
         .unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_string()

@@ -105,11 +105,12 @@ fn verify_fails_on_tampered_truncated_and_missing_backups() {
             .clone()
     };
     assert_eq!(by_id(&good)["verify_result"], "ok");
+    assert_eq!(by_id(&tampered)["verify_result"], "failed");
     assert!(
-        by_id(&tampered)["verify_result"]
+        by_id(&tampered)["verify_detail"]
             .as_str()
             .unwrap()
-            .starts_with("failed: ")
+            .contains("SHA-256")
     );
 
     let (code, results) = verify_json(&env, &[good["id"].as_str().unwrap()]);
@@ -175,8 +176,9 @@ fn restore_test_restores_into_a_scratch_database_and_drops_it() {
     assert_eq!(code, Some(0), "{results:?}");
     for result in &results {
         assert_eq!(result["restore_tested"], true);
+        assert_eq!(result["result"], "ok", "{result}");
         assert_eq!(
-            result["result"], "ok (restore test passed: 4 tables present)",
+            result["detail"], "restore test passed: 4 tables present",
             "{result}"
         );
     }
