@@ -34,7 +34,7 @@ pub struct GlobalArgs {
     /// Show only warnings and errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print machine-readable JSON on stdout where the command has output
+    /// Print one JSON value on stdout instead of text (shapes in the README; not for completions)
     #[arg(long, global = true)]
     pub json: bool,
     /// Answer yes to confirmations (required when there is no terminal)

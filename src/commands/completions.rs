@@ -5,8 +5,14 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::Cli;
+use crate::exit;
 
-pub fn run(shell: Shell) -> Result<u8> {
+pub fn run(shell: Shell, json: bool) -> Result<u8> {
+    if json {
+        return Err(exit::usage(
+            "completions prints a shell script; --json has no meaning here",
+        ));
+    }
     clap_complete::generate(
         shell,
         &mut Cli::command(),

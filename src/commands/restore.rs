@@ -25,8 +25,9 @@ use crate::sql::MAX_NAME_BYTES;
 pub struct RestoreReport {
     pub id: String,
     pub database: String,
-    /// The previous database, kept under this name (null when there was none or it was dropped).
+    /// The database the restore replaced, under its new name (null when there was none).
     pub previous: Option<String>,
+    /// Whether that previous database was dropped (`--drop-previous`) instead of kept.
     pub dropped_previous: bool,
     /// What did not work after the swap, with the SQL to finish it.
     pub notes: Vec<String>,
@@ -36,10 +37,15 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
     let outcome = restore(config, args);
     audit::record_outcome(config, &outcome, |r| {
         format!(
-            "id={} database={} previous={}",
+            "id={} database={} previous={}{}",
             r.id,
             r.database,
-            r.previous.as_deref().unwrap_or("-")
+            r.previous.as_deref().unwrap_or("-"),
+            if r.dropped_previous {
+                " dropped_previous=true"
+            } else {
+                ""
+            }
         )
     });
     let report = outcome?;
@@ -50,9 +56,11 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
         present::print_json(&report)?;
     } else {
         let kept = match (&report.previous, report.dropped_previous) {
-            (Some(previous), _) => format!("; the previous database is kept as {previous:?}"),
-            (None, true) => "; the previous database was dropped".to_string(),
-            (None, false) => String::new(),
+            (Some(previous), false) => {
+                format!("; the previous database is kept as {previous:?}")
+            }
+            (Some(previous), true) => format!("; the previous database {previous:?} was dropped"),
+            (None, _) => String::new(),
         };
         present::print_line(&format!(
             "restored backup {} into database {:?}{kept}",
@@ -142,10 +150,15 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     let restored = restore::execute(&server, &plan, &interrupt, &mut |n| progress.update(n));
     progress.finish();
     let restored = restored?;
+    // The previous database is named whether it was kept or dropped.
+    let previous = match restored.dropped_previous {
+        true => plan.previous.clone(),
+        false => restored.previous,
+    };
     Ok(RestoreReport {
         id: entry.id,
         database: restored.database,
-        previous: restored.previous,
+        previous,
         dropped_previous: restored.dropped_previous,
         notes: restored.notes,
     })

@@ -7,6 +7,7 @@ mod connection;
 mod create;
 mod delete;
 mod faults;
+mod json;
 mod output;
 mod packaging;
 mod prune;
