@@ -113,7 +113,7 @@ pub struct CreateArgs {
     /// Backup type
     #[arg(long = "type", short = 't', value_enum, default_value = "full")]
     pub kind: BackupType,
-    /// Free text stored with the backup
+    /// Free text stored with the backup (at most 1000 characters)
     #[arg(long, short = 'm', default_value = "")]
     pub description: String,
     /// Store the dump uncompressed (same as --compression none)

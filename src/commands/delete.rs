@@ -36,15 +36,17 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     let mut table = present::table(&["ID", "Date", "Database", "Type", "Size", "File"]);
     for id in &ids {
         let e = catalog.find(id).expect("resolved IDs exist");
-        table.add_row(vec![
-            e.id.clone(),
-            e.date.clone(),
-            e.database.clone(),
-            e.kind.clone(),
-            present::human_size(e.size),
-            e.filename.clone(),
-        ]);
+        table.add_row(present::row([
+            &e.id,
+            &e.date,
+            &e.database,
+            &e.kind,
+            &present::human_size(e.size),
+            &e.filename,
+        ]));
     }
+    // The ID, type and size never wrap; the date (which the ID carries) gives way first.
+    present::fit(&mut table, &[0, 3, 4], &[1]);
     if args.dry_run {
         if config.json {
             let backups = ids

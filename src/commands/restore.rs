@@ -184,9 +184,9 @@ fn replace_objects(
         eprintln!(
             "Restore plan\n  backup:    {} ({})\n  database:  {target:?} (existing)\n  replaces:  {}\n  \
              how:       dropped and restored from the backup in one transaction; everything else is untouched",
-            entry.id,
-            entry.date,
-            objects.join(", ")
+            present::printable(&entry.id),
+            present::printable(&entry.date),
+            present::printable(&objects.join(", "))
         );
     }
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
@@ -325,7 +325,7 @@ fn describe(entry: &Entry, plan: &Plan) -> String {
     let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
     let mut text = String::from("Restore plan:");
     for (key, value) in rows {
-        text += &format!("\n  {key:<width$}  {value}");
+        text += &format!("\n  {key:<width$}  {}", present::printable(&value));
     }
     text
 }

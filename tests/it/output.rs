@@ -118,3 +118,102 @@ fn sha256_of(path: &std::path::Path) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The lines a terminal showed, without the carriage returns.
+fn screen_lines(screen: &str) -> Vec<&str> {
+    screen
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .collect()
+}
+
+fn assert_fits(screen: &str, columns: usize) {
+    for line in screen_lines(screen) {
+        assert!(
+            line.chars().count() <= columns,
+            "wider than {columns}: {line:?}\n{screen}"
+        );
+    }
+}
+
+/// Whether every ID is shown whole on one line (not wrapped in its cell).
+fn assert_ids_whole(screen: &str, ids: &[&str]) {
+    for id in ids {
+        assert!(
+            screen_lines(screen)
+                .iter()
+                .any(|l| l.split([' ', '│', '┆']).any(|word| word == *id)),
+            "{id} is not shown whole:\n{screen}"
+        );
+    }
+}
+
+const HOSTILE: &str = "\u{1b}[31mRED\u{1b}[0m\nsecond line\u{7}";
+
+#[test]
+fn on_an_80_column_terminal_list_and_the_delete_confirmation_fit() {
+    let env = Env::new();
+    let long = format!("{HOSTILE} {}", "long words of text ".repeat(40));
+    let first = env.create(&["-m", &long]);
+    let second = env.create(&["-m", "nightly"]);
+    let third = env.create(&["--type", "schema"]);
+    let ids: Vec<&str> = [&first, &second, &third]
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(env.run(&["pin", ids[1]]).status.success());
+    let quiet = [("NO_COLOR", "1")];
+
+    let (code, screen) = env.run_on_terminal_of_width(80, "list", &quiet, "");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_fits(&screen, 80);
+    assert_ids_whole(&screen, &ids);
+    assert!(screen.contains("ok (pinned)"), "{screen}");
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "{screen:?}"
+    );
+    assert!(screen.contains("\\u{1b}"), "shown escaped: {screen}");
+
+    let (code, screen) =
+        env.run_on_terminal_of_width(80, &format!("delete {} {}", ids[0], ids[2]), &quiet, "n");
+    assert_eq!(code, Some(2), "{screen}");
+    assert_fits(&screen, 80);
+    assert_ids_whole(&screen, &[ids[0], ids[2]]);
+
+    let (code, screen) = env.run_on_terminal_of_width(80, &format!("view {}", ids[0]), &quiet, "");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        !screen.contains('\u{1b}') && !screen.contains('\u{7}'),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("\\u{1b}[31mRED\\u{1b}[0m\\nsecond line\\u{7}"),
+        "{screen}"
+    );
+
+    let listed: serde_json::Value =
+        serde_json::from_slice(&env.run(&["list", "--json"]).stdout).unwrap();
+    let stored = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == ids[0])
+        .unwrap();
+    assert_eq!(
+        stored["description"],
+        long.as_str(),
+        "JSON keeps the exact text"
+    );
+}
+
+#[test]
+fn a_description_longer_than_1000_characters_is_refused() {
+    let env = Env::new();
+    let output = env.run(&["create", "-m", &"é".repeat(1001)]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("1000"), "{}", stderr(&output));
+    assert!(env.entries().is_empty() && env.files().is_empty());
+    let entry = env.create(&["-m", &"é".repeat(1000)]);
+    assert_eq!(entry["description"].as_str().unwrap().chars().count(), 1000);
+}
