@@ -156,7 +156,10 @@ fn on_an_80_column_terminal_list_and_the_delete_confirmation_fit() {
     let long = format!("{HOSTILE} {}", "long words of text ".repeat(40));
     let first = env.create(&["-m", &long]);
     let second = env.create(&["-m", "nightly"]);
-    let third = env.create(&["--type", "schema"]);
+    let long_name = "a_database_with_a_rather_long_name_for_a_table";
+    env.cluster
+        .psql("postgres", &format!("CREATE DATABASE {long_name}"));
+    let third = env.create(&["--type", "schema", "-d", long_name]);
     let ids: Vec<&str> = [&first, &second, &third]
         .iter()
         .map(|e| e["id"].as_str().unwrap())
@@ -180,6 +183,13 @@ fn on_an_80_column_terminal_list_and_the_delete_confirmation_fit() {
     assert_eq!(code, Some(2), "{screen}");
     assert_fits(&screen, 80);
     assert_ids_whole(&screen, &[ids[0], ids[2]]);
+
+    for args in ["verify", "prune --dry-run --keep-last 1"] {
+        let (code, screen) = env.run_on_terminal_of_width(80, args, &quiet, "");
+        assert_eq!(code, Some(0), "{args}: {screen}");
+        assert_fits(&screen, 80);
+        assert_ids_whole(&screen, &ids);
+    }
 
     let (code, screen) = env.run_on_terminal_of_width(80, &format!("view {}", ids[0]), &quiet, "");
     assert_eq!(code, Some(0), "{screen}");
