@@ -33,7 +33,11 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             ids.push(entry.id.clone());
         }
     }
-    let mut table = present::table(&["ID", "Date", "Database", "Type", "Size", "File"]);
+    // The dry run prints the table on stdout, the confirmation on stderr.
+    let mut table = present::table_on(
+        &["ID", "Date", "Database", "Type", "Size", "File"],
+        !args.dry_run,
+    );
     for id in &ids {
         let e = catalog.find(id).expect("resolved IDs exist");
         table.add_row(present::row([

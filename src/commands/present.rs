@@ -28,7 +28,16 @@ pub fn progress_bar(visible: bool, message: &str) -> ProgressBar {
 }
 
 pub fn table(header: &[&str]) -> Table {
+    table_on(header, false)
+}
+
+/// A table for stdout, or for stderr (a confirmation) when `on_stderr`: it fits that
+/// stream's terminal.
+pub fn table_on(header: &[&str], on_stderr: bool) -> Table {
     let mut table = Table::new();
+    if on_stderr {
+        table.use_stderr();
+    }
     table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
     // Fit a real terminal; a pseudo-terminal that reports no width gets the natural width.
     if table.width().is_some_and(|w| w >= 40) {

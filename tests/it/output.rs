@@ -183,6 +183,15 @@ fn on_an_80_column_terminal_list_and_the_delete_confirmation_fit() {
     assert_eq!(code, Some(2), "{screen}");
     assert_fits(&screen, 80);
     assert_ids_whole(&screen, &[ids[0], ids[2]]);
+    let (code, screen) = env.run_on_terminal_of_width(
+        80,
+        &format!("delete {} {} >/dev/null", ids[0], ids[2]),
+        &quiet,
+        "n",
+    );
+    assert_eq!(code, Some(2), "{screen}");
+    assert_fits(&screen, 80);
+    assert_ids_whole(&screen, &[ids[0], ids[2]]);
 
     for args in ["verify", "prune --dry-run --keep-last 1"] {
         let (code, screen) = env.run_on_terminal_of_width(80, args, &quiet, "");
