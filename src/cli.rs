@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     /// Show only warnings and errors on stderr
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print machine-readable JSON on stdout where the command has output
+    /// Print one JSON value on stdout instead of text (shapes in the README; not for completions)
     #[arg(long, global = true)]
     pub json: bool,
     /// Answer yes to confirmations (required when there is no terminal)
@@ -126,7 +126,7 @@ pub struct CreateArgs {
     /// Backup type
     #[arg(long = "type", value_enum, default_value = "full")]
     pub kind: BackupType,
-    /// Free text stored with the backup
+    /// Free text stored with the backup (at most 1000 characters)
     #[arg(long, short = 'm', default_value = "")]
     pub description: String,
     /// Store the dump uncompressed (same as --compression none)

@@ -2,7 +2,8 @@
 //!
 //! 0 success; 1 failure; 2 usage error or refused (no confirmation);
 //! 75 another pgbackup operation holds the lock (EX_TEMPFAIL);
-//! 128+N interrupted by signal N. `status` returns 0-3 itself (monitoring convention).
+//! 128+N interrupted by signal N. `status` returns 0-3 itself (monitoring convention), and
+//! its usage errors are 3 (UNKNOWN): a check that cannot run has no state.
 
 use std::io;
 
@@ -10,6 +11,8 @@ use thiserror::Error;
 
 pub const FAILURE: u8 = 1;
 pub const USAGE: u8 = 2;
+/// The monitoring-plugin UNKNOWN state, the exit code of a `status` that cannot run.
+pub const UNKNOWN: u8 = 3;
 pub const TEMPFAIL: u8 = 75;
 
 /// Failures a caller must tell apart, because they map to their own exit codes.
@@ -21,6 +24,9 @@ pub enum Refusal {
     /// The request itself is wrong (bad value, unknown ID, ...).
     #[error("{0}")]
     Usage(String),
+    /// A `status` command line that cannot be run (a bad flag value, flags that clash).
+    #[error("{0}")]
+    StatusUsage(String),
     /// Another process holds backups/.lock.
     #[error(
         "another pgbackup operation is running (pid {pid}: {command}); try again when it has finished"
@@ -35,6 +41,7 @@ pub enum Refusal {
 pub fn code_for(err: &anyhow::Error) -> u8 {
     match err.downcast_ref::<Refusal>() {
         Some(Refusal::NotConfirmed(_)) | Some(Refusal::Usage(_)) => USAGE,
+        Some(Refusal::StatusUsage(_)) => UNKNOWN,
         Some(Refusal::LockHeld { .. }) => TEMPFAIL,
         Some(Refusal::Interrupted(sig)) => 128u8.saturating_add(*sig as u8),
         None => FAILURE,

@@ -150,7 +150,22 @@ pub fn check_everything(
     };
     interrupt.check()?;
     match scanned {
-        Err(problem) => findings.problems.push(problem),
+        Err(problem) => {
+            // A changed file rarely decodes: say it changed, as restore does, before why
+            // it does not decode.
+            if size == entry.size && entry.sha256.is_some() {
+                let raw = decode::stream_file(
+                    &file.path,
+                    Compression::None,
+                    &mut io::sink(),
+                    &mut |_| {},
+                );
+                if let Ok(raw) = raw {
+                    compare_checksum(entry, &raw, &mut findings);
+                }
+            }
+            findings.problems.push(problem);
+        }
         Ok(scan) => {
             compare_checksum(entry, &scan, &mut findings);
             if let Some(raw_size) = entry.raw_size.filter(|r| *r != scan.raw_size) {
@@ -195,8 +210,8 @@ fn compare_checksum(entry: &Entry, scan: &Scan, findings: &mut Findings) {
     match &entry.sha256 {
         Some(recorded) if !recorded.eq_ignore_ascii_case(&scan.sha256) => {
             findings.problems.push(format!(
-                "SHA-256 mismatch: the file's is {}, the catalog says {recorded}; \
-                 the file was changed or damaged after the backup",
+                "SHA-256 mismatch: expected {recorded} (the catalog's), actual {} (the \
+                 file's); the file was changed or damaged after the backup",
                 scan.sha256
             ));
         }

@@ -6,7 +6,9 @@ use clap::Parser;
 use pgbackup::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli =
+        Cli::try_parse_from(&args).unwrap_or_else(|err| pgbackup::parse_failure::exit(err, &args));
     pgbackup::logging::init(cli.global.verbose, cli.global.quiet);
     match pgbackup::run(cli) {
         Ok(code) => code.into(),

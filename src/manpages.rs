@@ -22,7 +22,11 @@ Another pgbackup operation holds the lock on backups/.lock (EX_TEMPFAIL).
 .B 128+N
 Interrupted by signal N; the work was undone.
 .PP
-\fBpgbackup status\fR uses the monitoring-plugin convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+\fBpgbackup status\fR uses the monitoring-plugin convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; a status command line that cannot run (bad flag value, unknown flag, \fB\-\-json\fR with \fB\-\-prometheus\fR) is 3 UNKNOWN.
+.SH ENVIRONMENT
+.TP
+.B NO_COLOR
+When set to a non-empty value, no output is coloured; otherwise colours are used only on a terminal.
 "#;
 
 const FILES: &str = r#".SH FILES

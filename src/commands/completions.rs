@@ -9,7 +9,12 @@ use clap_complete::Shell;
 use crate::cli::Cli;
 use crate::exit;
 
-pub fn run(shell: Shell) -> Result<u8> {
+pub fn run(shell: Shell, json: bool) -> Result<u8> {
+    if json {
+        return Err(exit::usage(
+            "completions prints a shell script; --json has no meaning here",
+        ));
+    }
     // Generated in memory: clap_complete panics on a failed write, and a closed stdout
     // (`pgbackup completions bash | head`) is not an error.
     let mut script = Vec::new();

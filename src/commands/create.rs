@@ -27,6 +27,8 @@ pub const DEFAULT_GZIP_LEVEL: u32 = 1;
 /// zstd level when none is given: level 1 was both faster and smaller than 3 on the
 /// benchmark dump (bench/RESULTS.md).
 pub const DEFAULT_ZSTD_LEVEL: u32 = 1;
+/// The longest `--description` stored, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// How the backup is to be made, resolved from the flags.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +102,12 @@ impl Recipe {
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let recipe = Recipe::from_args(args)?;
+    let length = args.description.chars().count();
+    if length > MAX_DESCRIPTION_CHARS {
+        return Err(exit::usage(format!(
+            "--description is {length} characters long; at most {MAX_DESCRIPTION_CHARS} are stored"
+        )));
+    }
     config.warn_if_schedule_damaged("backup names and dates");
     let outcome = create(config, recipe, &args.description, "manual");
     audit::record_outcome(config, &outcome, |e| {

@@ -1,6 +1,7 @@
 //! `pgbackup delete ID...`: confirmed, confined, crash-safe removal of backups.
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::audit;
 use crate::catalog::Catalog;
@@ -32,19 +33,32 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             ids.push(entry.id.clone());
         }
     }
-    let mut table = present::table(&["ID", "Date", "Database", "Type", "Size", "File"]);
+    // The dry run prints the table on stdout, the confirmation on stderr.
+    let mut table = present::table_on(
+        &["ID", "Date", "Database", "Type", "Size", "File"],
+        !args.dry_run,
+    );
     for id in &ids {
         let e = catalog.find(id).expect("resolved IDs exist");
-        table.add_row(vec![
-            e.id.clone(),
-            e.date.clone(),
-            e.database.clone(),
-            e.kind.clone(),
-            present::human_size(e.size),
-            e.filename.clone(),
-        ]);
+        table.add_row(present::row([
+            &e.id,
+            &e.date,
+            &e.database,
+            &e.kind,
+            &present::human_size(e.size),
+            &e.filename,
+        ]));
     }
+    // The ID, type and size never wrap; the date (which the ID carries) gives way first.
+    present::fit(&mut table, &[0, 3, 4], &[1]);
     if args.dry_run {
+        if config.json {
+            let backups = ids
+                .iter()
+                .map(|id| Deleted::of(&catalog, id, Outcome::WouldDelete, None))
+                .collect();
+            return print_report(true, backups);
+        }
         present::print_line(&format!("would delete {} backup(s):\n{table}", ids.len()))?;
         return Ok(0);
     }
@@ -69,14 +83,84 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     audit::record_outcome(config, &outcome, |removed| {
         format!("deleted={}", removed.len())
     });
+    let mut deleted = Vec::new();
     for removed in outcome? {
         match removed {
-            Removed::Deleted { id } => present::print_line(&format!("deleted backup {id}"))?,
+            Removed::Deleted { id } => {
+                if !config.json {
+                    present::print_line(&format!("deleted backup {id}"))?;
+                }
+                deleted.push(Deleted::of(&catalog, &id, Outcome::Deleted, None));
+            }
             Removed::EntryOnly { id, reason } => {
                 tracing::warn!("backup {id}: {reason}; its file was left alone");
-                present::print_line(&format!("removed catalog entry {id} (file left alone)"))?;
+                if !config.json {
+                    present::print_line(&format!("removed catalog entry {id} (file left alone)"))?;
+                }
+                deleted.push(Deleted::of(&catalog, &id, Outcome::EntryOnly, Some(reason)));
             }
         }
     }
+    if config.json {
+        return print_report(false, deleted);
+    }
+    Ok(0)
+}
+
+/// What `delete --json` prints.
+#[derive(Debug, Serialize)]
+struct DeleteReport {
+    dry_run: bool,
+    backups: Vec<Deleted>,
+}
+
+/// One backup `delete` removed (or, with `--dry-run`, would remove).
+#[derive(Debug, Serialize)]
+struct Deleted {
+    id: String,
+    database: String,
+    #[serde(rename = "type")]
+    kind: String,
+    date: String,
+    filename: String,
+    size: u64,
+    outcome: Outcome,
+    /// Why the file was left alone (`entry_only`).
+    reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Outcome {
+    /// File unlinked (or already gone) and entry dropped.
+    Deleted,
+    /// Entry dropped, file left alone (it was not pgbackup's to unlink).
+    EntryOnly,
+    /// `--dry-run`: nothing was changed.
+    WouldDelete,
+}
+
+impl Deleted {
+    /// `catalog` is the one read before the removal: it still holds the entry.
+    fn of(catalog: &Catalog, id: &str, outcome: Outcome, reason: Option<String>) -> Deleted {
+        let entry = catalog.find(id);
+        let field = |f: fn(&crate::catalog::Entry) -> &String| {
+            entry.map(|e| f(e).clone()).unwrap_or_default()
+        };
+        Deleted {
+            id: id.to_string(),
+            database: field(|e| &e.database),
+            kind: field(|e| &e.kind),
+            date: field(|e| &e.date),
+            filename: field(|e| &e.filename),
+            size: entry.map_or(0, |e| e.size),
+            outcome,
+            reason,
+        }
+    }
+}
+
+fn print_report(dry_run: bool, backups: Vec<Deleted>) -> Result<u8> {
+    present::print_json(&DeleteReport { dry_run, backups })?;
     Ok(0)
 }

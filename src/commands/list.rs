@@ -51,6 +51,9 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
     Ok(listed)
 }
 
+/// The characters of a description the table shows; `view ID` shows all of it.
+const DESCRIPTION_SHOWN: usize = 60;
+
 pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
     let catalog = Catalog::load(&config.catalog_path)?;
     let mut listed = gather(config, &catalog)?;
@@ -86,17 +89,22 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
         } else {
             l.state.to_string()
         };
-        table.add_row(vec![
-            e.id.clone(),
-            e.date.replace('T', " ").chars().take(19).collect(),
-            e.database.clone(),
-            e.kind.clone(),
-            present::human_size(e.size),
-            e.compression_name().to_string(),
-            e.description.clone(),
-            state,
-        ]);
+        let date: String = e.date.replace('T', " ").chars().take(19).collect();
+        let description = present::printable(&e.description);
+        table.add_row(present::row([
+            &e.id,
+            &date,
+            &e.database,
+            &e.kind,
+            &present::human_size(e.size),
+            e.compression_name(),
+            &present::shortened(&description, DESCRIPTION_SHOWN),
+            &state,
+        ]));
     }
+    // ID, type, size and state never wrap; the date (which the ID carries) and the
+    // compression give way first on a narrow terminal.
+    present::fit(&mut table, &[0, 3, 4, 7], &[1, 5]);
     present::print_line(&table.to_string())?;
     Ok(0)
 }

@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Delete(args) => delete::run(&config, &args),
         Command::Pin(args) => pin::run(&config, &args.id, true),
         Command::Unpin(args) => pin::run(&config, &args.id, false),
-        Command::Completions(args) => completions::run(args.shell),
+        Command::Completions(args) => completions::run(args.shell, config.json),
         Command::Restore(args) => restore::run(&config, &args),
         Command::Prune(args) => prune::run(&config, &args),
         Command::Status(_) => unreachable!("status is dispatched above"),

@@ -1,6 +1,7 @@
 //! `pgbackup pin ID` / `unpin ID`: protect a backup from prune and delete.
 
 use anyhow::Result;
+use serde::Serialize;
 
 use crate::audit;
 use crate::catalog::Catalog;
@@ -28,9 +29,20 @@ pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
     })();
     audit::record_outcome(config, &outcome, |id| format!("id={id}"));
     let id = outcome?;
+    if config.json {
+        present::print_json(&PinReport { id, pinned })?;
+        return Ok(0);
+    }
     present::print_line(&format!(
         "backup {id} {}",
         if pinned { "pinned" } else { "unpinned" }
     ))?;
     Ok(0)
+}
+
+/// What `pin --json` and `unpin --json` print: the backup and whether it is now pinned.
+#[derive(Debug, Serialize)]
+struct PinReport {
+    id: String,
+    pinned: bool,
 }

@@ -83,13 +83,13 @@ fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Re
     }
     let mut kept = present::table(&["Keep", "Date", "Database", "Type", "Reasons"]);
     for k in &plan.keep {
-        kept.add_row(vec![
-            k.id.clone(),
-            k.date.clone(),
-            k.database.clone(),
-            k.kind.clone(),
-            k.reasons.join(", "),
-        ]);
+        kept.add_row(present::row([
+            &k.id,
+            &k.date,
+            &k.database,
+            &k.kind,
+            &k.reasons.join(", "),
+        ]));
     }
     present::print_line(&kept.to_string())?;
     if plan.remove.is_empty() {
@@ -103,12 +103,7 @@ fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Re
         "Type",
     ]);
     for d in &plan.remove {
-        gone.add_row(vec![
-            d.id.clone(),
-            d.date.clone(),
-            d.database.clone(),
-            d.kind.clone(),
-        ]);
+        gone.add_row(present::row([&d.id, &d.date, &d.database, &d.kind]));
     }
     present::print_line(&gone.to_string())?;
     Ok(0)

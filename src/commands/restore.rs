@@ -25,8 +25,9 @@ use crate::sql::MAX_NAME_BYTES;
 pub struct RestoreReport {
     pub id: String,
     pub database: String,
-    /// The previous database, kept under this name (null when there was none or it was dropped).
+    /// The database the restore replaced, under its new name (null when there was none).
     pub previous: Option<String>,
+    /// Whether that previous database was dropped (`--drop-previous`) instead of kept.
     pub dropped_previous: bool,
     /// What did not work after the swap, with the SQL to finish it.
     pub notes: Vec<String>,
@@ -36,10 +37,15 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
     let outcome = restore(config, args);
     audit::record_outcome(config, &outcome, |r| {
         format!(
-            "id={} database={} previous={}",
+            "id={} database={} previous={}{}",
             r.id,
             r.database,
-            r.previous.as_deref().unwrap_or("-")
+            r.previous.as_deref().unwrap_or("-"),
+            if r.dropped_previous {
+                " dropped_previous=true"
+            } else {
+                ""
+            }
         )
     });
     let report = outcome?;
@@ -50,9 +56,11 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
         present::print_json(&report)?;
     } else {
         let kept = match (&report.previous, report.dropped_previous) {
-            (Some(previous), _) => format!("; the previous database is kept as {previous:?}"),
-            (None, true) => "; the previous database was dropped".to_string(),
-            (None, false) => String::new(),
+            (Some(previous), false) => {
+                format!("; the previous database is kept as {previous:?}")
+            }
+            (Some(previous), true) => format!("; the previous database {previous:?} was dropped"),
+            (None, _) => String::new(),
         };
         present::print_line(&format!(
             "restored backup {} into database {:?}{kept}",
@@ -154,10 +162,15 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     let restored = restore::execute(&server, &plan, &interrupt, &mut |n| progress.update(n));
     progress.finish();
     let restored = restored?;
+    // The previous database is named whether it was kept or dropped.
+    let previous = match restored.dropped_previous {
+        true => plan.previous.clone(),
+        false => restored.previous,
+    };
     Ok(RestoreReport {
         id: entry.id,
         database: restored.database,
-        previous: restored.previous,
+        previous,
         dropped_previous: restored.dropped_previous,
         notes: restored.notes,
     })
@@ -184,9 +197,9 @@ fn replace_objects(
         eprintln!(
             "Restore plan\n  backup:    {} ({})\n  database:  {target:?} (existing)\n  replaces:  {}\n  \
              how:       dropped and restored from the backup in one transaction; everything else is untouched",
-            entry.id,
-            entry.date,
-            objects.join(", ")
+            present::printable(&entry.id),
+            present::printable(&entry.date),
+            present::printable(&objects.join(", "))
         );
         warning.iter().for_each(|w| eprintln!("{w}"));
     }
@@ -326,7 +339,7 @@ fn describe(entry: &Entry, plan: &Plan) -> String {
     let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
     let mut text = String::from("Restore plan:");
     for (key, value) in rows {
-        text += &format!("\n  {key:<width$}  {value}");
+        text += &format!("\n  {key:<width$}  {}", present::printable(&value));
     }
     text
 }

@@ -7,11 +7,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
 
 use crate::audit;
 use crate::catalog::Entry;
 use crate::cli::RunScheduledArgs;
 use crate::commands::create::{self, Recipe};
+use crate::commands::present;
 use crate::config::Config;
 use crate::lock::WriteLock;
 use crate::naming::{Compression, Format, Kind};
@@ -26,7 +28,7 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
         let schedule = plan_first_run(config, schedule);
         log_not_due(config, &schedule);
         write_metrics(config, &schedule);
-        return Ok(0);
+        return print_idle(config, &schedule);
     }
     let lock = create::lock_home(config)?;
     // Another run may have finished between the check and the lock.
@@ -41,7 +43,7 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
             tracing::info!(
                 "another run handled this slot, or the schedule changed, meanwhile; nothing to do"
             );
-            return Ok(0);
+            return print_idle(config, &schedule);
         }
     }
     let started = Utc::now();
@@ -79,6 +81,48 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
             .unwrap_or_default()
     );
+    if config.json {
+        let next_run = schedule
+            .next_run
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false));
+        present::print_json(&RunReport {
+            ran: true,
+            backup: Some(entry),
+            next_run,
+        })?;
+    }
+    Ok(0)
+}
+
+/// What `run-scheduled --json` prints (nothing on stdout when the run fails).
+#[derive(Debug, Serialize)]
+struct RunReport {
+    /// A backup was made: the run was due, or `--force` was given.
+    ran: bool,
+    /// The backup made, as `create --json` prints it.
+    backup: Option<Entry>,
+    /// When the next run is due, RFC 3339 in the schedule's zone; null when disabled.
+    next_run: Option<String>,
+}
+
+/// Nothing was due: with `--json`, says so and when the next run is.
+fn print_idle(config: &Config, schedule: &Schedule) -> Result<u8> {
+    if config.json {
+        let next_run = match schedule::due(schedule, Utc::now()) {
+            Due::NotYet { next } => Some(
+                schedule
+                    .zone()
+                    .wall_clock(next)
+                    .to_rfc3339_opts(SecondsFormat::Secs, false),
+            ),
+            Due::Disabled | Due::Due { .. } => None,
+        };
+        present::print_json(&RunReport {
+            ran: false,
+            backup: None,
+            next_run,
+        })?;
+    }
     Ok(0)
 }
 

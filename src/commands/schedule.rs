@@ -154,6 +154,11 @@ fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
     })();
     audit::record_outcome(config, &outcome, |_| String::new());
     let updated: Schedule = outcome?;
+    if config.json {
+        // The same value as `schedule show --json`: the file as saved.
+        let value: Value = serde_json::from_str(&updated.to_json())?;
+        return present::print_json(&value).map(|()| 0);
+    }
     present::print_line(&format!(
         "schedule saved; next run {}",
         updated

@@ -1,7 +1,7 @@
 //! `pgbackup status`: database, backups and schedule at a glance, as a short report, JSON
 //! or Prometheus metrics; the exit code is the monitoring state (0 ok ... 3 unknown).
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -9,7 +9,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crate::cli::StatusArgs;
 use crate::commands::present;
 use crate::config::Config;
-use crate::exit;
+use crate::exit::{self, Refusal};
 use crate::schedule::RETRY_DELAYS_MINUTES;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
@@ -19,12 +19,20 @@ use crate::status::{self, Report, State, prometheus};
 use crate::units::{format_duration, format_size};
 
 /// Never fails once the flags are valid: whatever cannot be read is reported as unknown.
+/// A command line that cannot be run is exit 3 (UNKNOWN), as monitoring systems expect.
 pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> {
+    if json && args.prometheus {
+        return Err(Refusal::StatusUsage(
+            "--json and --prometheus are two different outputs; choose one".to_string(),
+        )
+        .into());
+    }
     let limits = Limits::parse(
         args.max_age.as_deref(),
         args.warn_age.as_deref(),
         args.min_free.as_deref(),
-    )?;
+    )
+    .map_err(|err| Refusal::StatusUsage(format!("{err:#}")))?;
     let now = Utc::now();
     let report = match config {
         Ok(config) => status::gather(&config, &limits, now),
@@ -38,7 +46,7 @@ pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> 
     } else if json {
         present::print_json(&report)
     } else {
-        present::print_line(&human(&report, Paint(io::stdout().is_terminal())))
+        present::print_line(&human(&report, Paint(crate::colour::on_stdout())))
     };
     match printed {
         // `status | head` still exits with the state.
@@ -47,7 +55,7 @@ pub fn run(config: Result<Config>, json: bool, args: &StatusArgs) -> Result<u8> 
     }
 }
 
-/// ANSI colours, only when stdout is a terminal.
+/// ANSI colours, only when stdout is a terminal and `NO_COLOR` is not set.
 #[derive(Clone, Copy)]
 struct Paint(bool);
 

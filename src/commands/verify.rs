@@ -213,11 +213,16 @@ fn print(config: &Config, results: &[Verified]) -> Result<()> {
     }
     let mut table = present::table(&["ID", "Database", "File", "Result", "Details"]);
     for r in results {
-        let details: Vec<String> = r.problems.iter().chain(&r.warnings).cloned().collect();
+        let details: Vec<String> = r
+            .problems
+            .iter()
+            .chain(&r.warnings)
+            .map(|d| present::printable(d))
+            .collect();
         table.add_row(vec![
-            r.id.clone(),
-            r.database.clone(),
-            r.filename.clone(),
+            present::printable(&r.id),
+            present::printable(&r.database),
+            present::printable(&r.filename),
             if r.ok {
                 match &r.detail {
                     Some(detail) => format!("ok ({detail})"),

@@ -43,15 +43,16 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
         table.add_row(vec![key.clone(), show(value)]);
     }
     if let files::FileState::Unsafe(reason) = &file_state {
-        table.add_row(vec!["problem".to_string(), reason.clone()]);
+        table.add_row(vec!["problem".to_string(), present::printable(reason)]);
     }
+    present::fit(&mut table, &[0], &[]);
     present::print_line(&table.to_string())?;
     Ok(0)
 }
 
 fn show(value: &Value) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        Value::String(s) => present::printable(s),
         Value::Null => String::new(),
         Value::Object(map) => map
             .iter()
@@ -87,8 +88,8 @@ fn contents(config: &Config, entry: &Entry) -> Result<u8> {
     let mut table = present::table(&["Schema", "Table", "Rows", "Data"]);
     for t in &tables {
         table.add_row(vec![
-            t.schema.clone(),
-            t.name.clone(),
+            present::printable(&t.schema),
+            present::printable(&t.name),
             t.rows
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "-".to_string()),

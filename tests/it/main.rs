@@ -9,6 +9,8 @@ mod delete;
 mod faults;
 mod foreign_objects;
 mod honest;
+mod json;
+mod output;
 mod packaging;
 mod prune;
 mod restore;

@@ -364,7 +364,7 @@ fn bad_thresholds_are_usage_errors() {
     let env = Env::new();
     for args in [["--max-age", "26"], ["--min-free", "lots"]] {
         let output = env.run(&["status", args[0], args[1]]);
-        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(output.status.code(), Some(3), "UNKNOWN, not CRITICAL");
         assert!(stderr(&output).contains(args[0]), "{}", stderr(&output));
         assert!(stdout(&output).is_empty());
     }

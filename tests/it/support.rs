@@ -436,6 +436,49 @@ impl Env {
         )
     }
 
+    /// Runs pgbackup on a pseudo-terminal `columns` wide (set with `stty` before pgbackup
+    /// starts), typing `typed` after a pause; the exit status and what the terminal showed.
+    pub fn run_on_terminal_of_width(
+        &self,
+        columns: u16,
+        args: &str,
+        extra_env: &[(&str, &str)],
+        typed: &str,
+    ) -> (Option<i32>, String) {
+        let bin = assert_cmd::cargo::cargo_bin("pgbackup");
+        let sized = format!(
+            "stty cols {columns} rows 50 2>/dev/null; exec {}",
+            bin.display()
+        );
+        self.run_on_terminal_as(&sized, args, extra_env, typed)
+    }
+
+    fn run_on_terminal_as(
+        &self,
+        program: &str,
+        args: &str,
+        extra_env: &[(&str, &str)],
+        typed: &str,
+    ) -> (Option<i32>, String) {
+        let mut typist = Command::new("sh")
+            .args(["-c", "sleep 2; printf '%s\\n' \"$1\"", "sh", typed])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = Command::new("script")
+            .args(["-qec", &format!("{program} {args}"), "/dev/null"])
+            .envs(self.vars())
+            .envs(extra_env.iter().copied())
+            .stdin(typist.stdout.take().unwrap())
+            .output()
+            .expect("script (util-linux) runs");
+        let _ = typist.wait();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
     /// A fake pg_dump first on PATH: `--version` goes to the real one, a dump runs `body`.
     pub fn shim_pg_dump(&self, body: &str) {
         let real = real_pg_dump();
