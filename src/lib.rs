@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logging;
 pub mod manpages;
 pub mod naming;
+pub mod order;
 pub mod postgres;
 pub mod process;
 pub mod properties;

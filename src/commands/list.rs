@@ -10,6 +10,7 @@ use crate::cli::ListArgs;
 use crate::commands::present;
 use crate::config::Config;
 use crate::files::{self, FileState};
+use crate::order;
 
 /// A catalog entry or an untracked file, with what is true of it on disk.
 #[derive(Debug, Serialize)]
@@ -47,7 +48,7 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
             });
         }
     }
-    listed.sort_by_key(|l| std::cmp::Reverse(l.entry.instant(config.zone)));
+    order::sort_newest_first(&mut listed, config.zone, |l| &l.entry);
     Ok(listed)
 }
 

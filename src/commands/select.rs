@@ -7,11 +7,12 @@ use anyhow::Result;
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::files::{self, FileState};
+use crate::order;
 use crate::zone::Zone;
 
 /// Entries newest first; undated ones last, in catalog order.
 pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
-    entries.sort_by_key(|e| std::cmp::Reverse(e.instant(zone)));
+    order::sort_newest_first(entries, zone, |e| e);
 }
 
 /// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete

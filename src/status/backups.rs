@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::catalog::{self, Catalog, Entry};
 use crate::files::{self, FileState};
+use crate::order;
 use crate::status::Reason;
 use crate::status::disk::{self, Space};
 use crate::zone::{self, Zone};
@@ -197,7 +198,7 @@ fn group(
 ) -> Group {
     let (newest, size) = entries
         .iter()
-        .max_by_key(|(e, _)| e.instant(zone))
+        .min_by(|(a, _), (b, _)| order::newest_first(a, b, zone))
         .copied()
         .expect("a group has entries");
     let made = newest.instant(zone);
