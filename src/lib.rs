@@ -33,6 +33,7 @@ pub mod retention;
 pub mod schedule;
 pub mod schedule_file;
 pub mod server;
+pub mod sidecar;
 pub mod sql;
 pub mod status;
 pub mod swap;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Entry};
 use crate::files::{self, FileState};
 use crate::order;
-use crate::removal::{self, Removed};
+use crate::removal::{self, Removed, Target};
 use crate::retention::{self, Policy};
 use crate::zone::Zone;
 
@@ -139,8 +139,12 @@ pub fn apply(
 ) -> anyhow::Result<(Plan, Vec<Removed>)> {
     let mut catalog = Catalog::load(catalog_path)?;
     let plan = plan(&catalog, backups_dir, policy, zone, now, only);
-    let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
-    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &ids)?;
+    let mut targets = removal::pending(&catalog);
+    targets.extend(plan.remove.iter().map(|d| Target {
+        id: d.id.clone(),
+        filename: d.filename.clone(),
+    }));
+    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &targets)?;
     Ok((plan, removed))
 }
 

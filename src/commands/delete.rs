@@ -3,17 +3,17 @@
 use anyhow::Result;
 
 use crate::audit;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Entry};
 use crate::cli::DeleteArgs;
 use crate::commands::{confirm, present, select};
 use crate::config::Config;
 use crate::exit;
 use crate::lock;
-use crate::removal::{self, Removed};
+use crate::removal::{self, Removed, Target};
 
 pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     let catalog = Catalog::load(&config.catalog_path)?;
-    let mut ids: Vec<String> = Vec::new();
+    let mut chosen: Vec<&Entry> = Vec::new();
     for selector in &args.ids {
         let entry = select::resolve(
             &catalog,
@@ -28,13 +28,13 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
                 entry.id, entry.id
             )));
         }
-        if !ids.contains(&entry.id) {
-            ids.push(entry.id.clone());
+        if !chosen.iter().any(|c| std::ptr::eq(*c, entry)) {
+            chosen.push(entry);
         }
     }
+    let targets: Vec<Target> = chosen.iter().map(|e| Target::of(e)).collect();
     let mut table = present::table(&["ID", "Date", "Database", "Type", "Size", "File"]);
-    for id in &ids {
-        let e = catalog.find(id).expect("resolved IDs exist");
+    for e in &chosen {
         table.add_row(vec![
             e.id.clone(),
             e.date.clone(),
@@ -45,7 +45,10 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
         ]);
     }
     if args.dry_run {
-        present::print_line(&format!("would delete {} backup(s):\n{table}", ids.len()))?;
+        present::print_line(&format!(
+            "would delete {} backup(s):\n{table}",
+            targets.len()
+        ))?;
         return Ok(0);
     }
     if !config.assume_yes && config.interactive {
@@ -53,7 +56,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     }
     confirm::confirm(
         config,
-        &format!("Delete {} backup(s)? [y/N]", ids.len()),
+        &format!("Delete {} backup(s)? [y/N]", targets.len()),
         "y",
     )?;
     let outcome = (|| {
@@ -63,7 +66,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             &mut catalog,
             &config.catalog_path,
             &config.backups_dir,
-            &ids,
+            &targets,
         )
     })();
     audit::record_outcome(config, &outcome, |removed| {

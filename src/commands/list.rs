@@ -17,7 +17,7 @@ use crate::order;
 pub struct Listed<'a> {
     #[serde(flatten)]
     pub entry: Cow<'a, Entry>,
-    /// ok, missing, untracked, unsafe, deleting
+    /// ok, missing, untracked, unsafe, deleting, damaged (the entry does not read)
     pub state: &'static str,
 }
 
@@ -40,8 +40,14 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
             entry: Cow::Borrowed(entry),
         })
         .collect();
+    listed.extend(catalog.damaged.iter().map(|d| Listed {
+        entry: Cow::Owned(d.stand_in()),
+        state: "damaged",
+    }));
     for name in files::scan(&config.backups_dir)?.backups {
-        if !catalog.backups.iter().any(|e| e.filename == name) {
+        let known = catalog.backups.iter().any(|e| e.filename == name)
+            || catalog.damaged_files().any(|f| f == name);
+        if !known {
             listed.push(Listed {
                 entry: Cow::Owned(files::untracked_entry(&config.backups_dir, &name)),
                 state: "untracked",

@@ -27,8 +27,19 @@ pub fn resolve<'a>(
     if selector == "latest" {
         return latest(catalog, database, backups_dir, zone);
     }
-    if let Some(entry) = catalog.find(selector) {
-        return Ok(entry);
+    match catalog.find_all(selector).as_slice() {
+        [] => {}
+        [one] => return Ok(one),
+        many => {
+            let files: Vec<&str> = many.iter().map(|e| e.filename.as_str()).collect();
+            return Err(exit::usage(format!(
+                "ID {selector:?} is ambiguous: {} catalog entries share it ({}); give each \
+                 its own ID in {} before acting on them",
+                many.len(),
+                files.join(", "),
+                crate::catalog::FILE_NAME
+            )));
+        }
     }
     let matches: Vec<&Entry> = catalog
         .backups

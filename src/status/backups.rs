@@ -32,6 +32,11 @@ pub struct BackupsReport {
     /// Catalog entries that point outside backups/ or at a symbolic link.
     #[serde(rename = "unsafe")]
     pub unsafe_entries: Vec<EntryRef>,
+    /// Catalog entries that do not read (kept as written, never counted).
+    pub damaged: Vec<EntryRef>,
+    /// Catalog entries an interrupted delete left marked (the next delete or prune
+    /// finishes them).
+    pub deleting: Vec<EntryRef>,
     /// Backup files in the folder that the catalog does not know.
     pub untracked: Vec<String>,
     /// Hidden `.partial` files: leftovers, unless `running` names the operation writing them.
@@ -131,6 +136,22 @@ pub fn survey(
         ..BackupsReport::default()
     };
     let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
+    report.damaged = catalog
+        .damaged
+        .iter()
+        .map(|d| EntryRef {
+            id: d.label(),
+            filename: d.filename.clone().unwrap_or_default(),
+            reason: Some(d.problem.clone()),
+            ..EntryRef::default()
+        })
+        .collect();
+    report.deleting = catalog
+        .backups
+        .iter()
+        .filter(|e| e.is_deleting())
+        .map(|e| entry_ref(e, None))
+        .collect();
     for entry in catalog.backups.iter().filter(|e| !e.is_deleting()) {
         match files::state_of(backups_dir, entry) {
             FileState::Present { size } => complete
@@ -151,6 +172,7 @@ pub fn survey(
         .backups
         .iter()
         .map(|e| e.filename.as_str())
+        .chain(catalog.damaged_files())
         .collect();
     report.untracked = scan
         .backups
@@ -163,8 +185,11 @@ pub fn survey(
 
 fn load_catalog(backups_dir: &Path) -> Result<Catalog, Reason> {
     let path = catalog::path_in(backups_dir);
-    match fs::read_to_string(&path) {
-        Ok(text) => Catalog::parse(&text).map_err(|e| {
+    let text = fs::read(&path).map(|bytes| {
+        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not valid UTF-8"))
+    });
+    match text {
+        Ok(text) => text.and_then(|text| Catalog::parse(&text)).map_err(|e| {
             Reason::critical(format!(
                 "catalog {} is corrupt ({e:#}): backups cannot be made or listed until \
                  `pgbackup verify --rebuild-catalog` rebuilds it",

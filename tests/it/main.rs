@@ -5,6 +5,7 @@ mod support;
 mod catalog;
 mod connection;
 mod create;
+mod damaged;
 mod delete;
 mod faults;
 mod ordering;
