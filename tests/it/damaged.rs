@@ -64,6 +64,11 @@ fn a_damaged_entry_is_reported_kept_as_written_and_never_counted() {
             .unwrap()
             .is_empty()
     );
+    let human = stdout(&env.run(&["status"]));
+    assert!(
+        human.contains("warning: 1 catalog entry cannot be read and is not counted"),
+        "{human}"
+    );
 
     assert!(env.run(&["pin", &id_of(&good)]).status.success());
     let prune = env.run(&["prune", "--keep-last", "1"]);
@@ -252,6 +257,11 @@ fn an_interrupted_delete_shows_in_status_and_prune_finishes_it() {
     assert_eq!(
         status["backups"]["deleting"][0]["id"], gone["id"],
         "{status}"
+    );
+    let human = stdout(&env.run(&["status"]));
+    assert!(
+        human.contains("warning: 1 interrupted delete") && human.contains("interrupted delete: "),
+        "{human}"
     );
     let output = env.run(&["prune", "--keep-last", "5"]);
     assert!(output.status.success(), "{}", stderr(&output));
