@@ -90,10 +90,18 @@ pub fn rebuild(
             continue;
         }
         let adopted = match sidecar::read(backups_dir, &name) {
-            Some(Ok(entry)) => Adopted {
-                entry,
-                notes: Vec::new(),
-            },
+            Some(Ok(entry)) => {
+                let size = fs::symlink_metadata(backups_dir.join(&name)).map(|m| m.len());
+                let notes = match size {
+                    Ok(size) if size == entry.size => Vec::new(),
+                    _ => vec![format!(
+                        "the file's size differs from its metadata file's {} bytes; \
+                         `pgbackup verify {}` checks it",
+                        entry.size, entry.id
+                    )],
+                };
+                Adopted { entry, notes }
+            }
             recorded => {
                 let mut adopted = adopt(backups_dir, &name, programs, interrupt)?;
                 if let Some(Err(problem)) = recorded {

@@ -211,7 +211,7 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
     }
     for d in &backups.damaged {
         let why = d.reason.as_deref().unwrap_or("");
-        lines.push(format!("{INDENT}damaged catalog {}: {why}", d.id));
+        lines.push(format!("{INDENT}damaged catalog {why}"));
     }
     for d in &backups.deleting {
         lines.push(format!(

@@ -140,9 +140,9 @@ pub fn survey(
         .damaged
         .iter()
         .map(|d| EntryRef {
-            id: d.label(),
+            id: d.id.clone().unwrap_or_else(|| "?".to_string()),
             filename: d.filename.clone().unwrap_or_default(),
-            reason: Some(d.problem.clone()),
+            reason: Some(format!("{}: {}", d.label(), d.problem)),
             ..EntryRef::default()
         })
         .collect();
