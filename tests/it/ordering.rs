@@ -44,6 +44,22 @@ fn same_second_backups_are_newest_first_in_list_latest_prune_and_status() {
         ["20250408_160000", "20250408_160000_2", "20250408_160000_3"]
     );
     let newest = "20250408_160000_3";
+    // The order of the catalog's entries must not matter: scramble it.
+    let mut catalog: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
+    let backups = catalog["backups"].as_array_mut().unwrap();
+    backups.swap(0, 1);
+    backups.swap(1, 2);
+    std::fs::write(env.catalog_path(), catalog.to_string()).unwrap();
+    let scrambled: Vec<String> = env.entries().iter().map(|e| e["id"].to_string()).collect();
+    assert_eq!(
+        scrambled,
+        [
+            "\"20250408_160000_2\"",
+            "\"20250408_160000_3\"",
+            "\"20250408_160000\""
+        ]
+    );
 
     let listed = json(&env, &["list", "--json"]);
     let order: Vec<&str> = listed
