@@ -298,3 +298,22 @@ fn a_kill_before_the_rename_leaves_the_old_catalog_whole_and_the_next_writer_swe
         [entry["filename"].as_str().unwrap(), "backup_metadata.json"]
     );
 }
+
+#[test]
+fn deleting_one_of_two_entries_naming_the_same_file_keeps_the_file() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let mut twin = entry.clone();
+    twin["id"] = json!("20000101_000000");
+    write_catalog_texts(&env, &[entry.to_string(), twin.to_string()]);
+    let output = env.run(&["delete", "--yes", "20000101_000000"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("file left alone"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(env.entries(), vec![entry.clone()]);
+    let listed = json_of(&env, &["list", "--json"]);
+    assert_eq!(listed[0]["state"], "ok", "{listed}");
+}
