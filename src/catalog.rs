@@ -1,6 +1,7 @@
 //! The catalog, `backups/backup_metadata.json`: the old module's fields plus pgbackup's,
 //! loaded leniently, rewritten atomically, unknown fields preserved.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::fsutil;
@@ -142,6 +144,10 @@ fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
     pub backups: Vec<Entry>,
+    /// Entries that do not read as backups, kept as written (after the others on rewrite).
+    pub damaged: Vec<Damaged>,
+    /// IDs written as JSON numbers, written back as the same numbers.
+    pub numeric_ids: BTreeSet<String>,
     /// Top-level fields pgbackup does not know, kept as they were.
     pub extra: Map<String, Value>,
 }
@@ -149,9 +155,16 @@ pub struct Catalog {
 #[derive(Serialize)]
 struct OnDisk<'a> {
     version: u32,
-    backups: &'a [Entry],
+    backups: Vec<Box<RawValue>>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
+}
+
+/// The top level of pgbackup's format, entries left unread.
+#[derive(Deserialize)]
+struct Top {
+    #[serde(default)]
+    backups: Vec<Box<RawValue>>,
 }
 
 /// Where the catalog lives inside a backups folder.
@@ -161,24 +174,37 @@ pub fn path_in(backups_dir: &Path) -> PathBuf {
 
 impl Catalog {
     /// Loads the catalog; a missing file is an empty catalog, one that does not parse is an
-    /// error that leaves the file alone.
+    /// error that leaves the file alone. Damaged entries are reported and kept.
     pub fn load(path: &Path) -> Result<Catalog> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
             Err(err) => {
                 return Err(err)
                     .with_context(|| format!("could not read catalog {}", path.display()));
             }
         };
-        Catalog::parse(&text).with_context(|| {
-            format!(
-                "catalog {} is corrupt and was left untouched; \
-                 `pgbackup verify --rebuild-catalog` rebuilds it from the backup files \
-                 and keeps the broken one aside",
-                path.display()
-            )
-        })
+        let catalog = std::str::from_utf8(&bytes)
+            .context("it is not valid UTF-8")
+            .and_then(Catalog::parse)
+            .with_context(|| {
+                format!(
+                    "catalog {} is corrupt and was left untouched; \
+                     `pgbackup verify --rebuild-catalog` rebuilds it from the backup files \
+                     and keeps the broken one aside",
+                    path.display()
+                )
+            })?;
+        for damaged in &catalog.damaged {
+            tracing::warn!(
+                "catalog {}: {} cannot be read ({}); it is kept as written and not counted \
+                 as a backup",
+                path.display(),
+                damaged.label(),
+                damaged.problem
+            );
+        }
+        Ok(catalog)
     }
 
     pub fn parse(text: &str) -> Result<Catalog> {
@@ -186,27 +212,47 @@ impl Catalog {
             bail!("the file is empty");
         }
         let value: Value = serde_json::from_str(text)?;
-        match value {
-            Value::Array(_) => Ok(Catalog {
-                backups: serde_json::from_value(value)?,
-                extra: Map::new(),
-            }),
+        let (raw_entries, extra) = match value {
+            Value::Array(_) => (
+                serde_json::from_str::<Vec<Box<RawValue>>>(text)?,
+                Map::new(),
+            ),
             Value::Object(mut map) => {
-                let backups = map.remove("backups").unwrap_or(Value::Array(Vec::new()));
+                let top: Top = serde_json::from_str(text).context("in \"backups\"")?;
+                map.remove("backups");
                 map.remove("version");
-                Ok(Catalog {
-                    backups: serde_json::from_value(backups).context("in \"backups\"")?,
-                    extra: map,
-                })
+                (top.backups, map)
             }
             _ => bail!("expected a JSON array or object"),
+        };
+        let mut catalog = Catalog {
+            extra,
+            ..Catalog::default()
+        };
+        for (index, raw_entry) in raw_entries.iter().enumerate() {
+            match raw::read(raw_entry, index + 1) {
+                Ok((entry, numeric)) => {
+                    if numeric {
+                        catalog.numeric_ids.insert(entry.id.clone());
+                    }
+                    catalog.backups.push(entry);
+                }
+                Err(damaged) => catalog.damaged.push(damaged),
+            }
         }
+        Ok(catalog)
     }
 
     pub fn to_json(&self) -> String {
+        let backups = self
+            .backups
+            .iter()
+            .map(|e| raw::write(e, self.numeric_ids.contains(&e.id)))
+            .chain(self.damaged.iter().map(|d| raw::verbatim(&d.raw)))
+            .collect();
         let on_disk = OnDisk {
             version: VERSION,
-            backups: &self.backups,
+            backups,
             extra: &self.extra,
         };
         let mut text = serde_json::to_string_pretty(&on_disk).expect("catalog serializes");
@@ -228,10 +274,38 @@ impl Catalog {
         self.backups.iter_mut().find(|e| e.id == id)
     }
 
-    pub fn remove(&mut self, id: &str) {
-        self.backups.retain(|e| e.id != id);
+    /// Every entry with this exact ID (several only in a hand-edited or merged catalog).
+    pub fn find_all(&self, id: &str) -> Vec<&Entry> {
+        self.backups.iter().filter(|e| e.id == id).collect()
+    }
+
+    /// The one entry with this ID and file name.
+    pub fn find_file_mut(&mut self, id: &str, filename: &str) -> Option<&mut Entry> {
+        self.backups
+            .iter_mut()
+            .find(|e| e.id == id && e.filename == filename)
+    }
+
+    /// Drops the one entry with this ID and file name; others sharing the ID stay.
+    pub fn remove_file_entry(&mut self, id: &str, filename: &str) {
+        if let Some(index) = self
+            .backups
+            .iter()
+            .position(|e| e.id == id && e.filename == filename)
+        {
+            self.backups.remove(index);
+        }
+    }
+
+    /// File names of damaged entries, which no backup may take and no scan may adopt.
+    pub fn damaged_files(&self) -> impl Iterator<Item = &str> {
+        self.damaged.iter().filter_map(|d| d.filename.as_deref())
     }
 }
+
+#[path = "catalog/raw.rs"]
+mod raw;
+pub use raw::Damaged;
 
 #[cfg(test)]
 #[path = "catalog/tests.rs"]

@@ -84,6 +84,13 @@ pub fn remove_entry_file(backups_dir: &Path, entry: &Entry) -> Result<()> {
             Err(anyhow!("refusing to delete backup {}: {reason}", entry.id))
         }
         FileState::Missing => Ok(()),
+        FileState::Present { .. } if naming::parse_file_name(&entry.filename).is_none() => {
+            Err(anyhow!(
+                "refusing to delete backup {}: {:?} does not follow the backup naming scheme",
+                entry.id,
+                entry.filename
+            ))
+        }
         FileState::Present { .. } => {
             let path = backups_dir.join(&entry.filename);
             match fs::remove_file(&path) {
@@ -96,7 +103,8 @@ pub fn remove_entry_file(backups_dir: &Path, entry: &Entry) -> Result<()> {
     }
 }
 
-/// Names in the folder that follow the backup naming scheme, and leftover partial files.
+/// Names in the folder that follow the backup naming scheme, and leftover partial and
+/// temporary files.
 #[derive(Debug, Default)]
 pub struct FolderScan {
     pub backups: Vec<String>,
@@ -117,7 +125,7 @@ pub fn scan(backups_dir: &Path) -> Result<FolderScan> {
         let Ok(name) = dirent.file_name().into_string() else {
             continue;
         };
-        if naming::is_partial_name(&name) {
+        if naming::is_partial_name(&name) || naming::is_temporary_name(&name) {
             scan.partials.push(name);
         } else if naming::parse_file_name(&name).is_some()
             && dirent.file_type().is_ok_and(|t| t.is_file())
@@ -152,7 +160,8 @@ pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
     serde_json::from_value(value).expect("the untracked entry is well formed")
 }
 
-/// Removes partial files left by an interrupted run. Callers hold the write lock.
+/// Removes partial and temporary files left by an interrupted run. Callers hold the
+/// write lock, so no other process is writing them.
 pub fn sweep_partials(backups_dir: &Path) -> Result<Vec<String>> {
     let partials = scan(backups_dir)?.partials;
     for name in &partials {

@@ -45,6 +45,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file.write_all(bytes)
             .and_then(|()| file.sync_all())
             .with_context(|| format!("could not write {}", tmp.display()))?;
+        fault_before_rename(&name);
         fs::rename(&tmp, path)
             .with_context(|| format!("could not rename {} to {}", tmp.display(), path.display()))?;
         sync_dir(dir)
@@ -54,3 +55,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     result
 }
+
+/// Test builds only: `PGBACKUP_FAULT_BEFORE_RENAME=<file name>` kills the process between
+/// writing the temporary file and the rename, as a crash or power loss would.
+#[cfg(debug_assertions)]
+fn fault_before_rename(name: &str) {
+    if std::env::var_os("PGBACKUP_FAULT_BEFORE_RENAME").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn fault_before_rename(_name: &str) {}

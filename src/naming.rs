@@ -111,6 +111,12 @@ pub fn is_partial_name(name: &str) -> bool {
     name.starts_with(".backup_") && name.ends_with(".partial")
 }
 
+/// The temporary name of a catalog or metadata file being replaced
+/// (`.backup_metadata.json.<pid>.tmp`, `.backup_full_….meta.json.<pid>.tmp`).
+pub fn is_temporary_name(name: &str) -> bool {
+    name.starts_with(".backup_") && name.ends_with(".tmp")
+}
+
 /// What a file name following the naming scheme says about its backup.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedName {
@@ -205,6 +211,10 @@ mod tests {
             "backup_full_20250408_160000_.sql",
             "backup_full_20250408_160000.sql.bz2",
             ".backup_full_20250408_160000.sql.partial",
+            "backup_full_20250408_160000.sql.gz.meta.json",
+            "backup_full_20250408_160000.dump.meta.json",
+            ".backup_metadata.json.123.tmp",
+            ".lock",
         ] {
             assert_eq!(parse_file_name(name), None, "{name}");
         }

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::catalog::{Catalog, Entry};
 use crate::files::{self, FileState};
-use crate::removal::{self, Removed};
+use crate::order;
+use crate::removal::{self, Removed, Target};
 use crate::retention::{self, Policy};
 use crate::zone::Zone;
 
@@ -29,6 +30,9 @@ pub struct Kept {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Dropped {
     pub id: String,
+    /// Tells apart entries that share an ID.
+    #[serde(skip)]
+    pub filename: String,
     pub database: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -76,12 +80,12 @@ pub fn plan(
             .push((entry, instant));
     }
     let mut plan = Plan::default();
-    let mut dated: Vec<(DateTime<Utc>, Result<Kept, Dropped>)> = Vec::new();
-    for members in groups.into_values() {
+    let mut decided: Vec<(&Entry, Result<Kept, Dropped>)> = Vec::new();
+    for mut members in groups.into_values() {
+        order::sort_newest_first(&mut members, zone, |(e, _)| e);
         let times: Vec<_> = members.iter().map(|(_, t)| zone.wall_clock(*t)).collect();
         let decisions = retention::apply(&times, policy, zone.wall_clock(now));
-        let newest = members.iter().map(|(_, t)| *t).max();
-        for ((entry, instant), decision) in members.iter().zip(decisions) {
+        for (position, ((entry, _), decision)) in members.iter().zip(decisions).enumerate() {
             let mut reasons: Vec<String> = decision
                 .reasons
                 .iter()
@@ -90,12 +94,13 @@ pub fn plan(
             if entry.is_pinned() {
                 reasons.push("pinned".to_string());
             }
-            if Some(*instant) == newest && reasons.is_empty() {
+            if position == 0 && reasons.is_empty() {
                 reasons.push("newest".to_string());
             }
             let outcome = if reasons.is_empty() {
                 Err(Dropped {
                     id: entry.id.clone(),
+                    filename: entry.filename.clone(),
                     database: entry.database.clone(),
                     kind: entry.kind.clone(),
                     date: entry.date.clone(),
@@ -109,11 +114,11 @@ pub fn plan(
                     reasons,
                 })
             };
-            dated.push((*instant, outcome));
+            decided.push((entry, outcome));
         }
     }
-    dated.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
-    for (_, outcome) in dated {
+    order::sort_newest_first(&mut decided, zone, |(e, _)| e);
+    for (_, outcome) in decided {
         match outcome {
             Ok(kept) => plan.keep.push(kept),
             Err(dropped) => plan.remove.push(dropped),
@@ -134,8 +139,12 @@ pub fn apply(
 ) -> anyhow::Result<(Plan, Vec<Removed>)> {
     let mut catalog = Catalog::load(catalog_path)?;
     let plan = plan(&catalog, backups_dir, policy, zone, now, only);
-    let ids: Vec<String> = plan.remove.iter().map(|d| d.id.clone()).collect();
-    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &ids)?;
+    let mut targets = removal::pending(&catalog);
+    targets.extend(plan.remove.iter().map(|d| Target {
+        id: d.id.clone(),
+        filename: d.filename.clone(),
+    }));
+    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &targets)?;
     Ok((plan, removed))
 }
 

@@ -1,6 +1,7 @@
 //! `verify --rebuild-catalog`: re-create catalog entries from the files in backups/. A
-//! catalog that does not parse is renamed aside (never deleted); the entries of one that
-//! parses are kept; backup files it does not know are adopted.
+//! catalog that cannot be read is renamed aside (never deleted); the entries of one that
+//! parses are kept; backup files it does not know are adopted, from the metadata file
+//! beside them when there is one, else from their name and content.
 
 use std::fs;
 use std::io;
@@ -18,6 +19,7 @@ use crate::integrity::{self, BackupFile};
 use crate::interrupt::Interrupt;
 use crate::naming::{Compression, Format};
 use crate::process::Tool;
+use crate::sidecar;
 
 /// How far into a plain dump to look for a `\connect` line naming the database.
 const HEADER_BYTES: u64 = 64 * 1024;
@@ -29,6 +31,8 @@ pub struct Rebuilt {
     pub kept_aside: Option<PathBuf>,
     /// Entries kept from a catalog that parsed.
     pub kept: usize,
+    /// Damaged entries replaced by what their backup's metadata file records.
+    pub repaired: Vec<String>,
     pub adopted: Vec<Adopted>,
 }
 
@@ -50,37 +54,80 @@ pub fn rebuild(
     stamp: &str,
 ) -> Result<Rebuilt> {
     let mut rebuilt = Rebuilt::default();
-    let mut catalog = match fs::read_to_string(catalog_path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Catalog::default(),
-        Err(err) => {
-            return Err(err)
-                .with_context(|| format!("could not read catalog {}", catalog_path.display()));
+    let mut catalog = match read_catalog(catalog_path) {
+        Ok(catalog) => catalog,
+        Err(problem) => {
+            let aside = keep_aside(catalog_path, stamp)?;
+            tracing::warn!(
+                "catalog {} cannot be read ({problem}); kept it as {}",
+                catalog_path.display(),
+                aside.display()
+            );
+            rebuilt.kept_aside = Some(aside);
+            Catalog::default()
         }
-        Ok(text) => match Catalog::parse(&text) {
-            Ok(catalog) => catalog,
-            Err(err) => {
-                let aside = keep_aside(catalog_path, stamp)?;
-                tracing::warn!(
-                    "catalog {} does not parse ({err:#}); kept it as {}",
-                    catalog_path.display(),
-                    aside.display()
-                );
-                rebuilt.kept_aside = Some(aside);
-                Catalog::default()
-            }
-        },
     };
     rebuilt.kept = catalog.backups.len();
+    let damaged = std::mem::take(&mut catalog.damaged);
+    for d in damaged {
+        let recorded = d
+            .filename
+            .as_deref()
+            .and_then(|f| sidecar::read(backups_dir, f));
+        match recorded {
+            Some(Ok(entry)) => {
+                tracing::warn!("{} repaired from its metadata file", d.label());
+                rebuilt.repaired.push(entry.id.clone());
+                catalog.backups.push(entry);
+            }
+            _ => catalog.damaged.push(d),
+        }
+    }
     for name in files::scan(backups_dir)?.backups {
-        if catalog.backups.iter().any(|e| e.filename == name) {
+        let known = catalog.backups.iter().any(|e| e.filename == name)
+            || catalog.damaged_files().any(|f| f == name);
+        if known {
             continue;
         }
-        let adopted = adopt(backups_dir, &name, programs, interrupt)?;
+        let adopted = match sidecar::read(backups_dir, &name) {
+            Some(Ok(entry)) => {
+                let size = fs::symlink_metadata(backups_dir.join(&name)).map(|m| m.len());
+                let notes = match size {
+                    Ok(size) if size == entry.size => Vec::new(),
+                    _ => vec![format!(
+                        "the file's size differs from its metadata file's {} bytes; \
+                         `pgbackup verify {}` checks it",
+                        entry.size, entry.id
+                    )],
+                };
+                Adopted { entry, notes }
+            }
+            recorded => {
+                let mut adopted = adopt(backups_dir, &name, programs, interrupt)?;
+                if let Some(Err(problem)) = recorded {
+                    adopted.notes.insert(0, problem);
+                }
+                sidecar::write(backups_dir, &adopted.entry)?;
+                adopted
+            }
+        };
         catalog.backups.push(adopted.entry.clone());
         rebuilt.adopted.push(adopted);
     }
     catalog.save(catalog_path)?;
     Ok(rebuilt)
+}
+
+/// The catalog as it is: missing is empty; anything that cannot be read or parsed
+/// (an I/O error, invalid UTF-8, broken JSON) is a problem, and the file goes aside.
+fn read_catalog(catalog_path: &Path) -> Result<Catalog, String> {
+    let bytes = match fs::read(catalog_path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
+        Err(err) => return Err(err.to_string()),
+        Ok(bytes) => bytes,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| "it is not valid UTF-8".to_string())?;
+    Catalog::parse(&text).map_err(|err| format!("{err:#}"))
 }
 
 /// Renames the broken catalog to `backup_metadata.json.broken-<stamp>[-N]`.

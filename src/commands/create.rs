@@ -20,6 +20,7 @@ use crate::lock::{self, WriteLock};
 use crate::naming::{self, Compression, Format, Kind};
 use crate::postgres::{self, ServerFacts};
 use crate::process::Tool;
+use crate::sidecar;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
 /// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.
@@ -204,8 +205,10 @@ pub fn create_locked(
     catalog.backups.push(entry.clone());
     let saved = interrupt
         .check()
+        .and_then(|()| sidecar::write(&config.backups_dir, &entry))
         .and_then(|()| catalog.save(&config.catalog_path));
     if let Err(err) = saved {
+        let _ = sidecar::remove(&config.backups_dir, &entry.filename);
         let _ = fs::remove_file(&dumped.path);
         let _ = fsutil::sync_dir(&config.backups_dir);
         return Err(
@@ -224,7 +227,14 @@ fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result
         .iter()
         .filter_map(|name| naming::parse_file_name(name).map(|p| p.id))
         .collect();
-    let taken = |id: &str| catalog.find(id).is_some() || on_disk.iter().any(|d| d == id);
+    let damaged: Vec<&str> = catalog
+        .damaged
+        .iter()
+        .filter_map(|d| d.id.as_deref())
+        .collect();
+    let taken = |id: &str| {
+        catalog.find(id).is_some() || on_disk.iter().any(|d| d == id) || damaged.contains(&id)
+    };
     let id = (1..)
         .map(|sequence| naming::backup_id(stamp, sequence))
         .find(|id| !taken(id))
@@ -288,8 +298,8 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
             .to_string(),
         description: parts.description.to_string(),
         database: parts.facts.database.clone(),
-        created_at: Some(local(parts.started).to_rfc3339_opts(SecondsFormat::Secs, false)),
-        finished_at: Some(local(parts.finished).to_rfc3339_opts(SecondsFormat::Secs, false)),
+        created_at: Some(local(parts.started).to_rfc3339_opts(SecondsFormat::Micros, false)),
+        finished_at: Some(local(parts.finished).to_rfc3339_opts(SecondsFormat::Micros, false)),
         duration_ms: Some(parts.duration_ms),
         format: Some(parts.recipe.format.as_str().to_string()),
         compression: Some(parts.recipe.compression.as_str().to_string()),

@@ -4,17 +4,17 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::audit;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Entry};
 use crate::cli::DeleteArgs;
 use crate::commands::{confirm, present, select};
 use crate::config::Config;
 use crate::exit;
 use crate::lock;
-use crate::removal::{self, Removed};
+use crate::removal::{self, Removed, Target};
 
 pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     let catalog = Catalog::load(&config.catalog_path)?;
-    let mut ids: Vec<String> = Vec::new();
+    let mut chosen: Vec<&Entry> = Vec::new();
     for selector in &args.ids {
         let entry = select::resolve(
             &catalog,
@@ -29,17 +29,17 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
                 entry.id, entry.id
             )));
         }
-        if !ids.contains(&entry.id) {
-            ids.push(entry.id.clone());
+        if !chosen.iter().any(|c| std::ptr::eq(*c, entry)) {
+            chosen.push(entry);
         }
     }
+    let targets: Vec<Target> = chosen.iter().map(|e| Target::of(e)).collect();
     // The dry run prints the table on stdout, the confirmation on stderr.
     let mut table = present::table_on(
         &["ID", "Date", "Database", "Type", "Size", "File"],
         !args.dry_run,
     );
-    for id in &ids {
-        let e = catalog.find(id).expect("resolved IDs exist");
+    for e in &chosen {
         table.add_row(present::row([
             &e.id,
             &e.date,
@@ -53,13 +53,16 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     present::fit(&mut table, &[0, 3, 4], &[1]);
     if args.dry_run {
         if config.json {
-            let backups = ids
+            let backups = chosen
                 .iter()
-                .map(|id| Deleted::of(&catalog, id, Outcome::WouldDelete, None))
+                .map(|e| Deleted::of(Some(e), &e.id, Outcome::WouldDelete, None))
                 .collect();
             return print_report(true, backups);
         }
-        present::print_line(&format!("would delete {} backup(s):\n{table}", ids.len()))?;
+        present::print_line(&format!(
+            "would delete {} backup(s):\n{table}",
+            targets.len()
+        ))?;
         return Ok(0);
     }
     if !config.assume_yes && config.interactive {
@@ -67,7 +70,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     }
     confirm::confirm(
         config,
-        &format!("Delete {} backup(s)? [y/N]", ids.len()),
+        &format!("Delete {} backup(s)? [y/N]", targets.len()),
         "y",
     )?;
     let outcome = (|| {
@@ -77,12 +80,13 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             &mut catalog,
             &config.catalog_path,
             &config.backups_dir,
-            &ids,
+            &targets,
         )
     })();
     audit::record_outcome(config, &outcome, |removed| {
         format!("deleted={}", removed.len())
     });
+    let chosen_entry = |id: &str| chosen.iter().copied().find(|e| e.id == id);
     let mut deleted = Vec::new();
     for removed in outcome? {
         match removed {
@@ -90,14 +94,19 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
                 if !config.json {
                     present::print_line(&format!("deleted backup {id}"))?;
                 }
-                deleted.push(Deleted::of(&catalog, &id, Outcome::Deleted, None));
+                deleted.push(Deleted::of(chosen_entry(&id), &id, Outcome::Deleted, None));
             }
             Removed::EntryOnly { id, reason } => {
                 tracing::warn!("backup {id}: {reason}; its file was left alone");
                 if !config.json {
                     present::print_line(&format!("removed catalog entry {id} (file left alone)"))?;
                 }
-                deleted.push(Deleted::of(&catalog, &id, Outcome::EntryOnly, Some(reason)));
+                deleted.push(Deleted::of(
+                    chosen_entry(&id),
+                    &id,
+                    Outcome::EntryOnly,
+                    Some(reason),
+                ));
             }
         }
     }
@@ -141,12 +150,9 @@ enum Outcome {
 }
 
 impl Deleted {
-    /// `catalog` is the one read before the removal: it still holds the entry.
-    fn of(catalog: &Catalog, id: &str, outcome: Outcome, reason: Option<String>) -> Deleted {
-        let entry = catalog.find(id);
-        let field = |f: fn(&crate::catalog::Entry) -> &String| {
-            entry.map(|e| f(e).clone()).unwrap_or_default()
-        };
+    /// `entry` comes from the catalog read before the removal.
+    fn of(entry: Option<&Entry>, id: &str, outcome: Outcome, reason: Option<String>) -> Deleted {
+        let field = |f: fn(&Entry) -> &String| entry.map(|e| f(e).clone()).unwrap_or_default();
         Deleted {
             id: id.to_string(),
             database: field(|e| &e.database),

@@ -10,13 +10,14 @@ use crate::cli::ListArgs;
 use crate::commands::present;
 use crate::config::Config;
 use crate::files::{self, FileState};
+use crate::order;
 
 /// A catalog entry or an untracked file, with what is true of it on disk.
 #[derive(Debug, Serialize)]
 pub struct Listed<'a> {
     #[serde(flatten)]
     pub entry: Cow<'a, Entry>,
-    /// ok, missing, untracked, unsafe, deleting
+    /// ok, missing, untracked, unsafe, deleting, damaged (the entry does not read)
     pub state: &'static str,
 }
 
@@ -39,15 +40,21 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
             entry: Cow::Borrowed(entry),
         })
         .collect();
+    listed.extend(catalog.damaged.iter().map(|d| Listed {
+        entry: Cow::Owned(d.stand_in()),
+        state: "damaged",
+    }));
     for name in files::scan(&config.backups_dir)?.backups {
-        if !catalog.backups.iter().any(|e| e.filename == name) {
+        let known = catalog.backups.iter().any(|e| e.filename == name)
+            || catalog.damaged_files().any(|f| f == name);
+        if !known {
             listed.push(Listed {
                 entry: Cow::Owned(files::untracked_entry(&config.backups_dir, &name)),
                 state: "untracked",
             });
         }
     }
-    listed.sort_by_key(|l| std::cmp::Reverse(l.entry.instant(config.zone)));
+    order::sort_newest_first(&mut listed, config.zone, |l| &l.entry);
     Ok(listed)
 }
 

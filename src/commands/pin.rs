@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::commands::{present, select};
 use crate::config::Config;
 use crate::lock;
+use crate::sidecar;
 
 pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
     let outcome = (|| {
@@ -24,7 +25,9 @@ pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
         .clone();
         let entry = catalog.find_mut(&id).expect("resolved IDs exist");
         entry.pinned = pinned.then_some(true);
+        let entry = entry.clone();
         catalog.save(&config.catalog_path)?;
+        sidecar::write(&config.backups_dir, &entry)?;
         Ok(id)
     })();
     audit::record_outcome(config, &outcome, |id| format!("id={id}"));

@@ -7,6 +7,7 @@ use anyhow::Result;
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::files::{self, FileState};
+use crate::order;
 use crate::zone::Zone;
 
 /// The type `latest` stands for unless told otherwise: a schema-only backup never stands in
@@ -15,7 +16,7 @@ pub const FULL: &str = "full";
 
 /// Entries newest first; undated ones last, in catalog order.
 pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
-    entries.sort_by_key(|e| std::cmp::Reverse(e.instant(zone)));
+    order::sort_newest_first(entries, zone, |e| e);
 }
 
 /// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete full
@@ -42,8 +43,19 @@ pub fn resolve_kind<'a>(
     if selector == "latest" {
         return latest(catalog, kind, database, backups_dir, zone);
     }
-    if let Some(entry) = catalog.find(selector) {
-        return Ok(entry);
+    match catalog.find_all(selector).as_slice() {
+        [] => {}
+        [one] => return Ok(one),
+        many => {
+            let files: Vec<&str> = many.iter().map(|e| e.filename.as_str()).collect();
+            return Err(exit::usage(format!(
+                "ID {selector:?} is ambiguous: {} catalog entries share it ({}); give each \
+                 its own ID in {} before acting on them",
+                many.len(),
+                files.join(", "),
+                crate::catalog::FILE_NAME
+            )));
+        }
     }
     let matches: Vec<&Entry> = catalog
         .backups

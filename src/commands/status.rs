@@ -218,6 +218,16 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
         let why = u.reason.as_deref().unwrap_or("");
         lines.push(format!("{INDENT}unsafe entry: {} ({why})", u.id));
     }
+    for d in &backups.damaged {
+        let why = d.reason.as_deref().unwrap_or("");
+        lines.push(format!("{INDENT}damaged catalog {why}"));
+    }
+    for d in &backups.deleting {
+        lines.push(format!(
+            "{INDENT}interrupted delete: {} ({})",
+            d.id, d.filename
+        ));
+    }
     for name in &backups.untracked {
         lines.push(format!("{INDENT}untracked: {name}"));
     }

@@ -21,6 +21,7 @@ use crate::interrupt::Interrupt;
 use crate::lock;
 use crate::rebuild;
 use crate::server::Server;
+use crate::sidecar;
 use crate::trial;
 use crate::verification::{Verdict, VerifyState};
 
@@ -187,11 +188,9 @@ fn record(config: &Config, results: &[Verified]) -> Result<()> {
         }
     };
     let mut catalog = Catalog::load(&config.catalog_path)?;
+    let mut updated = Vec::new();
     for result in results {
-        if let Some(entry) = catalog
-            .find_mut(&result.id)
-            .filter(|e| e.filename == result.filename)
-        {
+        if let Some(entry) = catalog.find_file_mut(&result.id, &result.filename) {
             entry.verified_at = Some(result.verified_at.clone());
             let verdict = Verdict {
                 state: if result.ok {
@@ -202,9 +201,11 @@ fn record(config: &Config, results: &[Verified]) -> Result<()> {
                 detail: result.detail.clone(),
             };
             verdict.record(entry);
+            updated.push(entry.clone());
         }
     }
-    catalog.save(&config.catalog_path)
+    catalog.save(&config.catalog_path)?;
+    sidecar::write_all(&config.backups_dir, &updated)
 }
 
 fn print(config: &Config, results: &[Verified]) -> Result<()> {
@@ -242,6 +243,8 @@ fn print(config: &Config, results: &[Verified]) -> Result<()> {
 struct RebuildReport {
     kept_aside: Option<String>,
     kept: usize,
+    /// Damaged entries replaced from their backup's metadata file.
+    repaired: Vec<String>,
     adopted: Vec<AdoptedReport>,
 }
 
@@ -282,6 +285,7 @@ fn rebuild_catalog(config: &Config) -> Result<u8> {
     let report = RebuildReport {
         kept_aside: rebuilt.kept_aside.as_ref().map(|p| p.display().to_string()),
         kept: rebuilt.kept,
+        repaired: rebuilt.repaired.clone(),
         adopted: rebuilt
             .adopted
             .iter()
@@ -299,6 +303,9 @@ fn rebuild_catalog(config: &Config) -> Result<u8> {
     }
     if let Some(aside) = &report.kept_aside {
         present::print_line(&format!("the broken catalog was kept as {aside}"))?;
+    }
+    for id in &report.repaired {
+        present::print_line(&format!("repaired {id} from its metadata file"))?;
     }
     for a in &report.adopted {
         present::print_line(&format!("adopted {} ({})", a.id, a.filename))?;

@@ -122,6 +122,24 @@ fn folder_problems(backups: &BackupsReport) -> Vec<Reason> {
             )
         )));
     }
+    if !backups.damaged.is_empty() {
+        reasons.push(Reason::warning(format!(
+            "{} catalog {} cannot be read and {} not counted: {}",
+            backups.damaged.len(),
+            plural(backups.damaged.len(), "entry", "entries"),
+            plural(backups.damaged.len(), "is", "are"),
+            list(backups.damaged.iter().map(|e| e.id.as_str()).collect())
+        )));
+    }
+    if !backups.deleting.is_empty() && backups.running.is_none() {
+        reasons.push(Reason::warning(format!(
+            "{} interrupted {} (the next delete or prune finishes {}): {}",
+            backups.deleting.len(),
+            plural(backups.deleting.len(), "delete", "deletes"),
+            plural(backups.deleting.len(), "it", "them"),
+            list(backups.deleting.iter().map(|e| e.id.as_str()).collect())
+        )));
+    }
     if !backups.partials.is_empty() && backups.running.is_none() {
         reasons.push(Reason::warning(format!(
             "{} leftover partial {} from an interrupted run (the next backup removes {}): {}",

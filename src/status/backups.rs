@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::catalog::{self, Catalog, Entry};
 use crate::files::{self, FileState};
+use crate::order;
 use crate::status::Reason;
 use crate::status::disk::{self, Space};
 use crate::verification::{Verdict, VerifyState};
@@ -32,6 +33,11 @@ pub struct BackupsReport {
     /// Catalog entries that point outside backups/ or at a symbolic link.
     #[serde(rename = "unsafe")]
     pub unsafe_entries: Vec<EntryRef>,
+    /// Catalog entries that do not read (kept as written, never counted).
+    pub damaged: Vec<EntryRef>,
+    /// Catalog entries an interrupted delete left marked (the next delete or prune
+    /// finishes them).
+    pub deleting: Vec<EntryRef>,
     /// Backup files in the folder that the catalog does not know.
     pub untracked: Vec<String>,
     /// Hidden `.partial` files: leftovers, unless `running` names the operation writing them.
@@ -134,6 +140,22 @@ pub fn survey(
         ..BackupsReport::default()
     };
     let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
+    report.damaged = catalog
+        .damaged
+        .iter()
+        .map(|d| EntryRef {
+            id: d.id.clone().unwrap_or_else(|| "?".to_string()),
+            filename: d.filename.clone().unwrap_or_default(),
+            reason: Some(format!("{}: {}", d.label(), d.problem)),
+            ..EntryRef::default()
+        })
+        .collect();
+    report.deleting = catalog
+        .backups
+        .iter()
+        .filter(|e| e.is_deleting())
+        .map(|e| entry_ref(e, None))
+        .collect();
     for entry in catalog.backups.iter().filter(|e| !e.is_deleting()) {
         match files::state_of(backups_dir, entry) {
             FileState::Present { size } => complete
@@ -154,6 +176,7 @@ pub fn survey(
         .backups
         .iter()
         .map(|e| e.filename.as_str())
+        .chain(catalog.damaged_files())
         .collect();
     report.untracked = scan
         .backups
@@ -166,8 +189,11 @@ pub fn survey(
 
 fn load_catalog(backups_dir: &Path) -> Result<Catalog, Reason> {
     let path = catalog::path_in(backups_dir);
-    match fs::read_to_string(&path) {
-        Ok(text) => Catalog::parse(&text).map_err(|e| {
+    let text = fs::read(&path).map(|bytes| {
+        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not valid UTF-8"))
+    });
+    match text {
+        Ok(text) => text.and_then(|text| Catalog::parse(&text)).map_err(|e| {
             Reason::critical(format!(
                 "catalog {} is corrupt ({e:#}): backups cannot be made or listed until \
                  `pgbackup verify --rebuild-catalog` rebuilds it",
@@ -201,7 +227,7 @@ fn group(
 ) -> Group {
     let (newest, size) = entries
         .iter()
-        .max_by_key(|(e, _)| e.instant(zone))
+        .min_by(|(a, _), (b, _)| order::newest_first(a, b, zone))
         .copied()
         .expect("a group has entries");
     let made = newest.instant(zone);

@@ -538,7 +538,7 @@ fn prometheus_output_parses_with_the_expected_names_labels_and_values() {
     let made = chrono::DateTime::parse_from_rfc3339(entry["created_at"].as_str().unwrap()).unwrap();
     assert_eq!(
         sample(&samples, "pgbackup_newest_backup_timestamp_seconds", &app).value,
-        made.timestamp() as f64
+        made.timestamp_millis() as f64 / 1000.0
     );
     let age = sample(&samples, "pgbackup_newest_backup_age_seconds", &app).value;
     assert!((0.0..600.0).contains(&age), "{age}");

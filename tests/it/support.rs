@@ -382,14 +382,35 @@ impl Env {
         }
     }
 
-    /// Names in the backups folder (hidden ones included, the lock file excluded).
+    /// Names in the backups folder (hidden ones included, the lock file and the metadata
+    /// files beside backups excluded: see `metadata_files`).
     pub fn files(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .all_files()
+            .into_iter()
+            .filter(|n| n != ".lock" && !n.ends_with(".meta.json"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The metadata files beside backups (`<backup file>.meta.json`).
+    pub fn metadata_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .all_files()
+            .into_iter()
+            .filter(|n| n.ends_with(".meta.json"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn all_files(&self) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(self.backups_dir())
             .into_iter()
             .flatten()
             .flatten()
             .map(|d| d.file_name().into_string().unwrap())
-            .filter(|n| n != ".lock")
             .collect();
         names.sort();
         names
