@@ -90,6 +90,11 @@ impl Conn {
             .clone()
             .unwrap_or_else(|| "(libpq defaults)".to_string())
     }
+
+    /// What goes to `--dbname` (never a password); `None` leaves it to libpq's defaults.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
 }
 
 /// The database a name, conninfo string or URI names, when it names one.
