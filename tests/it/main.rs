@@ -7,6 +7,7 @@ mod connection;
 mod create;
 mod delete;
 mod faults;
+mod interrupted;
 mod packaging;
 mod prune;
 mod restore;
