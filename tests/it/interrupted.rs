@@ -3,7 +3,9 @@
 //! database always accepts connections and holds either the old or the restored data.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -268,4 +270,51 @@ fn status_reports_leftovers_until_the_next_restore_drops_them_and_counts_kept_co
         metrics.contains("pgbackup_restore_kept_bytes "),
         "{metrics}"
     );
+}
+
+#[test]
+fn a_restore_killed_during_the_load_leaves_nothing_after_the_next_command() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let id = entry["id"].as_str().unwrap();
+    let psql = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v psql"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let psql = psql.trim();
+    env.shim(
+        "psql",
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = -f ] && exec sleep 10; done\nexec {psql} \"$@\"\n"
+        ),
+    );
+    let mut child = env
+        .command()
+        .args(["restore", id, "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while databases_like(&env, "app_restoring_").is_empty() {
+        assert!(Instant::now() < deadline, "the load did not start");
+        thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
+    env.shim("psql", &format!("#!/bin/sh\nexec {psql} \"$@\"\n"));
+    assert_eq!(databases_like(&env, "app_restoring_").len(), 1);
+
+    assert_success(&env.run(&["pin", id]));
+    assert!(databases_like(&env, "_restoring_").is_empty());
+    assert_eq!(allows_connections(&env, "app"), "t");
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "1000"
+    );
+    assert!(!env.home().join("restore-intent.json").exists());
 }
