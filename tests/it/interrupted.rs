@@ -2,6 +2,8 @@
 //! reports it, and the next command that takes the lock finishes or undoes it, so that the
 //! database always accepts connections and holds either the old or the restored data.
 
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Output, Stdio};
 use std::thread;
@@ -155,8 +157,21 @@ fn a_restore_into_a_new_database_killed_at_each_step_is_cleaned_up_or_finished()
     assert!(!env.cluster.databases().contains(&"fresh".to_string()));
     assert!(databases_like(&env, "_restoring_").is_empty());
 
-    killed_restore(&env, "restore:after-rename", &[id, "--target", "fresh"]);
-    assert_success(&env.run(&["unpin", id]));
+    let dbname = "--dbname=dbname=app password=SECRET-pw";
+    killed_restore(
+        &env,
+        "restore:after-rename",
+        &[id, "--target", "fresh", dbname],
+    );
+    let record = env.home().join("restore-intent.json");
+    let text = fs::read_to_string(&record).unwrap();
+    assert!(!text.contains("SECRET"), "{text}");
+    assert!(text.contains("\"phase\": \"renaming\""), "{text}");
+    assert_eq!(
+        fs::metadata(&record).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_success(&env.run(&["unpin", id, dbname]));
     assert_eq!(
         env.cluster.psql("fresh", "SELECT count(*) FROM items"),
         "1000"
