@@ -114,6 +114,9 @@ fn restore_line(restores: &RestoresReport) -> Option<String> {
     if let Some(i) = &restores.interrupted {
         facts.push(format!("1 interrupted ({})", i.database));
     }
+    if let Some(i) = &restores.in_progress {
+        facts.push(format!("1 in progress ({})", i.database));
+    }
     if let Some(leftovers) = restores.leftovers.as_ref().filter(|l| !l.is_empty()) {
         let names: Vec<&str> = leftovers.iter().map(|d| d.name.as_str()).collect();
         facts.push(format!(

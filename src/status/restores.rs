@@ -11,6 +11,7 @@ use crate::leftovers;
 use crate::postgres;
 use crate::sql::ident;
 use crate::status::Reason;
+use crate::status::backups;
 use crate::units::format_size;
 
 /// A warning when restores keep more previous databases than this...
@@ -32,6 +33,8 @@ const DATABASES_SQL: &str = "SELECT coalesce(json_agg(json_build_object('name', 
 pub struct RestoresReport {
     /// A restore that was killed and is not finished or undone yet.
     pub interrupted: Option<Interrupted>,
+    /// The restore running right now (its process holds the write lock).
+    pub in_progress: Option<Interrupted>,
     /// `*_restoring_*` databases (null when the server could not be asked).
     pub leftovers: Option<Vec<RestoreDatabase>>,
     /// `*_pre_restore_*` databases (null when the server could not be asked).
@@ -82,13 +85,19 @@ pub fn probe(config: &Config) -> RestoresReport {
         Some(pending) => maintenance_conn(config, pending),
         None => config.conn.clone(),
     };
-    report.interrupted = pending.map(|p| Interrupted {
+    let running = backups::running_writer(&config.backups_dir).map(|w| w.pid);
+    let loading = pending.as_ref().map(|p| p.staging.clone());
+    let record = pending.map(|p| Interrupted {
         backup_id: p.backup_id,
         database: p.database,
         phase: p.phase,
         pid: p.pid,
         started_at: p.started_at,
     });
+    match record {
+        Some(r) if running == i32::try_from(r.pid).ok() => report.in_progress = Some(r),
+        record => report.interrupted = record,
+    }
     let timeout = config
         .connect_timeout
         .as_deref()
@@ -102,6 +111,8 @@ pub fn probe(config: &Config) -> RestoresReport {
         let (leftovers, kept): (Vec<_>, Vec<_>) = found
             .into_iter()
             .filter(|d| leftovers::is_restoring(&d.name) || leftovers::is_pre_restore(&d.name))
+            // The new database of the restore running now is no leftover.
+            .filter(|d| report.in_progress.is_none() || loading.as_ref() != Some(&d.name))
             .partition(|d| leftovers::is_restoring(&d.name));
         report.kept_bytes = Some(kept.iter().filter_map(|d| d.bytes).sum());
         report.leftovers = Some(leftovers);

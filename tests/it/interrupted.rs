@@ -319,10 +319,17 @@ fn a_restore_killed_during_the_load_leaves_nothing_after_the_next_command() {
         assert!(Instant::now() < deadline, "the load did not start");
         thread::sleep(Duration::from_millis(50));
     }
+    let running = status_json(&env);
+    assert!(running["restores"]["interrupted"].is_null(), "{running}");
+    assert_eq!(running["restores"]["in_progress"]["database"], "app");
+    assert_eq!(running["restores"]["leftovers"], serde_json::json!([]));
     child.kill().unwrap();
     assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGKILL));
     env.shim("psql", &format!("#!/bin/sh\nexec {psql} \"$@\"\n"));
     assert_eq!(databases_like(&env, "app_restoring_").len(), 1);
+    let killed = status_json(&env);
+    assert_eq!(killed["restores"]["interrupted"]["phase"], "loading");
+    assert!(killed["restores"]["in_progress"].is_null(), "{killed}");
 
     assert_success(&env.run(&["pin", id]));
     assert!(databases_like(&env, "_restoring_").is_empty());
