@@ -140,6 +140,18 @@ impl Journal {
     }
 }
 
+/// Removes the temporary files of records whose write was killed before its rename; only
+/// under the lock, when no restore is writing one.
+pub fn sweep_temporaries(home: &Path) {
+    let prefix = format!(".{FILE}.");
+    for entry in std::fs::read_dir(home).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Removes the record once nothing is left to finish or undo.
 pub fn clear(home: &Path) -> Result<()> {
     let path = path_in(home);
@@ -192,6 +204,10 @@ mod tests {
         clear(home.path()).unwrap();
         assert_eq!(read(home.path()).unwrap(), None);
         clear(home.path()).unwrap();
+        let stale = home.path().join(".restore-intent.json.4242.tmp");
+        std::fs::write(&stale, "{").unwrap();
+        super::sweep_temporaries(home.path());
+        assert!(!stale.exists());
     }
 
     #[test]

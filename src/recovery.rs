@@ -27,6 +27,7 @@ pub fn pending(config: &Config) -> bool {
 }
 
 fn recover(config: &Config) -> Result<()> {
+    intent::sweep_temporaries(&config.home);
     let Some(intent) = intent::read(&config.home)? else {
         return Ok(());
     };
