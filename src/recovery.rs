@@ -144,21 +144,33 @@ pub fn settle(server: &Server, intent: &RestoreIntent) -> Result<Vec<String>> {
                  restore again"
             ));
         }
-        (true, false, previous_present) => {
+        (true, false, true) => {
             finish(server, intent, &mut done);
-            if previous_present && intent.drop_previous {
+            if intent.drop_previous {
                 server.drop_database(previous)?;
                 done.push(format!("dropped the previous database {previous:?}"));
-            } else if previous_present {
+            } else {
                 server.execute(&allow(previous, allowed))?;
                 done.push(format!(
                     "the previous database is kept as {previous:?} and accepts connections"
                 ));
-            } else if !intent.drop_previous {
-                server.execute(&allow(database, allowed))?;
             }
             done.push(format!(
                 "the names had been swapped: {database:?} is the restored database"
+            ));
+        }
+        (true, false, false) if intent.drop_previous => {
+            finish(server, intent, &mut done);
+            done.push(format!(
+                "the names had been swapped and the previous database dropped: {database:?} \
+                 is the restored database"
+            ));
+        }
+        (true, false, false) => {
+            server.execute(&allow(database, allowed))?;
+            done.push(format!(
+                "neither {staging:?} nor {previous:?} exists any more; {database:?} accepts \
+                 connections"
             ));
         }
         found => bail!(
