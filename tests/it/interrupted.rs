@@ -340,3 +340,33 @@ fn a_restore_killed_during_the_load_leaves_nothing_after_the_next_command() {
     );
     assert!(!env.home().join("restore-intent.json").exists());
 }
+
+#[test]
+fn the_next_restore_after_a_kill_before_the_rename_reopens_the_database_and_leaves_no_leftover() {
+    let env = Env::new();
+    let entry = env.create(&[]);
+    let id = entry["id"].as_str().unwrap();
+    env.cluster
+        .psql("app", "INSERT INTO items (id, name) VALUES (1001, 'new')");
+    killed_restore(&env, "restore:after-close", &[id]);
+    assert_eq!(allows_connections(&env, "app"), "f");
+    assert_eq!(databases_like(&env, "app_restoring_").len(), 1);
+
+    let output = env.run(&["restore", id, "--yes"]);
+    assert_success(&output);
+    assert_eq!(allows_connections(&env, "app"), "t");
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "1000"
+    );
+    assert!(databases_like(&env, "_restoring_").is_empty());
+    let kept = databases_like(&env, "app_pre_restore_");
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(allows_connections(&env, &kept[0]), "t");
+    assert_eq!(
+        env.cluster.psql(&kept[0], "SELECT count(*) FROM items"),
+        "1001"
+    );
+    let log = fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
+    assert!(log.contains("recovered restore id="), "{log}");
+}
