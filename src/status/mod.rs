@@ -191,7 +191,7 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
         schedule.as_ref(),
         &thresholds,
     ));
-    let restores = restores::probe(config);
+    let restores = restores::probe(config, database.reachable);
     reasons.extend(restores::assess(&restores));
     Report {
         database: Some(database),

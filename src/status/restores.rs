@@ -65,8 +65,9 @@ pub struct RestoreDatabase {
     pub allows_connections: bool,
 }
 
-/// Reads the restore record and asks the server; never fails, never prompts.
-pub fn probe(config: &Config) -> RestoresReport {
+/// Reads the restore record and asks the server (unless `reachable` says it did not answer
+/// status and no restore names another database to ask); never fails, never prompts.
+pub fn probe(config: &Config, reachable: bool) -> RestoresReport {
     let mut report = RestoresReport {
         max_kept_copies: MAX_KEPT_COPIES,
         max_kept_bytes: MAX_KEPT_BYTES,
@@ -102,10 +103,14 @@ pub fn probe(config: &Config) -> RestoresReport {
         .connect_timeout
         .as_deref()
         .unwrap_or(CONNECT_TIMEOUT_SECONDS);
-    let found = postgres::psql(&config.programs, &conn)
-        .env("PGCONNECT_TIMEOUT", timeout)
-        .output(DATABASES_SQL)
-        .ok()
+    let ask = reachable || loading.is_some();
+    let found = ask
+        .then(|| postgres::psql(&config.programs, &conn))
+        .and_then(|psql| {
+            psql.env("PGCONNECT_TIMEOUT", timeout)
+                .output(DATABASES_SQL)
+                .ok()
+        })
         .and_then(|out| serde_json::from_str::<Vec<RestoreDatabase>>(out.trim()).ok());
     if let Some(found) = found {
         let (leftovers, kept): (Vec<_>, Vec<_>) = found
@@ -139,7 +144,8 @@ pub fn assess(report: &RestoresReport) -> Vec<Reason> {
         reasons.push(Reason::critical(format!(
             "a restore of backup {} into database {} was interrupted while {} (pid {}, \
              started {}); the next pgbackup command that takes the lock (create, restore, \
-             delete, prune, pin, run-scheduled) finishes or undoes it",
+             delete, prune, pin, unpin; run-scheduled when a backup is due) finishes or \
+             undoes it",
             i.backup_id,
             i.database,
             i.phase.describe(),
