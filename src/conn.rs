@@ -170,6 +170,34 @@ impl Conn {
         }
     }
 
+    /// The whole connection without its password, as one conninfo string (`None`: libpq's
+    /// defaults): what a later command needs to reach the same server. `-h`, `-p` and `-U`
+    /// become `host`, `port` and `user` unless the target names them itself (it wins).
+    pub fn recorded(&self) -> Option<String> {
+        let mut params = self.params.clone();
+        for (variable, value) in &self.server {
+            let keyword = match *variable {
+                "PGHOST" => "host",
+                "PGPORT" => "port",
+                _ => "user",
+            };
+            if conninfo::get(&params, keyword).is_none() {
+                params.insert(0, (keyword.to_string(), value.clone()));
+            }
+        }
+        (!params.is_empty()).then(|| conninfo::render(&params))
+    }
+
+    /// A connection recorded by [`Conn::recorded`], with this invocation's password when
+    /// it is one to the same server.
+    pub fn from_recorded(recorded: Option<&str>, current: &Conn) -> Result<Conn> {
+        let mut conn = Conn::resolve(recorded, false, None, ServerOptions::default())?;
+        if current.recorded().as_deref() == recorded {
+            conn.take_password_from(current);
+        }
+        Ok(conn)
+    }
+
     /// For people: the target without its password, and the server options.
     pub fn display(&self) -> String {
         let target = self

@@ -10,9 +10,12 @@ use anyhow::{Context, Result, bail};
 use crate::analyze;
 use crate::catalog::Entry;
 use crate::exit;
+use crate::fault;
 use crate::feed::{self, FeedFailure};
 use crate::integrity::BackupFile;
+use crate::intent::{Journal, Phase, RestoreIntent};
 use crate::interrupt::Interrupt;
+use crate::leftovers;
 use crate::naming::{Compression, Format};
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
@@ -186,14 +189,35 @@ fn copied_from_source(
     })
 }
 
-/// Carries out the plan: load into the new database, ANALYZE, apply the properties, then
-/// swap or rename.
+/// What the restore of `plan` is about to do, for [`Journal::begin`].
+pub fn intent(server: &Server, plan: &Plan, backup_id: &str) -> RestoreIntent {
+    RestoreIntent {
+        phase: Phase::Loading,
+        backup_id: backup_id.to_string(),
+        database: plan.target.clone(),
+        staging: plan.staging.clone(),
+        previous: plan.previous.clone(),
+        drop_previous: plan.drop_previous,
+        allowed_connections: None,
+        properties: plan.properties.clone(),
+        connection: server.connection_target(),
+        maintenance_db: server.maintenance_db().to_string(),
+        pid: 0,
+        started_at: String::new(),
+    }
+}
+
+/// Carries out the plan: drop what earlier restores of the target left, load into the new
+/// database, ANALYZE, apply the properties, then swap or rename. `journal` holds the
+/// restore's intent and is moved on before each step.
 pub fn execute(
     server: &Server,
     plan: &Plan,
+    journal: &mut Journal,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Restored> {
+    let mut notes = drop_leftovers(server, plan);
     let untouched = || match &plan.previous {
         Some(_) => format!("restore failed; {:?} was not touched", plan.target),
         None => "restore failed; nothing was changed".to_string(),
@@ -226,6 +250,7 @@ pub fn execute(
     if let Err(err) = prepared {
         return Err(discard(server, &plan.staging, err).context(untouched()));
     }
+    fault::point("restore:after-load");
     match &plan.previous {
         Some(previous) => {
             let names = SwapNames {
@@ -233,21 +258,33 @@ pub fn execute(
                 staging: plan.staging.clone(),
                 previous: previous.clone(),
             };
-            let swapped = swap::swap(server, &names, plan.properties.as_ref(), plan.drop_previous)?;
+            let swapped = swap::swap(
+                server,
+                &names,
+                plan.properties.as_ref(),
+                plan.drop_previous,
+                journal,
+            )?;
+            notes.extend(swapped.notes);
+            fault::point("restore:done");
             Ok(Restored {
                 database: plan.target.clone(),
                 previous: (!swapped.dropped_previous).then(|| previous.clone()),
                 dropped_previous: swapped.dropped_previous,
-                notes: swapped.notes,
+                notes,
             })
         }
         None => {
-            let notes = swap::rename_into_place(
+            journal
+                .enter(Phase::Renaming)
+                .map_err(|err| discard(server, &plan.staging, err).context(untouched()))?;
+            notes.extend(swap::rename_into_place(
                 server,
                 &plan.staging,
                 &plan.target,
                 plan.properties.as_ref(),
-            )?;
+            )?);
+            fault::point("restore:done");
             Ok(Restored {
                 database: plan.target.clone(),
                 previous: None,
@@ -256,6 +293,28 @@ pub fn execute(
             })
         }
     }
+}
+
+/// Drops the `<target>_restoring_*` databases that killed or failed restores left; what
+/// cannot be dropped is kept, and said so.
+fn drop_leftovers(server: &Server, plan: &Plan) -> Vec<String> {
+    let names = match server.database_names() {
+        Ok(names) => names,
+        Err(err) => return vec![format!("could not look for leftover databases: {err:#}")],
+    };
+    let mut notes = Vec::new();
+    for name in names
+        .iter()
+        .filter(|n| **n != plan.staging && leftovers::is_restoring_of(n, &plan.target))
+    {
+        tracing::info!("dropping {name:?}, left over from an earlier restore");
+        if let Err(err) = server.drop_database(name) {
+            notes.push(format!(
+                "{err:#}; the leftover {name:?} of an earlier restore is kept"
+            ));
+        }
+    }
+    notes
 }
 
 /// Replaces the selected tables and schemas of an existing database with the backup's, in

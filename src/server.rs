@@ -78,6 +78,11 @@ impl Server {
         &self.maintenance_db
     }
 
+    /// The connection target without any password (`None`: libpq's defaults).
+    pub fn connection_target(&self) -> Option<String> {
+        self.base.recorded()
+    }
+
     /// The connection to database `name` on this server.
     pub fn conn_for(&self, name: &str) -> Conn {
         self.base.for_database(name)

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use serde::Deserialize;
 
+use crate::fault;
+use crate::intent::{Journal, Phase};
 use crate::properties::DatabaseProperties;
 use crate::server::Server;
 use crate::sql::{ident, literal};
@@ -44,15 +46,18 @@ struct Session {
     database: String,
 }
 
-/// Swaps `names.staging` in place of `names.current`.
+/// Swaps `names.staging` in place of `names.current`, recording each step in `journal`
+/// before it starts.
 pub fn swap(
     server: &Server,
     names: &SwapNames,
     properties: Option<&DatabaseProperties>,
     drop_previous: bool,
+    journal: &mut Journal,
 ) -> Result<Swapped> {
     let (current, staging, previous) = (&names.current, &names.staging, &names.previous);
     let allowed_before = allows_connections(server, current)
+        .and_then(|allowed| journal.swapping(allowed).map(|()| allowed))
         .map_err(|err| not_swapped(names, &format!("{err:#}"), None))?;
     tracing::info!("ending connections to {current:?} and swapping in the restored database");
     server
@@ -61,6 +66,7 @@ pub fn swap(
             ident(current)
         ))
         .map_err(|err| not_swapped(names, &format!("{err:#}"), None))?;
+    fault::point("restore:after-close");
     let reopen = format!(
         "ALTER DATABASE {} ALLOW_CONNECTIONS {allowed_before};",
         ident(current)
@@ -96,7 +102,11 @@ pub fn swap(
             _ => return Err(unknown_state(names, &format!("{err:#}"))),
         }
     }
+    fault::point("restore:after-rename");
     let mut swapped = Swapped::default();
+    if let Err(err) = journal.enter(Phase::Swapped) {
+        tracing::warn!("{err:#}");
+    }
     if let Some(sql) = properties
         .map(|p| p.finish_sql(current))
         .filter(|s| !s.is_empty())
@@ -106,6 +116,7 @@ pub fn swap(
             "could not finish the properties of {current:?} ({err:#}); run:\n{sql}"
         ));
     }
+    fault::point("restore:after-finish");
     if drop_previous {
         match server.drop_database(previous) {
             Ok(()) => swapped.dropped_previous = true,
@@ -150,6 +161,7 @@ pub fn rename_into_place(
             ident(staging)
         )
     })?;
+    fault::point("restore:after-rename");
     let mut notes = Vec::new();
     if let Some(sql) = properties
         .map(|p| p.finish_sql(target))

@@ -16,10 +16,11 @@ use crate::exit;
 use crate::files;
 use crate::fsutil;
 use crate::interrupt::Interrupt;
-use crate::lock::{self, WriteLock};
+use crate::lock::WriteLock;
 use crate::naming::{self, Compression, Format, Kind};
 use crate::postgres::{self, ServerFacts};
 use crate::process::Tool;
+use crate::recovery;
 use crate::sidecar;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
@@ -147,7 +148,7 @@ pub fn create(
 pub fn lock_home(config: &Config) -> Result<WriteLock> {
     fsutil::ensure_private_dir(&config.home)?;
     fsutil::ensure_private_dir(&config.backups_dir)?;
-    lock::acquire(&config.backups_dir, &config.command_line)
+    recovery::acquire(config)
 }
 
 /// Makes one backup and records it; the caller holds the write lock.

@@ -9,7 +9,7 @@ use crate::cli::DeleteArgs;
 use crate::commands::{confirm, present, select};
 use crate::config::Config;
 use crate::exit;
-use crate::lock;
+use crate::recovery;
 use crate::removal::{self, Removed, Target};
 
 pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
@@ -74,7 +74,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
         "y",
     )?;
     let outcome = (|| {
-        let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+        let _lock = recovery::acquire(config)?;
         let mut catalog = Catalog::load(&config.catalog_path)?;
         removal::remove(
             &mut catalog,

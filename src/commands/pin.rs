@@ -7,12 +7,12 @@ use crate::audit;
 use crate::catalog::Catalog;
 use crate::commands::{present, select};
 use crate::config::Config;
-use crate::lock;
+use crate::recovery;
 use crate::sidecar;
 
 pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
     let outcome = (|| {
-        let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+        let _lock = recovery::acquire(config)?;
         let mut catalog = Catalog::load(&config.catalog_path)?;
         let id = select::resolve(
             &catalog,

@@ -13,9 +13,11 @@ use crate::commands::{confirm, present, schema_only, select};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::integrity::{self, BackupFile};
+use crate::intent::{self, Journal};
 use crate::interrupt::Interrupt;
 use crate::lock;
 use crate::naming::Format;
+use crate::recovery;
 use crate::restore::{self, Plan, PropertiesFrom, Request, Selection};
 use crate::server::Server;
 use crate::sql::MAX_NAME_BYTES;
@@ -111,6 +113,11 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.maintenance_db,
         config.interactive,
     )?;
+    if recovery::pending(config) {
+        // An interrupted restore is finished first, so that the plan sees the databases
+        // as they are once it is done.
+        drop(recovery::acquire(config)?);
+    }
     let asks = config.interactive && !config.assume_yes;
     let warning = schema_only::guard(
         &server,
@@ -146,7 +153,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     }
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
 
-    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let _lock = recovery::acquire(config)?;
     let still_there = Catalog::load(&config.catalog_path)?
         .find(&entry.id)
         .is_some_and(|e| e.filename == entry.filename && e.sha256 == entry.sha256);
@@ -158,10 +165,27 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         );
     }
     let interrupt = Interrupt::install()?;
+    let mut journal = Journal::begin(&config.home, restore::intent(&server, &plan, &entry.id))?;
     let mut progress = Progress::new(config.progress, "restoring", entry.size);
-    let restored = restore::execute(&server, &plan, &interrupt, &mut |n| progress.update(n));
+    let restored = restore::execute(&server, &plan, &mut journal, &interrupt, &mut |n| {
+        progress.update(n)
+    });
     progress.finish();
-    let restored = restored?;
+    let restored = match restored {
+        Ok(restored) => restored,
+        Err(err) if !recovery::safe_after_failure(&server, &journal.intent) => {
+            return Err(err.context(format!(
+                "the next pgbackup command that takes the lock finishes or undoes this restore \
+                 (recorded in {})",
+                intent::path_in(&config.home).display()
+            )));
+        }
+        Err(err) => {
+            clear_intent(config);
+            return Err(err);
+        }
+    };
+    clear_intent(config);
     // The previous database is named whether it was kept or dropped.
     let previous = match restored.dropped_previous {
         true => plan.previous.clone(),
@@ -174,6 +198,14 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         dropped_previous: restored.dropped_previous,
         notes: restored.notes,
     })
+}
+
+/// Removes the restore's intent once nothing is left to finish. Left behind, it only makes
+/// the next command check a restore that is already complete.
+fn clear_intent(config: &Config) {
+    if let Err(err) = intent::clear(&config.home) {
+        tracing::warn!("{err:#}");
+    }
 }
 
 /// `--table`/`--schema` into an existing database: those objects are dropped and restored

@@ -14,6 +14,7 @@ use crate::schedule::RETRY_DELAYS_MINUTES;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Limits;
+use crate::status::restores::RestoresReport;
 use crate::status::schedule_view::ScheduleReport;
 use crate::status::{self, Report, State, prometheus};
 use crate::units::{format_duration, format_size};
@@ -109,7 +110,38 @@ fn human(report: &Report, paint: Paint) -> String {
         lines.push(String::new());
         lines.extend(schedule_lines(schedule, paint));
     }
+    if let Some(restores) = report.restores.as_ref().and_then(restore_line) {
+        lines.push(String::new());
+        lines.push(restores);
+    }
     lines.join("\n")
+}
+
+/// Interrupted restores, leftovers and kept copies; nothing when there are none.
+fn restore_line(restores: &RestoresReport) -> Option<String> {
+    let mut facts = Vec::new();
+    if let Some(i) = &restores.interrupted {
+        facts.push(format!("1 interrupted ({})", i.database));
+    }
+    if let Some(i) = &restores.in_progress {
+        facts.push(format!("1 in progress ({})", i.database));
+    }
+    if let Some(leftovers) = restores.leftovers.as_ref().filter(|l| !l.is_empty()) {
+        let names: Vec<&str> = leftovers.iter().map(|d| d.name.as_str()).collect();
+        facts.push(format!(
+            "{} left over ({})",
+            leftovers.len(),
+            names.join(", ")
+        ));
+    }
+    if let Some(kept) = restores.kept.as_ref().filter(|k| !k.is_empty()) {
+        facts.push(format!(
+            "{} previous database(s) kept, {}",
+            kept.len(),
+            format_size(restores.kept_bytes.unwrap_or(0))
+        ));
+    }
+    (!facts.is_empty()).then(|| format!("restores  {}", facts.join("; ")))
 }
 
 fn when(t: &DateTime<FixedOffset>) -> String {

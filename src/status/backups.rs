@@ -279,7 +279,7 @@ fn next_backup_estimate(report: &BackupsReport) -> Option<u64> {
 }
 
 /// The holder named in backups/.lock, when that process is still alive.
-fn running_writer(backups_dir: &Path) -> Option<Writer> {
+pub fn running_writer(backups_dir: &Path) -> Option<Writer> {
     let text = fs::read_to_string(backups_dir.join(".lock")).ok()?;
     let mut lines = text.lines();
     let pid: i32 = lines.next()?.trim().parse().ok().filter(|p| *p > 0)?;

@@ -7,6 +7,7 @@ pub mod database;
 pub mod disk;
 pub mod limits;
 pub mod prometheus;
+pub mod restores;
 pub mod schedule_view;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::status::backups::{BackupsReport, Checked};
 use crate::status::database::DatabaseReport;
 use crate::status::limits::{Limits, Thresholds};
+use crate::status::restores::RestoresReport;
 use crate::status::schedule_view::ScheduleReport;
 
 /// The monitoring-plugin states. Exit codes: ok 0, warning 1, critical 2, unknown 3.
@@ -108,6 +110,8 @@ pub struct Report {
     pub database: Option<DatabaseReport>,
     pub backups: Option<BackupsReport>,
     pub schedule: Option<ScheduleReport>,
+    /// An interrupted restore, and the databases restores left or kept.
+    pub restores: Option<RestoresReport>,
     pub thresholds: Option<Thresholds>,
     #[serde(serialize_with = "rfc3339")]
     pub checked_at: DateTime<FixedOffset>,
@@ -122,6 +126,7 @@ impl Report {
             database: None,
             backups: None,
             schedule: None,
+            restores: None,
             thresholds: None,
             checked_at,
         }
@@ -187,10 +192,13 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
         schedule.as_ref(),
         &thresholds,
     ));
+    let restores = restores::probe(config, database.reachable);
+    reasons.extend(restores::assess(&restores));
     Report {
         database: Some(database),
         backups,
         schedule,
+        restores: Some(restores),
         thresholds: Some(thresholds),
         ..Report::new(reasons, config.zone.wall_clock(now))
     }

@@ -49,6 +49,7 @@ pub fn render(report: &Report) -> String {
     database_families(report, &mut families);
     backup_families(report, &mut families);
     schedule_families(report, &mut families);
+    restore_families(report, &mut families);
     let mut text = String::new();
     for family in families.iter().filter(|f| !f.samples.is_empty()) {
         let _ = writeln!(text, "# HELP {} {}", family.name, escape_help(family.help));
@@ -218,6 +219,45 @@ fn schedule_families(report: &Report, families: &mut Vec<Family>) {
         next.add(Vec::new(), t.timestamp_millis() as f64 / 1000.0);
     }
     families.extend([enabled, overdue, success, last, duration, next]);
+}
+
+fn restore_families(report: &Report, families: &mut Vec<Family>) {
+    let Some(restores) = &report.restores else {
+        return;
+    };
+    let mut interrupted = Family::new(
+        "pgbackup_restore_interrupted",
+        "Whether a killed restore waits to be finished or undone (1) or not (0).",
+    );
+    interrupted.add(Vec::new(), flag(restores.interrupted.is_some()));
+    families.push(interrupted);
+    let databases = [
+        (
+            &restores.leftovers,
+            "pgbackup_restore_leftover_databases",
+            "Databases left over from interrupted or failed restores (*_restoring_*).",
+        ),
+        (
+            &restores.kept,
+            "pgbackup_restore_kept_databases",
+            "Previous databases kept by restores (*_pre_restore_*), each a whole copy.",
+        ),
+    ];
+    for (found, name, help) in databases {
+        let mut family = Family::new(name, help);
+        if let Some(found) = found {
+            family.add(Vec::new(), found.len() as f64);
+        }
+        families.push(family);
+    }
+    let mut bytes = Family::new(
+        "pgbackup_restore_kept_bytes",
+        "What the previous databases kept by restores hold together.",
+    );
+    if let Some(total) = restores.kept_bytes {
+        bytes.add(Vec::new(), total as f64);
+    }
+    families.push(bytes);
 }
 
 fn label_set(labels: &[(&str, String)]) -> String {

@@ -10,6 +10,7 @@ mod delete;
 mod faults;
 mod foreign_objects;
 mod honest;
+mod interrupted;
 mod json;
 mod ordering;
 mod output;

@@ -367,6 +367,7 @@ fn sigterm_during_the_load_removes_the_new_database() {
     );
     assert_eq!(env.cluster.databases(), databases);
     assert_eq!(env.cluster.dump("app"), before);
+    assert!(!env.home().join("restore-intent.json").exists());
 }
 
 /// A session on `db` that sleeps, and waits until the server shows it.
@@ -454,6 +455,10 @@ fn sessions_that_cannot_be_ended_leave_a_recoverable_state() {
         "t"
     );
     assert!(databases_like(&env, "app_pre_restore_").is_empty());
+    assert!(
+        !env.home().join("restore-intent.json").exists(),
+        "the current database is in service: nothing is left to finish"
+    );
 }
 
 #[test]
