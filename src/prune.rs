@@ -224,3 +224,6 @@ impl PolicySpec {
         Ok(policy)
     }
 }
+
+#[cfg(test)]
+mod tests;

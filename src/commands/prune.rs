@@ -91,6 +91,8 @@ fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Re
             &k.reasons.join(", "),
         ]));
     }
+    // The ID and type never wrap; the date (which the ID carries) gives way first.
+    present::fit(&mut kept, &[0, 3], &[1]);
     present::print_line(&kept.to_string())?;
     if plan.remove.is_empty() {
         present::print_line("nothing to remove")?;
@@ -105,6 +107,7 @@ fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Re
     for d in &plan.remove {
         gone.add_row(present::row([&d.id, &d.date, &d.database, &d.kind]));
     }
+    present::fit(&mut gone, &[0, 3], &[1]);
     present::print_line(&gone.to_string())?;
     Ok(0)
 }

@@ -235,6 +235,8 @@ fn print(config: &Config, results: &[Verified]) -> Result<()> {
             details.join("\n"),
         ]);
     }
+    // The ID never wraps.
+    present::fit(&mut table, &[0], &[]);
     present::print_line(&table.to_string())
 }
 
