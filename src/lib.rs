@@ -31,6 +31,8 @@ pub mod restore;
 pub mod retention;
 pub mod schedule;
 pub mod schedule_file;
+pub mod selection;
+pub mod selective;
 pub mod server;
 pub mod sql;
 pub mod status;

@@ -16,6 +16,8 @@ use crate::interrupt::Interrupt;
 use crate::naming::{Compression, Format};
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
+use crate::selection::TocSelection;
+use crate::selective;
 use crate::server::{Server, free_name};
 use crate::sql::ident;
 use crate::swap::{self, SwapNames};
@@ -45,6 +47,8 @@ pub struct Selection {
     /// Replace the selected objects in an existing database, in one transaction
     /// (`--clean --if-exists --single-transaction`), instead of loading a new database.
     pub in_place: bool,
+    /// The archive entries `tables` and `schemas` stand for.
+    pub toc: Option<TocSelection>,
 }
 
 impl Selection {
@@ -345,6 +349,18 @@ fn load(
             "-f",
             "-",
         ])),
+        Format::Custom if let Some(chosen) = &selection.toc => {
+            return selective::load(
+                server,
+                name,
+                file,
+                chosen,
+                selection.in_place,
+                expected_sha256,
+                interrupt,
+                progress,
+            );
+        }
         Format::Custom => {
             let mut tool =
                 loader(&programs.pg_restore, selection.in_place).args(["-w", "--exit-on-error"]);

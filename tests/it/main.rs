@@ -11,5 +11,6 @@ mod packaging;
 mod prune;
 mod restore;
 mod scheduled;
+mod selective;
 mod status;
 mod verify;

@@ -1,0 +1,490 @@
+//! Which entries of a custom archive a `--table`/`--schema` restore needs, read from
+//! `pg_restore --list --verbose`: a table comes with everything that hangs off it (data,
+//! defaults, owned sequences and their values, constraints, indexes, triggers, policies,
+//! comments, grants, partitions and its partition attachment); a schema with everything in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use anyhow::Result;
+
+use crate::exit;
+
+/// Entry kinds of more than one word, as pg_restore prints them (the longest that fits wins).
+const KINDS: &[&str] = &[
+    "ACCESS METHOD",
+    "BLOB METADATA",
+    "CHECK CONSTRAINT",
+    "DATABASE PROPERTIES",
+    "DEFAULT ACL",
+    "EVENT TRIGGER",
+    "FK CONSTRAINT",
+    "FOREIGN DATA WRAPPER",
+    "FOREIGN SERVER",
+    "FOREIGN TABLE",
+    "INDEX ATTACH",
+    "LARGE OBJECT",
+    "MATERIALIZED VIEW DATA",
+    "MATERIALIZED VIEW",
+    "OPERATOR CLASS",
+    "OPERATOR FAMILY",
+    "PROCEDURAL LANGUAGE",
+    "PUBLICATION TABLES IN SCHEMA",
+    "PUBLICATION TABLE",
+    "ROW SECURITY",
+    "SECURITY LABEL",
+    "SEQUENCE OWNED BY",
+    "SEQUENCE SET",
+    "SHELL TYPE",
+    "STATISTICS DATA",
+    "SUBSCRIPTION TABLE",
+    "TABLE ATTACH",
+    "TABLE DATA",
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "TEXT SEARCH PARSER",
+    "TEXT SEARCH TEMPLATE",
+    "USER MAPPING",
+];
+
+/// Kinds that belong to the table they are attached to.
+const TABLE_PARTS: &[&str] = &[
+    "TABLE DATA",
+    "TABLE ATTACH",
+    "ROW SECURITY",
+    "DEFAULT",
+    "CONSTRAINT",
+    "CHECK CONSTRAINT",
+    "FK CONSTRAINT",
+    "TRIGGER",
+    "POLICY",
+    "RULE",
+    "INDEX",
+    "STATISTICS",
+    "STATISTICS DATA",
+    "SEQUENCE",
+];
+
+/// Kinds that describe another entry and go wherever it goes.
+const DECORATIONS: &[&str] = &["COMMENT", "ACL", "SECURITY LABEL"];
+
+/// Relations that `--table` does not restore, by the name an operator knows them by.
+const OTHER_RELATIONS: &[(&str, &str)] = &[
+    ("VIEW", "a view"),
+    ("MATERIALIZED VIEW", "a materialized view"),
+    ("FOREIGN TABLE", "a foreign table"),
+    ("SEQUENCE", "a sequence"),
+];
+
+/// One line of `pg_restore --list --verbose`. Names are split at spaces: the schema is the
+/// first word and the owner the last, so a table name may hold spaces, a schema name not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TocEntry {
+    pub id: u32,
+    pub kind: String,
+    pub schema: String,
+    pub tag: String,
+    pub deps: Vec<u32>,
+}
+
+/// A schema-qualified name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Qualified {
+    pub schema: String,
+    pub name: String,
+}
+
+impl fmt::Display for Qualified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.name)
+    }
+}
+
+/// When an entry of the selection is restored: some only make sense in some targets.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Needed {
+    Always,
+    /// The `CREATE SCHEMA` (and its comment and grants), when the target lacks the schema.
+    SchemaMissing(String),
+    /// A `FOR TABLES IN SCHEMA` membership, when the schema is created and the publication
+    /// exists in the target (otherwise the membership is kept or has nothing to belong to).
+    SchemaPublication {
+        schema: String,
+        publication: String,
+    },
+}
+
+/// What a `--table`/`--schema` selection restores, resolved against the archive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TocSelection {
+    /// The entries in restore order, each with when it is needed.
+    pub entries: Vec<(u32, Needed)>,
+    /// Tables replaced as a whole (dropped first when the target has them): the tables
+    /// named with `--table`, their partitions, and the partitions in selected schemas.
+    pub dropped: Vec<Qualified>,
+    /// Partitions restored without their parent, which the target must have: (partition, parent).
+    pub attached: Vec<(Qualified, Qualified)>,
+    /// The schemas the restored objects live in.
+    pub schemas: BTreeSet<String>,
+}
+
+/// Parses `pg_restore --list --verbose`; lines it does not recognize are skipped.
+pub fn parse_listing(listing: &str) -> Vec<TocEntry> {
+    let mut entries: Vec<TocEntry> = Vec::new();
+    for line in listing.lines() {
+        if let Some(deps) = line.strip_prefix(";\tdepends on:") {
+            if let Some(last) = entries.last_mut() {
+                last.deps = deps
+                    .split_whitespace()
+                    .filter_map(|d| d.parse().ok())
+                    .collect();
+            }
+            continue;
+        }
+        if let Some(entry) = parse_line(line) {
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
+fn parse_line(line: &str) -> Option<TocEntry> {
+    let (id, rest) = line.split_once("; ")?;
+    let id = id.trim().parse().ok()?;
+    let mut words = rest.splitn(3, ' ');
+    let (_catalog, _oid, rest) = (words.next()?, words.next()?, words.next()?);
+    let kind = KINDS
+        .iter()
+        .filter(|kind| {
+            rest.strip_prefix(**kind)
+                .is_some_and(|r| r.starts_with(' '))
+        })
+        .max_by_key(|kind| kind.len())
+        .map(|kind| kind.to_string())
+        .unwrap_or_else(|| rest.split(' ').next().unwrap_or_default().to_string());
+    let rest = rest.get(kind.len() + 1..)?;
+    let (schema, rest) = rest.split_once(' ')?;
+    let tag = rest.rsplit_once(' ').map_or(rest, |(tag, _owner)| tag);
+    Some(TocEntry {
+        id,
+        kind,
+        schema: schema.to_string(),
+        tag: tag.to_string(),
+        deps: Vec::new(),
+    })
+}
+
+/// The possible readings of a `--table` value: `name`, `schema.name`, or with SQL quotes
+/// (`"My Schema"."a.b"`). Unquoted words are taken literally, as pg_restore does.
+pub fn readings(text: &str) -> Vec<(Option<String>, String)> {
+    if text.contains('"') {
+        return match quoted_parts(text) {
+            Some(parts) if parts.len() == 1 => vec![(None, parts[0].clone())],
+            Some(parts) if parts.len() == 2 => vec![(Some(parts[0].clone()), parts[1].clone())],
+            _ => Vec::new(),
+        };
+    }
+    let mut readings = vec![(None, text.to_string())];
+    if let Some((schema, name)) = text.split_once('.') {
+        readings.push((Some(schema.to_string()), name.to_string()));
+    }
+    readings
+}
+
+/// `a."b.c"` -> [a, b.c]; None when the quotes do not pair up.
+fn quoted_parts(text: &str) -> Option<Vec<String>> {
+    let mut parts = vec![String::new()];
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                parts.last_mut()?.push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            ('.', false) => parts.push(String::new()),
+            (c, _) => parts.last_mut()?.push(c),
+        }
+    }
+    (!quoted && parts.iter().all(|p| !p.is_empty())).then_some(parts)
+}
+
+/// Resolves `--table` and `--schema` values against the archive. A value that matches
+/// nothing, matches more than one table, or names something other than a table is a usage
+/// error.
+pub fn resolve(
+    entries: &[TocEntry],
+    tables: &[String],
+    schemas: &[String],
+) -> Result<TocSelection> {
+    let toc = Toc::new(entries);
+    let mut named: BTreeSet<u32> = BTreeSet::new();
+    for text in tables {
+        named.insert(toc.find_table(text)?);
+    }
+    for schema in schemas {
+        let known = entries
+            .iter()
+            .any(|e| e.schema == *schema || (e.kind == "SCHEMA" && e.tag == *schema));
+        if !known {
+            return Err(exit::usage(format!(
+                "--schema {schema:?} matches nothing in the backup: it has no schema of that name"
+            )));
+        }
+    }
+    let with_partitions = toc.with_partitions(&named);
+    let in_schemas: BTreeSet<u32> = entries
+        .iter()
+        .filter(|e| e.kind == "TABLE" && schemas.contains(&e.schema))
+        .map(|e| e.id)
+        .collect();
+    let tables: BTreeSet<u32> = with_partitions.union(&in_schemas).copied().collect();
+    Ok(toc.selection(&tables, &with_partitions, schemas))
+}
+
+struct Toc<'a> {
+    entries: &'a [TocEntry],
+    by_id: BTreeMap<u32, &'a TocEntry>,
+}
+
+impl<'a> Toc<'a> {
+    fn new(entries: &'a [TocEntry]) -> Toc<'a> {
+        Toc {
+            entries,
+            by_id: entries.iter().map(|e| (e.id, e)).collect(),
+        }
+    }
+
+    fn qualified(&self, id: u32) -> Qualified {
+        let entry = self.by_id[&id];
+        Qualified {
+            schema: entry.schema.clone(),
+            name: entry.tag.clone(),
+        }
+    }
+
+    fn find_table(&self, text: &str) -> Result<u32> {
+        let readings = readings(text);
+        let matches = |e: &&TocEntry| {
+            readings.iter().any(|(schema, name)| {
+                e.tag == *name && schema.as_ref().is_none_or(|s| e.schema == *s)
+            })
+        };
+        let tables: Vec<&TocEntry> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == "TABLE")
+            .filter(matches)
+            .collect();
+        match tables.as_slice() {
+            [table] => Ok(table.id),
+            [] => {
+                let other = self.entries.iter().filter(matches).find_map(|e| {
+                    OTHER_RELATIONS
+                        .iter()
+                        .find(|(kind, _)| *kind == e.kind)
+                        .map(|(_, what)| format!("{}.{} is {what}", e.schema, e.tag))
+                });
+                Err(exit::usage(match other {
+                    Some(what) => format!("--table {text:?}: {what}; --table restores tables"),
+                    None => format!("--table {text:?} matches no table in the backup"),
+                }))
+            }
+            several => Err(exit::usage(format!(
+                "--table {text:?} is ambiguous: the backup has {}; name one with its schema",
+                several
+                    .iter()
+                    .map(|e| format!("{}.{}", e.schema, e.tag))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    }
+
+    /// The TABLE entries `id` depends on.
+    fn table_deps(&self, entry: &TocEntry) -> Vec<&'a TocEntry> {
+        let mut deps: Vec<&TocEntry> = entry
+            .deps
+            .iter()
+            .filter_map(|d| self.by_id.get(d).copied())
+            .filter(|d| d.kind == "TABLE")
+            .collect();
+        deps.dedup_by_key(|d| d.id);
+        deps
+    }
+
+    /// The table an entry belongs to, if it is one of a table's parts.
+    fn owner(&self, entry: &TocEntry) -> Option<u32> {
+        match entry.kind.as_str() {
+            "SEQUENCE OWNED BY" | "SEQUENCE SET" => entry
+                .deps
+                .iter()
+                .filter_map(|d| self.by_id.get(d))
+                .find(|d| d.kind == "SEQUENCE")
+                .and_then(|seq| self.owner(seq)),
+            "INDEX ATTACH" => entry
+                .deps
+                .iter()
+                .filter_map(|d| self.by_id.get(d))
+                .find(|d| {
+                    (d.kind == "INDEX" && d.tag == entry.tag)
+                        || (d.kind == "CONSTRAINT" && d.tag.ends_with(&format!(" {}", entry.tag)))
+                })
+                .and_then(|index| self.owner(index)),
+            kind if TABLE_PARTS.contains(&kind) => {
+                let deps = self.table_deps(entry);
+                let mut unique: Vec<u32> = deps.iter().map(|d| d.id).collect();
+                unique.sort_unstable();
+                unique.dedup();
+                if unique.len() == 1 {
+                    return Some(unique[0]);
+                }
+                deps.iter()
+                    .filter(|d| entry.tag == d.tag || entry.tag.starts_with(&format!("{} ", d.tag)))
+                    .max_by_key(|d| d.tag.len())
+                    .map(|d| d.id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The parent a TABLE ATTACH entry attaches its partition to.
+    fn attach_parent(&self, attach: &TocEntry) -> Option<u32> {
+        let partition = self.owner(attach)?;
+        self.table_deps(attach)
+            .iter()
+            .map(|d| d.id)
+            .find(|d| *d != partition)
+    }
+
+    /// `tables` and, recursively, their partitions.
+    fn with_partitions(&self, tables: &BTreeSet<u32>) -> BTreeSet<u32> {
+        let mut all = tables.clone();
+        loop {
+            let more: Vec<u32> = self
+                .entries
+                .iter()
+                .filter(|e| e.kind == "TABLE ATTACH")
+                .filter(|e| self.attach_parent(e).is_some_and(|p| all.contains(&p)))
+                .filter_map(|e| self.owner(e))
+                .filter(|partition| !all.contains(partition))
+                .collect();
+            if more.is_empty() {
+                return all;
+            }
+            all.extend(more);
+        }
+    }
+
+    fn selection(
+        &self,
+        tables: &BTreeSet<u32>,
+        named: &BTreeSet<u32>,
+        schemas: &[String],
+    ) -> TocSelection {
+        let in_schema = |e: &TocEntry| schemas.contains(&e.schema);
+        let mut chosen: BTreeSet<u32> = BTreeSet::new();
+        for entry in self.entries {
+            let kind = entry.kind.as_str();
+            let part_of_table = (kind == "TABLE" && tables.contains(&entry.id))
+                || self.owner(entry).is_some_and(|t| tables.contains(&t));
+            let memberships = ["PUBLICATION TABLE", "PUBLICATION TABLES IN SCHEMA"];
+            let ours = part_of_table || (in_schema(entry) && !DECORATIONS.contains(&kind));
+            if ours && !memberships.contains(&kind) && !kind.starts_with("BLOB") {
+                chosen.insert(entry.id);
+            }
+        }
+        let decorates = |e: &TocEntry, set: &BTreeSet<u32>| {
+            DECORATIONS.contains(&e.kind.as_str())
+                && !e.deps.is_empty()
+                && e.deps.iter().all(|d| set.contains(d))
+        };
+        for entry in self.entries {
+            if decorates(entry, &chosen) {
+                chosen.insert(entry.id);
+            }
+        }
+
+        let mut result = TocSelection::default();
+        for id in &chosen {
+            result.schemas.insert(self.by_id[id].schema.clone());
+        }
+        result.schemas.retain(|s| s != "-");
+        let schema_entries: BTreeMap<u32, String> = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == "SCHEMA" && result.schemas.contains(&e.tag))
+            .map(|e| (e.id, e.tag.clone()))
+            .collect();
+        let schema_keys: BTreeSet<u32> = schema_entries.keys().copied().collect();
+
+        let mut moved: Vec<(u32, Needed)> = Vec::new();
+        for entry in self.entries {
+            let id = entry.id;
+            if let Some(schema) = schema_entries.get(&id) {
+                result
+                    .entries
+                    .push((id, Needed::SchemaMissing(schema.clone())));
+            } else if decorates(entry, &schema_keys) {
+                let schema = &schema_entries[&entry.deps[0]];
+                result
+                    .entries
+                    .push((id, Needed::SchemaMissing(schema.clone())));
+            } else if entry.kind == "PUBLICATION TABLES IN SCHEMA" && in_schema(entry) {
+                let publication = entry
+                    .tag
+                    .strip_suffix(&format!(" {}", entry.schema))
+                    .unwrap_or(&entry.tag);
+                result.entries.push((
+                    id,
+                    Needed::SchemaPublication {
+                        schema: entry.schema.clone(),
+                        publication: publication.to_string(),
+                    },
+                ));
+            } else if chosen.contains(&id) {
+                let parent = (entry.kind == "TABLE ATTACH")
+                    .then(|| self.attach_parent(entry))
+                    .flatten()
+                    .filter(|parent| !tables.contains(parent));
+                match parent {
+                    // Attached once the partition has its own indexes and constraints, or
+                    // attaching would create them and the backup's would collide.
+                    Some(parent) => {
+                        let partition = self.owner(entry).expect("an attachment has a partition");
+                        result
+                            .attached
+                            .push((self.qualified(partition), self.qualified(parent)));
+                        moved.push((id, Needed::Always));
+                    }
+                    None => {
+                        if entry.kind == "INDEX ATTACH" {
+                            result.entries.append(&mut moved);
+                        }
+                        result.entries.push((id, Needed::Always));
+                    }
+                }
+            }
+        }
+        result.entries.append(&mut moved);
+        result.dropped = self
+            .entries
+            .iter()
+            .filter(|e| e.kind == "TABLE" && tables.contains(&e.id))
+            .filter(|e| named.contains(&e.id) || self.is_partition(e.id))
+            .map(|e| self.qualified(e.id))
+            .collect();
+        result
+    }
+
+    fn is_partition(&self, table: u32) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.kind == "TABLE ATTACH" && self.owner(e) == Some(table))
+    }
+}
+
+#[cfg(test)]
+#[path = "selection_tests.rs"]
+mod tests;

@@ -1,0 +1,343 @@
+//! Restoring only some tables or schemas of a custom archive: the selection resolved from
+//! the archive's table of contents is checked against the target database, then pg_restore's
+//! script for it runs in psql in one transaction that commits only when pg_restore succeeded
+//! and the whole file read back with the checksum the catalog recorded.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::thread;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::config::PgPrograms;
+use crate::decode::{self, StreamFailure};
+use crate::dump::enlarge_pipe;
+use crate::exit;
+use crate::feed;
+use crate::fsutil;
+use crate::integrity::BackupFile;
+use crate::interrupt::Interrupt;
+use crate::process::Tool;
+use crate::selection::{self, Needed, Qualified, TocEntry, TocSelection};
+use crate::server::Server;
+use crate::sql::{ident, literal};
+
+/// The archive's table of contents, with each entry's dependencies.
+pub fn read_toc(
+    programs: &PgPrograms,
+    file: &BackupFile,
+    interrupt: &Interrupt,
+) -> Result<Vec<TocEntry>> {
+    let pg_restore = Tool::new(&programs.pg_restore).args(["--list", "--verbose"]);
+    let listing = feed::capture(&pg_restore, &file.path, file.compression, interrupt)
+        .with_context(|| {
+            format!(
+                "could not read the table of contents of {}",
+                file.path.display()
+            )
+        })?;
+    Ok(selection::parse_listing(&listing))
+}
+
+/// What the target database has that the selection depends on.
+#[derive(Debug, Default, Deserialize)]
+pub struct Target {
+    schemas: BTreeSet<String>,
+    publications: BTreeSet<String>,
+    /// The partitioned tables among the parents of partitions restored alone.
+    parents: Vec<(String, String)>,
+    /// Objects outside the selection that the replaced tables cannot be dropped without.
+    blockers: Vec<String>,
+    /// `ALTER PUBLICATION ... ADD TABLE` for the replaced tables' current memberships.
+    memberships: Vec<String>,
+}
+
+/// Reads what the selection needs to know about `database`, and refuses (exit 2) when the
+/// restore would break or drop objects outside the selection.
+pub fn check(server: &Server, database: &str, chosen: &TocSelection) -> Result<Target> {
+    let parents: Vec<Qualified> = chosen.attached.iter().map(|(_, p)| p.clone()).collect();
+    let sql = survey_sql(&chosen.dropped, &parents, server.version_num);
+    let value = server.query_json_in(database, &sql)?;
+    let target: Target = serde_json::from_value(value)
+        .with_context(|| format!("unexpected answer about database {database:?}"))?;
+    if !target.blockers.is_empty() {
+        return Err(exit::usage(format!(
+            "refusing to replace {} in {database:?}: dropping it would break what depends on \
+             it ({}); restore those tables with it (--table), or remove the dependency first. \
+             Nothing was changed",
+            names(&chosen.dropped),
+            target.blockers.join(", ")
+        )));
+    }
+    for (partition, parent) in &chosen.attached {
+        let has_parent = target
+            .parents
+            .iter()
+            .any(|(schema, name)| *schema == parent.schema && *name == parent.name);
+        if !has_parent {
+            return Err(exit::usage(format!(
+                "partition {partition} belongs to {parent} in the backup, and {database:?} has \
+                 no partitioned table {parent}: restore it with its parent (--table {parent})"
+            )));
+        }
+    }
+    Ok(target)
+}
+
+fn names(tables: &[Qualified]) -> String {
+    let names: Vec<String> = tables.iter().map(|t| format!("table {t}")).collect();
+    names.join(", ")
+}
+
+fn text_array(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.map(|i| literal(&i)).collect();
+    format!("ARRAY[{}]::text[]", items.join(", "))
+}
+
+fn matching(tables: &[Qualified], relkinds: &str) -> String {
+    format!(
+        "SELECT c.oid, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = \
+         c.relnamespace JOIN unnest({}, {}) AS s(nsp, rel) ON n.nspname = s.nsp AND \
+         c.relname = s.rel WHERE c.relkind IN ({relkinds})",
+        text_array(tables.iter().map(|t| t.schema.clone())),
+        text_array(tables.iter().map(|t| t.name.clone())),
+    )
+}
+
+/// One query: schemas, publications, the parents, what depends on the tables to be dropped
+/// (normal dependencies of objects that are not parts of them; partitions not restored),
+/// and their publication memberships.
+fn survey_sql(dropped: &[Qualified], parents: &[Qualified], version_num: u32) -> String {
+    let (columns, filter) = if version_num >= 150000 {
+        (
+            "coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) \
+             FROM pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs)) \
+             || ')', '')",
+            "coalesce(' WHERE (' || pg_get_expr(pr.prqual, pr.prrelid) || ')', '')",
+        )
+    } else {
+        ("''", "''")
+    };
+    format!(
+        "SET search_path = pg_catalog;
+WITH sel AS ({sel}),
+parts AS (SELECT 'pg_class'::regclass::oid AS classid, oid AS objid FROM sel
+    UNION SELECT 'pg_type'::regclass::oid, c.reltype FROM pg_class c JOIN sel ON sel.oid = c.oid
+    UNION SELECT d.classid, d.objid FROM pg_depend d JOIN sel ON d.refclassid = 'pg_class'::regclass
+        AND d.refobjid = sel.oid WHERE d.deptype IN ('a', 'i')),
+blockers AS (SELECT d.classid, d.objid, d.objsubid FROM pg_depend d JOIN parts p
+        ON d.refclassid = p.classid AND d.refobjid = p.objid
+    WHERE d.deptype = 'n' AND NOT EXISTS
+        (SELECT 1 FROM parts q WHERE q.classid = d.classid AND q.objid = d.objid)
+    UNION SELECT 'pg_class'::regclass::oid, i.inhrelid, 0 FROM pg_inherits i JOIN sel
+        ON i.inhparent = sel.oid WHERE i.inhrelid NOT IN (SELECT oid FROM sel))
+SELECT json_build_object(
+    'schemas', (SELECT json_agg(nspname) FROM pg_namespace),
+    'publications', (SELECT coalesce(json_agg(pubname), '[]') FROM pg_publication),
+    'parents', (SELECT coalesce(json_agg(json_build_array(nspname, relname)), '[]') FROM ({parents}) p),
+    'blockers', (SELECT coalesce(json_agg(DISTINCT CASE WHEN classid = 'pg_rewrite'::regclass
+            THEN pg_describe_object('pg_class'::regclass,
+                (SELECT ev_class FROM pg_rewrite r WHERE r.oid = objid), 0)
+            ELSE pg_describe_object(classid, objid, objsubid) END), '[]')
+        FROM blockers),
+    'memberships', (SELECT coalesce(json_agg(format('ALTER PUBLICATION %I ADD TABLE ONLY %I.%I%s%s;',
+            p.pubname, s.nspname, s.relname, {columns}, {filter})), '[]')
+        FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
+        JOIN sel s ON s.oid = pr.prrelid));",
+        sel = matching(dropped, "'r', 'p'"),
+        parents = matching(parents, "'p'"),
+    )
+}
+
+/// The `pg_restore --use-list` file: the entries this target needs.
+fn list_file(chosen: &TocSelection, target: &Target) -> String {
+    chosen
+        .entries
+        .iter()
+        .filter(|(_, needed)| match needed {
+            Needed::Always => true,
+            Needed::SchemaMissing(schema) => !target.schemas.contains(schema),
+            Needed::SchemaPublication {
+                schema,
+                publication,
+            } => !target.schemas.contains(schema) && target.publications.contains(publication),
+        })
+        .map(|(id, _)| format!("{id}\n"))
+        .collect()
+}
+
+/// A private temporary file, removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Restores the selection into `database` in one transaction. `in_place`: the database
+/// has data of its own, so the selected tables are dropped first and pg_restore cleans up
+/// what it recreates.
+#[allow(clippy::too_many_arguments)]
+pub fn load(
+    server: &Server,
+    database: &str,
+    file: &BackupFile,
+    chosen: &TocSelection,
+    in_place: bool,
+    expected_sha256: Option<&str>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let target = check(server, database, chosen)?;
+    let list = TempFile(
+        std::env::temp_dir().join(format!("pgbackup-{}-selection.list", std::process::id())),
+    );
+    let mut out = fsutil::create_private_file(&list.0)?;
+    out.write_all(list_file(chosen, &target).as_bytes())
+        .with_context(|| format!("could not write {}", list.0.display()))?;
+    drop(out);
+
+    let mut prelude = String::from("BEGIN;\n");
+    if in_place && !chosen.dropped.is_empty() {
+        let tables: Vec<String> = chosen
+            .dropped
+            .iter()
+            .map(|t| format!("{}.{}", ident(&t.schema), ident(&t.name)))
+            .collect();
+        prelude += &format!("DROP TABLE IF EXISTS {};\n", tables.join(", "));
+    }
+    let mut pg_restore = Tool::new(&server.programs().pg_restore)
+        .args(["--exit-on-error", "--file=-", "--use-list"])
+        .arg(&list.0);
+    if in_place {
+        pg_restore = pg_restore.args(["--clean", "--if-exists"]);
+    }
+    let psql = server
+        .conn_for(database)
+        .apply(Tool::new(&server.programs().psql).args([
+            "-X",
+            "-w",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+        ]));
+    tracing::info!(
+        "loading the selection from {} into {database:?}",
+        file.path.display()
+    );
+    let mut psql_run = psql.spawn_writer(Stdio::null())?;
+    // A signal stops psql, which holds the transaction; pg_restore then stops on its own.
+    let guard = interrupt.watch_child(psql_run.pid());
+    let mut psql_in = psql_run.take_stdin();
+    let started = psql_in.write_all(prelude.as_bytes());
+    let (reader, writer) = io::pipe().context("could not create a pipe")?;
+    let copier = thread::spawn(move || {
+        let mut reader = reader;
+        let copied = started.and_then(|_| io::copy(&mut reader, &mut psql_in));
+        (psql_in, copied)
+    });
+    let restored = run_pg_restore(&pg_restore, writer, file, interrupt, progress);
+    let (mut psql_in, copied) = copier.join().expect("the copier does not panic");
+    let complete = restored.and_then(|sha256| {
+        copied.context("could not pass pg_restore's script to psql")?;
+        unchanged(&sha256, expected_sha256)?;
+        interrupt.check()
+    });
+    // Only now, when everything was read and checked, may the transaction commit; without
+    // the COMMIT, psql ends at the end of its input and the server rolls everything back.
+    let committed = complete.and_then(|()| {
+        let postlude = target.memberships.join("\n") + "\nCOMMIT;\n";
+        psql_in
+            .write_all(postlude.as_bytes())
+            .context("psql stopped before the transaction could commit")
+    });
+    drop(psql_in);
+    let finished = psql_run.finish();
+    drop(guard);
+    finished.with_context(|| format!("could not load the selection into {database:?}"))?;
+    committed
+}
+
+/// Runs pg_restore with the decoded file on its stdin and its script on `script`; returns
+/// the SHA-256 of the whole file. pg_restore stops reading after the last entry it needs:
+/// the rest is still read, for the checksum.
+fn run_pg_restore(
+    tool: &Tool,
+    script: io::PipeWriter,
+    file: &BackupFile,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<String> {
+    let mut child = tool.spawn_writer(Stdio::from(script))?;
+    let stdin = child.take_stdin();
+    enlarge_pipe(&stdin);
+    let mut sink = UntilClosed(Some(stdin));
+    let streamed = decode::stream_file(&file.path, file.compression, &mut sink, progress);
+    drop(sink);
+    let outcome = match streamed {
+        Err(StreamFailure::Read(err)) => {
+            child.abort();
+            Err(anyhow::Error::new(err)
+                .context(format!("could not read or decode {}", file.path.display())))
+        }
+        Err(StreamFailure::Write(err)) => {
+            let _ = child.finish();
+            Err(anyhow::Error::new(err).context("could not pass the backup to pg_restore"))
+        }
+        Ok(scan) => child.finish().map(|warnings| {
+            for line in warnings.lines().filter(|l| !l.trim().is_empty()) {
+                tracing::warn!("pg_restore: {line}");
+            }
+            scan.sha256
+        }),
+    };
+    interrupt.check()?;
+    outcome
+}
+
+/// A writer into a program that may close its input early: from then on, bytes are dropped.
+struct UntilClosed<W: Write>(Option<W>);
+
+impl<W: Write> Write for UntilClosed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(inner) = &mut self.0
+            && let Err(err) = inner.write_all(buf)
+        {
+            if err.kind() != io::ErrorKind::BrokenPipe {
+                return Err(err);
+            }
+            self.0 = None;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            Some(inner) => match inner.flush() {
+                Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
+                    self.0 = None;
+                    Ok(())
+                }
+                other => other,
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+fn unchanged(sha256: &str, expected: Option<&str>) -> Result<()> {
+    match expected {
+        Some(expected) if !sha256.eq_ignore_ascii_case(expected) => bail!(
+            "the backup file changed while it was being restored: its SHA-256 is now \
+             {sha256}, the catalog says {expected}"
+        ),
+        _ => Ok(()),
+    }
+}
