@@ -228,10 +228,6 @@ pub fn load(
             "-f",
             "-",
         ]));
-    tracing::info!(
-        "loading the selection from {} into {database:?}",
-        file.path.display()
-    );
     let mut psql_run = psql.spawn_writer(Stdio::null())?;
     // A signal stops psql, which holds the transaction; pg_restore then stops on its own.
     let guard = interrupt.watch_child(psql_run.pid());

@@ -159,6 +159,13 @@ fn a_partition_comes_back_attached_to_its_parent() {
     assert_success(&output);
     assert_eq!(env.cluster.dump("app"), at_backup);
 
+    // A schema with partitioned tables, in place.
+    env.cluster
+        .psql("app", "DELETE FROM m_2; DELETE FROM items WHERE id > 1");
+    let output = env.run(&["restore", &id, "--schema", "public", "--yes"]);
+    assert_success(&output);
+    assert_eq!(env.cluster.dump("app"), at_backup);
+
     // Without its parent, a partition cannot be restored attached: refused.
     let refused = env.run(&[
         "restore", &id, "--table", "m_1", "--target", "fresh", "--yes",
@@ -210,6 +217,15 @@ fn names_may_be_qualified_and_a_selection_that_matches_nothing_is_a_usage_error(
     let output = env.run(&["restore", &id, "--table", "s.items", "--yes"]);
     assert_success(&output);
     assert_eq!(env.cluster.psql("app", "SELECT count(*) FROM s.items"), "1");
+    // Into a new database, the table's schema is created first.
+    let output = env.run(&[
+        "restore", &id, "--table", "s.items", "--target", "fresh", "--yes",
+    ]);
+    assert_success(&output);
+    assert_eq!(
+        env.cluster.psql("fresh", "SELECT count(*) FROM s.items"),
+        "1"
+    );
     assert_eq!(env.cluster.psql("app", "SELECT count(*) FROM items"), "3");
     let output = env.run(&["restore", &id, "--table", "\"public\".\"items\"", "--yes"]);
     assert_success(&output);
@@ -257,5 +273,35 @@ fn a_schema_is_created_in_a_new_database_and_kept_in_its_publication() {
             "SELECT string_agg(pubname || ':' || tablename, ',') FROM pg_publication_tables"
         ),
         "pub_s:orders"
+    );
+}
+
+#[test]
+fn nothing_is_committed_unless_pg_restore_succeeded() {
+    let env = Env::new();
+    let id = backup_after(&env, "SELECT 1");
+    env.cluster.psql("app", "DELETE FROM items WHERE id > 10");
+    let real =
+        std::path::PathBuf::from(crate::support::real_pg_dump()).with_file_name("pg_restore");
+    // pg_restore writes its whole script, then fails.
+    env.shim(
+        "pg_restore",
+        &format!(
+            "#!/bin/sh\ncase \" $* \" in *' --use-list '*) {real} \"$@\"; echo failed >&2; exit 1;; esac\n\
+             exec {real} \"$@\"\n",
+            real = real.display()
+        ),
+    );
+    let output = env.run(&["restore", &id, "--table", "items", "--yes"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("pg_restore"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "10",
+        "the transaction was rolled back"
     );
 }
