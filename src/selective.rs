@@ -179,6 +179,20 @@ impl Drop for TempFile {
     }
 }
 
+/// A new private file in the temporary folder (`TMPDIR`) for the `--use-list` file.
+fn private_list_file() -> Result<(TempFile, fs::File)> {
+    let base = format!("pgbackup-{}-selection", std::process::id());
+    let mut n = 0;
+    loop {
+        let path = std::env::temp_dir().join(format!("{base}-{n}.list"));
+        match fsutil::create_private_file(&path) {
+            Ok(file) => return Ok((TempFile(path), file)),
+            Err(_) if path.exists() && n < 100 => n += 1,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// Restores the selection into `database` in one transaction. `in_place`: the database
 /// has data of its own, so the selected tables are dropped first and pg_restore cleans up
 /// what it recreates.
@@ -194,10 +208,7 @@ pub fn load(
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
     let target = check(server, database, chosen)?;
-    let list = TempFile(
-        std::env::temp_dir().join(format!("pgbackup-{}-selection.list", std::process::id())),
-    );
-    let mut out = fsutil::create_private_file(&list.0)?;
+    let (list, mut out) = private_list_file()?;
     out.write_all(list_file(chosen, &target).as_bytes())
         .with_context(|| format!("could not write {}", list.0.display()))?;
     drop(out);
