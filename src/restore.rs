@@ -44,10 +44,11 @@ pub struct Selection {
     pub jobs: Option<u32>,
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
-    /// Replace the selected objects in an existing database, in one transaction
-    /// (`--clean --if-exists --single-transaction`), instead of loading a new database.
+    /// Replace the selected objects in an existing database, in one transaction, instead
+    /// of loading a new database.
     pub in_place: bool,
-    /// The archive entries `tables` and `schemas` stand for.
+    /// The archive entries `tables` and `schemas` stand for; a partial selection is loaded
+    /// by [`selective::load`].
     pub toc: Option<TocSelection>,
 }
 

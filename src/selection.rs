@@ -68,6 +68,23 @@ const TABLE_PARTS: &[&str] = &[
 /// Kinds that describe another entry and go wherever it goes.
 const DECORATIONS: &[&str] = &["COMMENT", "ACL", "SECURITY LABEL"];
 
+/// Kinds never restored just because a selected object needs them: tables and views are
+/// named by the operator; schemas are created when missing anyway.
+const NOT_PREREQUISITES: &[&str] = &[
+    "TABLE",
+    "VIEW",
+    "MATERIALIZED VIEW",
+    "FOREIGN TABLE",
+    "SCHEMA",
+    "DATABASE",
+    "DATABASE PROPERTIES",
+    "ENCODING",
+    "STDSTRINGS",
+    "SEARCHPATH",
+    "PUBLICATION",
+    "SUBSCRIPTION",
+];
+
 /// Relations that `--table` does not restore, by the name an operator knows them by.
 const OTHER_RELATIONS: &[(&str, &str)] = &[
     ("VIEW", "a view"),
@@ -106,6 +123,9 @@ pub enum Needed {
     Always,
     /// The `CREATE SCHEMA` (and its comment and grants), when the target lacks the schema.
     SchemaMissing(String),
+    /// What the selection needs (a trigger's function, a column's type, an extension), in
+    /// a new database; an existing one is expected to have it.
+    NewDatabase,
     /// A `FOR TABLES IN SCHEMA` membership, when the schema is created and the publication
     /// exists in the target (otherwise the membership is kept or has nothing to belong to).
     SchemaPublication {
@@ -124,6 +144,9 @@ pub struct TocSelection {
     pub dropped: Vec<Qualified>,
     /// Partitions restored without their parent, which the target must have: (partition, parent).
     pub attached: Vec<(Qualified, Qualified)>,
+    /// Foreign keys to tables outside the selection, which the target must have:
+    /// (table, constraint name, referenced table).
+    pub references: Vec<(Qualified, String, Qualified)>,
     /// The schemas the restored objects live in.
     pub schemas: BTreeSet<String>,
 }
@@ -400,14 +423,20 @@ impl<'a> Toc<'a> {
                 && !e.deps.is_empty()
                 && e.deps.iter().all(|d| set.contains(d))
         };
+        let pulled = self.prerequisites(&chosen);
+        let everything: BTreeSet<u32> = chosen.union(&pulled).copied().collect();
+        let mut pulled_extras = BTreeSet::new();
         for entry in self.entries {
             if decorates(entry, &chosen) {
                 chosen.insert(entry.id);
+            } else if decorates(entry, &pulled) || self.sets_value_of(entry, &pulled) {
+                pulled_extras.insert(entry.id);
             }
         }
+        let pulled: BTreeSet<u32> = pulled.union(&pulled_extras).copied().collect();
 
         let mut result = TocSelection::default();
-        for id in &chosen {
+        for id in &everything {
             result.schemas.insert(self.by_id[id].schema.clone());
         }
         result.schemas.retain(|s| s != "-");
@@ -443,6 +472,8 @@ impl<'a> Toc<'a> {
                         publication: publication.to_string(),
                     },
                 ));
+            } else if pulled.contains(&id) {
+                result.entries.push((id, Needed::NewDatabase));
             } else if chosen.contains(&id) {
                 let parent = (entry.kind == "TABLE ATTACH")
                     .then(|| self.attach_parent(entry))
@@ -459,6 +490,11 @@ impl<'a> Toc<'a> {
                         moved.push((id, Needed::Always));
                     }
                     None => {
+                        if entry.kind == "FK CONSTRAINT" {
+                            result
+                                .references
+                                .extend(self.outside_reference(entry, tables));
+                        }
                         if entry.kind == "INDEX ATTACH" {
                             result.entries.append(&mut moved);
                         }
@@ -476,6 +512,51 @@ impl<'a> Toc<'a> {
             .map(|e| self.qualified(e.id))
             .collect();
         result
+    }
+
+    /// What `chosen` needs that is neither a table nor a schema, recursively: functions of
+    /// triggers, types, sequences of defaults, extensions.
+    fn prerequisites(&self, chosen: &BTreeSet<u32>) -> BTreeSet<u32> {
+        let mut pulled = BTreeSet::new();
+        let mut queue: Vec<u32> = chosen.iter().copied().collect();
+        while let Some(id) = queue.pop() {
+            for dep in &self.by_id[&id].deps {
+                let Some(entry) = self.by_id.get(dep) else {
+                    continue;
+                };
+                let pullable = !NOT_PREREQUISITES.contains(&entry.kind.as_str())
+                    && self.owner(entry).is_none();
+                if pullable && !chosen.contains(dep) && pulled.insert(*dep) {
+                    queue.push(*dep);
+                }
+            }
+        }
+        pulled
+    }
+
+    /// Whether `entry` sets the value of one of `sequences`.
+    fn sets_value_of(&self, entry: &TocEntry, sequences: &BTreeSet<u32>) -> bool {
+        entry.kind == "SEQUENCE SET" && entry.deps.iter().any(|d| sequences.contains(d))
+    }
+
+    /// The table outside `tables` a foreign key references, if any.
+    fn outside_reference(
+        &self,
+        fk: &TocEntry,
+        tables: &BTreeSet<u32>,
+    ) -> Option<(Qualified, String, Qualified)> {
+        let owner = self.owner(fk)?;
+        let referenced = self
+            .table_deps(fk)
+            .iter()
+            .map(|d| d.id)
+            .find(|d| *d != owner && !tables.contains(d))?;
+        let table = self.qualified(owner);
+        let name = fk
+            .tag
+            .strip_prefix(&format!("{} ", table.name))
+            .unwrap_or(&fk.tag);
+        Some((table.clone(), name.to_string(), self.qualified(referenced)))
     }
 
     fn is_partition(&self, table: u32) -> bool {

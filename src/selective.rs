@@ -48,8 +48,9 @@ pub fn read_toc(
 pub struct Target {
     schemas: BTreeSet<String>,
     publications: BTreeSet<String>,
-    /// The partitioned tables among the parents of partitions restored alone.
-    parents: Vec<(String, String)>,
+    /// The tables the target has among the parents of partitions restored alone and the
+    /// tables that foreign keys of the selection reference.
+    relations: Vec<(String, String)>,
     /// Objects outside the selection that the replaced tables cannot be dropped without.
     blockers: Vec<String>,
     /// `ALTER PUBLICATION ... ADD TABLE` for the replaced tables' current memberships.
@@ -59,8 +60,18 @@ pub struct Target {
 /// Reads what the selection needs to know about `database`, and refuses (exit 2) when the
 /// restore would break or drop objects outside the selection.
 pub fn check(server: &Server, database: &str, chosen: &TocSelection) -> Result<Target> {
-    let parents: Vec<Qualified> = chosen.attached.iter().map(|(_, p)| p.clone()).collect();
-    let sql = survey_sql(&chosen.dropped, &parents, server.version_num);
+    let needed: Vec<Qualified> = chosen
+        .attached
+        .iter()
+        .map(|(_, parent)| parent.clone())
+        .chain(
+            chosen
+                .references
+                .iter()
+                .map(|(_, _, referenced)| referenced.clone()),
+        )
+        .collect();
+    let sql = survey_sql(&chosen.dropped, &needed, server.version_num);
     let value = server.query_json_in(database, &sql)?;
     let target: Target = serde_json::from_value(value)
         .with_context(|| format!("unexpected answer about database {database:?}"))?;
@@ -74,18 +85,30 @@ pub fn check(server: &Server, database: &str, chosen: &TocSelection) -> Result<T
         )));
     }
     for (partition, parent) in &chosen.attached {
-        let has_parent = target
-            .parents
-            .iter()
-            .any(|(schema, name)| *schema == parent.schema && *name == parent.name);
-        if !has_parent {
+        if !target.has(parent) {
             return Err(exit::usage(format!(
                 "partition {partition} belongs to {parent} in the backup, and {database:?} has \
-                 no partitioned table {parent}: restore it with its parent (--table {parent})"
+                 no table {parent}: restore it with its parent (--table {parent})"
+            )));
+        }
+    }
+    for (table, constraint, referenced) in &chosen.references {
+        if !target.has(referenced) {
+            return Err(exit::usage(format!(
+                "{table} has a foreign key {constraint:?} to {referenced}, which {database:?} \
+                 does not have: restore {referenced} with it (--table {referenced})"
             )));
         }
     }
     Ok(target)
+}
+
+impl Target {
+    fn has(&self, table: &Qualified) -> bool {
+        self.relations
+            .iter()
+            .any(|(schema, name)| *schema == table.schema && *name == table.name)
+    }
 }
 
 fn names(tables: &[Qualified]) -> String {
@@ -108,10 +131,10 @@ fn matching(tables: &[Qualified], relkinds: &str) -> String {
     )
 }
 
-/// One query: schemas, publications, the parents, what depends on the tables to be dropped
+/// One query: schemas, publications, which of `relations` exist, what depends on the tables to be dropped
 /// (normal dependencies of objects that are not parts of them; partitions not restored),
 /// and their publication memberships.
-fn survey_sql(dropped: &[Qualified], parents: &[Qualified], version_num: u32) -> String {
+fn survey_sql(dropped: &[Qualified], relations: &[Qualified], version_num: u32) -> String {
     let (columns, filter) = if version_num >= 150000 {
         (
             "coalesce(' (' || (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) \
@@ -138,7 +161,8 @@ blockers AS (SELECT d.classid, d.objid, d.objsubid FROM pg_depend d JOIN parts p
 SELECT json_build_object(
     'schemas', (SELECT json_agg(nspname) FROM pg_namespace),
     'publications', (SELECT coalesce(json_agg(pubname), '[]') FROM pg_publication),
-    'parents', (SELECT coalesce(json_agg(json_build_array(nspname, relname)), '[]') FROM ({parents}) p),
+    'relations', (SELECT coalesce(json_agg(json_build_array(nspname, relname)), '[]')
+        FROM ({relations}) r),
     'blockers', (SELECT coalesce(json_agg(DISTINCT CASE WHEN classid = 'pg_rewrite'::regclass
             THEN pg_describe_object('pg_class'::regclass,
                 (SELECT ev_class FROM pg_rewrite r WHERE r.oid = objid), 0)
@@ -149,17 +173,18 @@ SELECT json_build_object(
         FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid
         JOIN sel s ON s.oid = pr.prrelid));",
         sel = matching(dropped, "'r', 'p'"),
-        parents = matching(parents, "'p'"),
+        relations = matching(relations, "'r', 'p'"),
     )
 }
 
 /// The `pg_restore --use-list` file: the entries this target needs.
-fn list_file(chosen: &TocSelection, target: &Target) -> String {
+fn list_file(chosen: &TocSelection, target: &Target, in_place: bool) -> String {
     chosen
         .entries
         .iter()
         .filter(|(_, needed)| match needed {
             Needed::Always => true,
+            Needed::NewDatabase => !in_place,
             Needed::SchemaMissing(schema) => !target.schemas.contains(schema),
             Needed::SchemaPublication {
                 schema,
@@ -209,7 +234,7 @@ pub fn load(
 ) -> Result<()> {
     let target = check(server, database, chosen)?;
     let (list, mut out) = private_list_file()?;
-    out.write_all(list_file(chosen, &target).as_bytes())
+    out.write_all(list_file(chosen, &target, in_place).as_bytes())
         .with_context(|| format!("could not write {}", list.0.display()))?;
     drop(out);
 

@@ -131,6 +131,29 @@ fn a_table_others_depend_on_is_refused_with_the_reason_and_nothing_changes() {
         ),
         "1"
     );
+
+    // A new database lacks the referenced table: refused, and no database is left behind.
+    let refused = env.run(&[
+        "restore", &id, "--table", "tags", "--target", "scratch", "--yes",
+    ]);
+    assert_refused(
+        &refused,
+        "public.tags has a foreign key \"tags_item_fkey\" to public.items, which",
+    );
+    assert!(
+        !env.cluster
+            .databases()
+            .iter()
+            .any(|d| d.starts_with("scratch"))
+    );
+    let output = env.run(&[
+        "restore", &id, "--table", "tags", "--table", "items", "--target", "scratch", "--yes",
+    ]);
+    assert_success(&output);
+    assert_eq!(
+        env.cluster.psql("scratch", "SELECT count(*) FROM tags"),
+        "50"
+    );
 }
 
 const PARTITIONED: &str = "
