@@ -310,7 +310,10 @@ fn run_pg_restore(
     let mut child = tool.spawn_writer(Stdio::from(script))?;
     let stdin = child.take_stdin();
     enlarge_pipe(&stdin);
-    let mut sink = UntilClosed(Some(stdin));
+    let mut sink = UntilClosed {
+        inner: Some(stdin),
+        interrupt,
+    };
     let streamed = decode::stream_file(&file.path, file.compression, &mut sink, progress);
     drop(sink);
     let outcome = match streamed {
@@ -334,27 +337,34 @@ fn run_pg_restore(
     outcome
 }
 
-/// A writer into a program that may close its input early: from then on, bytes are dropped.
-struct UntilClosed<W: Write>(Option<W>);
+/// A writer into a program that may close its input early: from then on, bytes are dropped
+/// (they are still read, for the checksum), until a signal stops the work.
+struct UntilClosed<'a, W: Write> {
+    inner: Option<W>,
+    interrupt: &'a Interrupt,
+}
 
-impl<W: Write> Write for UntilClosed<W> {
+impl<W: Write> Write for UntilClosed<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(inner) = &mut self.0
+        if self.interrupt.check().is_err() {
+            return Err(io::Error::other("interrupted"));
+        }
+        if let Some(inner) = &mut self.inner
             && let Err(err) = inner.write_all(buf)
         {
             if err.kind() != io::ErrorKind::BrokenPipe {
                 return Err(err);
             }
-            self.0 = None;
+            self.inner = None;
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.0 {
+        match &mut self.inner {
             Some(inner) => match inner.flush() {
                 Err(err) if err.kind() == io::ErrorKind::BrokenPipe => {
-                    self.0 = None;
+                    self.inner = None;
                     Ok(())
                 }
                 other => other,
