@@ -328,3 +328,22 @@ fn nothing_is_committed_unless_pg_restore_succeeded() {
         "the transaction was rolled back"
     );
 }
+
+#[test]
+fn a_table_restores_from_a_custom_archive_pgbackup_compressed() {
+    let env = Env::new();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE big AS SELECT g, md5(g::text) FROM generate_series(1, 100000) g",
+    );
+    let entry = env.create(&["--format", "custom", "--compression", "zstd"]);
+    let id = entry["id"].as_str().unwrap();
+    env.cluster.psql("app", "DELETE FROM items WHERE id > 10");
+    // items' data comes first in the archive: pg_restore stops reading long before the end.
+    let output = env.run(&["restore", id, "--table", "items", "--yes"]);
+    assert_success(&output);
+    assert_eq!(
+        env.cluster.psql("app", "SELECT count(*) FROM items"),
+        "1000"
+    );
+}
