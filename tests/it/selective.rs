@@ -334,7 +334,7 @@ fn a_table_restores_from_a_custom_archive_pgbackup_compressed() {
     let env = Env::new();
     env.cluster.psql(
         "app",
-        "CREATE TABLE big AS SELECT g, md5(g::text) FROM generate_series(1, 100000) g",
+        "CREATE TABLE zz_big AS SELECT g, md5(g::text) FROM generate_series(1, 100000) g",
     );
     let entry = env.create(&["--format", "custom", "--compression", "zstd"]);
     let id = entry["id"].as_str().unwrap();
