@@ -16,6 +16,7 @@ pub mod files;
 pub mod fsutil;
 pub mod integrity;
 pub mod interrupt;
+pub mod listing;
 pub mod lock;
 pub mod logging;
 pub mod manpages;

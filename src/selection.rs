@@ -9,43 +9,7 @@ use std::fmt;
 use anyhow::Result;
 
 use crate::exit;
-
-/// Entry kinds of more than one word, as pg_restore prints them (the longest that fits wins).
-const KINDS: &[&str] = &[
-    "ACCESS METHOD",
-    "BLOB METADATA",
-    "CHECK CONSTRAINT",
-    "DATABASE PROPERTIES",
-    "DEFAULT ACL",
-    "EVENT TRIGGER",
-    "FK CONSTRAINT",
-    "FOREIGN DATA WRAPPER",
-    "FOREIGN SERVER",
-    "FOREIGN TABLE",
-    "INDEX ATTACH",
-    "LARGE OBJECT",
-    "MATERIALIZED VIEW DATA",
-    "MATERIALIZED VIEW",
-    "OPERATOR CLASS",
-    "OPERATOR FAMILY",
-    "PROCEDURAL LANGUAGE",
-    "PUBLICATION TABLES IN SCHEMA",
-    "PUBLICATION TABLE",
-    "ROW SECURITY",
-    "SECURITY LABEL",
-    "SEQUENCE OWNED BY",
-    "SEQUENCE SET",
-    "SHELL TYPE",
-    "STATISTICS DATA",
-    "SUBSCRIPTION TABLE",
-    "TABLE ATTACH",
-    "TABLE DATA",
-    "TEXT SEARCH CONFIGURATION",
-    "TEXT SEARCH DICTIONARY",
-    "TEXT SEARCH PARSER",
-    "TEXT SEARCH TEMPLATE",
-    "USER MAPPING",
-];
+use crate::listing::TocEntry;
 
 /// Kinds that belong to the table they are attached to.
 const TABLE_PARTS: &[&str] = &[
@@ -93,17 +57,6 @@ const OTHER_RELATIONS: &[(&str, &str)] = &[
     ("SEQUENCE", "a sequence"),
 ];
 
-/// One line of `pg_restore --list --verbose`. Names are split at spaces: the schema is the
-/// first word and the owner the last, so a table name may hold spaces, a schema name not.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TocEntry {
-    pub id: u32,
-    pub kind: String,
-    pub schema: String,
-    pub tag: String,
-    pub deps: Vec<u32>,
-}
-
 /// A schema-qualified name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Qualified {
@@ -149,52 +102,6 @@ pub struct TocSelection {
     pub references: Vec<(Qualified, String, Qualified)>,
     /// The schemas the restored objects live in.
     pub schemas: BTreeSet<String>,
-}
-
-/// Parses `pg_restore --list --verbose`; lines it does not recognize are skipped.
-pub fn parse_listing(listing: &str) -> Vec<TocEntry> {
-    let mut entries: Vec<TocEntry> = Vec::new();
-    for line in listing.lines() {
-        if let Some(deps) = line.strip_prefix(";\tdepends on:") {
-            if let Some(last) = entries.last_mut() {
-                last.deps = deps
-                    .split_whitespace()
-                    .filter_map(|d| d.parse().ok())
-                    .collect();
-            }
-            continue;
-        }
-        if let Some(entry) = parse_line(line) {
-            entries.push(entry);
-        }
-    }
-    entries
-}
-
-fn parse_line(line: &str) -> Option<TocEntry> {
-    let (id, rest) = line.split_once("; ")?;
-    let id = id.trim().parse().ok()?;
-    let mut words = rest.splitn(3, ' ');
-    let (_catalog, _oid, rest) = (words.next()?, words.next()?, words.next()?);
-    let kind = KINDS
-        .iter()
-        .filter(|kind| {
-            rest.strip_prefix(**kind)
-                .is_some_and(|r| r.starts_with(' '))
-        })
-        .max_by_key(|kind| kind.len())
-        .map(|kind| kind.to_string())
-        .unwrap_or_else(|| rest.split(' ').next().unwrap_or_default().to_string());
-    let rest = rest.get(kind.len() + 1..)?;
-    let (schema, rest) = rest.split_once(' ')?;
-    let tag = rest.rsplit_once(' ').map_or(rest, |(tag, _owner)| tag);
-    Some(TocEntry {
-        id,
-        kind,
-        schema: schema.to_string(),
-        tag: tag.to_string(),
-        deps: Vec::new(),
-    })
 }
 
 /// The possible readings of a `--table` value: `name`, `schema.name`, or with SQL quotes

@@ -1,4 +1,5 @@
-use super::{Needed, Qualified, parse_listing, readings, resolve};
+use super::{Needed, Qualified, readings, resolve};
+use crate::listing::parse_listing;
 
 /// `pg_restore --list --verbose` of a database with a serial table, an identity table
 /// referencing it, a partitioned table, a schema in a publication and a view.

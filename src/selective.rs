@@ -21,8 +21,9 @@ use crate::feed;
 use crate::fsutil;
 use crate::integrity::BackupFile;
 use crate::interrupt::Interrupt;
+use crate::listing::{self, TocEntry};
 use crate::process::Tool;
-use crate::selection::{self, Needed, Qualified, TocEntry, TocSelection};
+use crate::selection::{Needed, Qualified, TocSelection};
 use crate::server::Server;
 use crate::sql::{ident, literal};
 
@@ -40,7 +41,7 @@ pub fn read_toc(
                 file.path.display()
             )
         })?;
-    Ok(selection::parse_listing(&listing))
+    Ok(listing::parse_listing(&listing))
 }
 
 /// What the target database has that the selection depends on.
