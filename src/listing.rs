@@ -37,8 +37,9 @@ const KINDS: &[&str] = &[
     "TEXT SEARCH TEMPLATE",
     "USER MAPPING",
 ];
-/// One line of `pg_restore --list --verbose`. Names are split at spaces: the schema is the
-/// first word and the owner the last, so a table name may hold spaces, a schema name not.
+/// One line of `pg_restore --list --verbose`. Names are split at spaces: the schema is one
+/// the archive creates or else the first word, the owner the last word, and the name what
+/// is between (so an owner's name may not hold spaces).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TocEntry {
     pub id: u32,
@@ -50,6 +51,7 @@ pub struct TocEntry {
 
 /// Parses `pg_restore --list --verbose`; lines it does not recognize are skipped.
 pub fn parse_listing(listing: &str) -> Vec<TocEntry> {
+    let schemas = schema_names(listing);
     let mut entries: Vec<TocEntry> = Vec::new();
     for line in listing.lines() {
         if let Some(deps) = line.strip_prefix(";\tdepends on:") {
@@ -61,14 +63,27 @@ pub fn parse_listing(listing: &str) -> Vec<TocEntry> {
             }
             continue;
         }
-        if let Some(entry) = parse_line(line) {
+        if let Some(entry) = parse_line(line, &schemas) {
             entries.push(entry);
         }
     }
     entries
 }
 
-fn parse_line(line: &str) -> Option<TocEntry> {
+/// The names of the schemas the archive creates (their entries have no schema of their
+/// own), so that names of schemas with spaces are found whole on the other lines.
+fn schema_names(listing: &str) -> Vec<String> {
+    let mut names: Vec<String> = listing
+        .lines()
+        .filter_map(|line| parse_line(line, &[]))
+        .filter(|entry| entry.kind == "SCHEMA")
+        .map(|entry| entry.tag)
+        .collect();
+    names.sort_by_key(|name| std::cmp::Reverse(name.len()));
+    names
+}
+
+fn parse_line(line: &str, schemas: &[String]) -> Option<TocEntry> {
     let (id, rest) = line.split_once("; ")?;
     let id = id.trim().parse().ok()?;
     let mut words = rest.splitn(3, ' ');
@@ -83,7 +98,11 @@ fn parse_line(line: &str) -> Option<TocEntry> {
         .map(|kind| kind.to_string())
         .unwrap_or_else(|| rest.split(' ').next().unwrap_or_default().to_string());
     let rest = rest.get(kind.len() + 1..)?;
-    let (schema, rest) = rest.split_once(' ')?;
+    let known = schemas.iter().find_map(|schema| {
+        let after = rest.strip_prefix(schema.as_str())?.strip_prefix(' ')?;
+        Some((schema.as_str(), after))
+    });
+    let (schema, rest) = known.or_else(|| rest.split_once(' '))?;
     let tag = rest.rsplit_once(' ').map_or(rest, |(tag, _owner)| tag);
     Some(TocEntry {
         id,

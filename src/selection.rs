@@ -102,6 +102,11 @@ pub struct TocSelection {
     pub references: Vec<(Qualified, String, Qualified)>,
     /// The schemas the restored objects live in.
     pub schemas: BTreeSet<String>,
+    /// The grants of the restored tables and sequences: applied after their privileges
+    /// are reset, so the target's default privileges do not add to the backup's.
+    pub acls: Vec<u32>,
+    /// The restored tables and sequences: (`TABLE` or `SEQUENCE`, name).
+    pub relations: Vec<(&'static str, Qualified)>,
 }
 
 /// The possible readings of a `--table` value: `name`, `schema.name`, or with SQL quotes
@@ -234,12 +239,21 @@ impl<'a> Toc<'a> {
 
     /// The TABLE entries `id` depends on.
     fn table_deps(&self, entry: &TocEntry) -> Vec<&'a TocEntry> {
+        self.relation_deps(entry)
+            .into_iter()
+            .filter(|d| d.kind == "TABLE")
+            .collect()
+    }
+
+    /// The relations (tables, views, ...) `id` depends on, each once.
+    fn relation_deps(&self, entry: &TocEntry) -> Vec<&'a TocEntry> {
         let mut deps: Vec<&TocEntry> = entry
             .deps
             .iter()
             .filter_map(|d| self.by_id.get(d).copied())
-            .filter(|d| d.kind == "TABLE")
+            .filter(|d| d.kind == "TABLE" || OTHER_RELATIONS.iter().any(|(k, _)| *k == d.kind))
             .collect();
+        deps.sort_by_key(|d| d.id);
         deps.dedup_by_key(|d| d.id);
         deps
     }
@@ -262,18 +276,21 @@ impl<'a> Toc<'a> {
                         || (d.kind == "CONSTRAINT" && d.tag.ends_with(&format!(" {}", entry.tag)))
                 })
                 .and_then(|index| self.owner(index)),
+            // The relation it hangs off: the only one it depends on, or the one its name
+            // starts with (`orders orders_customer_fkey`); a table's, not a view's.
             kind if TABLE_PARTS.contains(&kind) => {
-                let deps = self.table_deps(entry);
-                let mut unique: Vec<u32> = deps.iter().map(|d| d.id).collect();
-                unique.sort_unstable();
-                unique.dedup();
-                if unique.len() == 1 {
-                    return Some(unique[0]);
-                }
-                deps.iter()
-                    .filter(|d| entry.tag == d.tag || entry.tag.starts_with(&format!("{} ", d.tag)))
-                    .max_by_key(|d| d.tag.len())
-                    .map(|d| d.id)
+                let deps = self.relation_deps(entry);
+                let owner = match deps.as_slice() {
+                    [only] => Some(*only),
+                    several => several
+                        .iter()
+                        .filter(|d| {
+                            entry.tag == d.tag || entry.tag.starts_with(&format!("{} ", d.tag))
+                        })
+                        .max_by_key(|d| d.tag.len())
+                        .copied(),
+                };
+                owner.filter(|d| d.kind == "TABLE").map(|d| d.id)
             }
             _ => None,
         }
@@ -405,7 +422,21 @@ impl<'a> Toc<'a> {
                         if entry.kind == "INDEX ATTACH" {
                             result.entries.append(&mut moved);
                         }
-                        result.entries.push((id, Needed::Always));
+                        let relation = ["TABLE", "SEQUENCE"]
+                            .into_iter()
+                            .find(|kind| entry.kind == *kind);
+                        if let Some(kind) = relation {
+                            result.relations.push((kind, self.qualified(id)));
+                        }
+                        let grants_on_relation = entry.kind == "ACL"
+                            && entry.deps.iter().any(|d| {
+                                ["TABLE", "SEQUENCE"].contains(&self.by_id[d].kind.as_str())
+                            });
+                        if grants_on_relation {
+                            result.acls.push(id);
+                        } else {
+                            result.entries.push((id, Needed::Always));
+                        }
                     }
                 }
             }

@@ -130,8 +130,20 @@ fn lines_are_split_into_kind_schema_and_tag() {
     assert_eq!(find(3400).schema, "s");
     assert_eq!(find(3415).tag, "COLUMN items.name");
     assert_eq!(find(3247).deps, vec![221, 3242, 3239, 3239, 221, 220]);
-    let spaced = parse_listing("215; 1259 16390 TABLE my_schema my table app\n");
-    assert_eq!(spaced[0].tag, "my table");
+    let spaced = parse_listing(
+        "6; 2615 16385 SCHEMA - my schema app\n\
+         215; 1259 16390 TABLE my schema my table app\n\
+         216; 1259 16391 TABLE my_schema t app\n",
+    );
+    assert_eq!(spaced[0].tag, "my schema");
+    assert_eq!(
+        (spaced[1].schema.as_str(), spaced[1].tag.as_str()),
+        ("my schema", "my table")
+    );
+    assert_eq!(
+        (spaced[2].schema.as_str(), spaced[2].tag.as_str()),
+        ("my_schema", "t")
+    );
 }
 
 #[test]
@@ -140,9 +152,20 @@ fn a_table_comes_with_everything_that_hangs_off_it() {
     // trigger's function only where it is missing, in a new database.
     let mut items = vec![(224, Needed::NewDatabase)];
     items.extend(always(&[
-        216, 3414, 3415, 3416, 215, 3417, 3226, 3402, 3418, 3229, 3231, 3232, 3251, 3395, 3396,
+        216, 3414, 3415, 215, 3417, 3226, 3402, 3418, 3229, 3231, 3232, 3251, 3395, 3396,
     ]));
     assert_eq!(ids(&["public.items"], &[]), items);
+    // Its grants come last, after its privileges are reset.
+    let entries = parse_listing(LISTING);
+    let chosen = resolve(&entries, &["public.items".to_string()], &[]).unwrap();
+    assert_eq!(chosen.acls, vec![3416]);
+    assert_eq!(
+        chosen.relations,
+        vec![
+            ("TABLE", q("public", "items")),
+            ("SEQUENCE", q("public", "items_id_seq"))
+        ]
+    );
     // The identity sequence, the FK that orders owns; not the view on it.
     assert_eq!(
         ids(&["orders"], &[]),

@@ -219,6 +219,44 @@ fn private_list_file() -> Result<(TempFile, fs::File)> {
     }
 }
 
+fn write_list(text: &str) -> Result<TempFile> {
+    let (list, mut out) = private_list_file()?;
+    out.write_all(text.as_bytes())
+        .with_context(|| format!("could not write {}", list.0.display()))?;
+    Ok(list)
+}
+
+/// Takes every privilege the restored relations got from the target's default privileges
+/// away again (the owner's stay), so that the backup's grants are all they have.
+fn reset_privileges(relations: &[(&str, Qualified)]) -> String {
+    if relations.is_empty() {
+        return String::new();
+    }
+    let names = |kind: &str| {
+        let names: Vec<String> = relations
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, t)| literal(&format!("{}.{}", ident(&t.schema), ident(&t.name))))
+            .collect();
+        format!("ARRAY[{}]::text[]", names.join(", "))
+    };
+    format!(
+        "DO $pgbackup$DECLARE r record; BEGIN
+FOR r IN SELECT DISTINCT k.kind, k.name, a.grantee FROM (
+        SELECT 'TABLE' AS kind, unnest({tables}) AS name
+        UNION ALL SELECT 'SEQUENCE', unnest({sequences})) k
+    JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.to_regclass(k.name)
+    CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+    WHERE a.grantee <> c.relowner LOOP
+  EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM %s', r.kind, r.name,
+    CASE WHEN r.grantee = 0 THEN 'PUBLIC'
+    ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r.grantee)) END);
+END LOOP; END $pgbackup$;",
+        tables = names("TABLE"),
+        sequences = names("SEQUENCE"),
+    )
+}
+
 /// Restores the selection into `database` in one transaction. `in_place`: the database
 /// has data of its own, so the selected tables are dropped first and pg_restore cleans up
 /// what it recreates.
@@ -234,10 +272,20 @@ pub fn load(
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
     let target = check(server, database, chosen)?;
-    let (list, mut out) = private_list_file()?;
-    out.write_all(list_file(chosen, &target, in_place).as_bytes())
-        .with_context(|| format!("could not write {}", list.0.display()))?;
-    drop(out);
+    let list = write_list(&list_file(chosen, &target, in_place))?;
+    // The grants are read first (they are in the table of contents, pg_restore stops
+    // reading right after it) and applied after the privileges were reset.
+    let grants = match chosen.acls.is_empty() {
+        true => String::new(),
+        false => {
+            let acls: String = chosen.acls.iter().map(|id| format!("{id}\n")).collect();
+            let acl_list = write_list(&acls)?;
+            let pg_restore = Tool::new(&server.programs().pg_restore)
+                .args(["--exit-on-error", "--file=-", "--use-list"])
+                .arg(&acl_list.0);
+            feed::capture(&pg_restore, &file.path, file.compression, interrupt)?
+        }
+    };
 
     let mut prelude = String::from("BEGIN;\n");
     if in_place && !chosen.dropped.is_empty() {
@@ -286,7 +334,11 @@ pub fn load(
     // Only now, when everything was read and checked, may the transaction commit; without
     // the COMMIT, psql ends at the end of its input and the server rolls everything back.
     let committed = complete.and_then(|()| {
-        let postlude = target.memberships.join("\n") + "\nCOMMIT;\n";
+        let postlude = format!(
+            "{}\n{grants}\n{}\nCOMMIT;\n",
+            reset_privileges(&chosen.relations),
+            target.memberships.join("\n")
+        );
         psql_in
             .write_all(postlude.as_bytes())
             .context("psql stopped before the transaction could commit")
