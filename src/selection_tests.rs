@@ -286,3 +286,17 @@ fn quoted_names_may_hold_dots_and_quotes() {
     assert_eq!(readings("\"a.b\""), vec![(None, "a.b".to_string())]);
     assert!(readings("\"unclosed").is_empty());
 }
+
+#[test]
+fn a_rule_on_a_view_is_not_part_of_the_table_its_action_writes_to() {
+    let listing = "\
+        220; 1259 16500 TABLE public audit_log app\n\
+        221; 1259 16501 VIEW public big_orders app\n\
+        3300; 2618 16502 RULE public big_orders log_big app\n\
+        ;\tdepends on: 221 220\n\
+        3301; 2618 16503 RULE public audit_log no_delete app\n\
+        ;\tdepends on: 220\n";
+    let entries = parse_listing(listing);
+    let chosen = resolve(&entries, &["audit_log".to_string()], &[]).unwrap();
+    assert_eq!(chosen.entries, always(&[220, 3301]));
+}
