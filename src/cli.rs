@@ -187,7 +187,7 @@ pub struct RestoreArgs {
     /// Parallel jobs for pg_restore and ANALYZE (custom format)
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
-    /// Restore only this table (custom format; repeatable)
+    /// Restore only this table (NAME or SCHEMA.NAME) with its keys, indexes, sequences, triggers, policies and grants (custom format; repeatable)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,
     /// Restore only this schema (custom format; repeatable)

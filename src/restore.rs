@@ -19,6 +19,8 @@ use crate::leftovers;
 use crate::naming::{Compression, Format};
 use crate::process::Tool;
 use crate::properties::DatabaseProperties;
+use crate::selection::TocSelection;
+use crate::selective;
 use crate::server::{Server, free_name};
 use crate::sql::ident;
 use crate::swap::{self, SwapNames};
@@ -45,9 +47,12 @@ pub struct Selection {
     pub jobs: Option<u32>,
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
-    /// Replace the selected objects in an existing database, in one transaction
-    /// (`--clean --if-exists --single-transaction`), instead of loading a new database.
+    /// Replace the selected objects in an existing database, in one transaction, instead
+    /// of loading a new database.
     pub in_place: bool,
+    /// The archive entries `tables` and `schemas` stand for; a partial selection is loaded
+    /// by [`selective::load`].
+    pub toc: Option<TocSelection>,
 }
 
 impl Selection {
@@ -404,6 +409,18 @@ fn load(
             "-f",
             "-",
         ])),
+        Format::Custom if let Some(chosen) = &selection.toc => {
+            return selective::load(
+                server,
+                name,
+                file,
+                chosen,
+                selection.in_place,
+                expected_sha256,
+                interrupt,
+                progress,
+            );
+        }
         Format::Custom => {
             let mut tool =
                 loader(&programs.pg_restore, selection.in_place).args(["-w", "--exit-on-error"]);

@@ -19,6 +19,8 @@ use crate::lock;
 use crate::naming::Format;
 use crate::recovery;
 use crate::restore::{self, Plan, PropertiesFrom, Request, Selection};
+use crate::selection;
+use crate::selective;
 use crate::server::Server;
 use crate::sql::MAX_NAME_BYTES;
 
@@ -97,7 +99,16 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     schema_only::check_type(&entry, args.kind)?;
     let file = BackupFile::locate(&config.backups_dir, &entry)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
-    let selection = selection(args, &file)?;
+    let mut selection = selection(args, &file)?;
+    if selection.is_partial() {
+        // Up front: a selection that matches nothing in the archive is a usage error.
+        let toc = selective::read_toc(&config.programs, &file, &Interrupt::untrapped())?;
+        selection.toc = Some(selection::resolve(
+            &toc,
+            &selection.tables,
+            &selection.schemas,
+        )?);
+    }
     let target = target_name(args, &entry)?;
     if target == args.maintenance_db {
         return Err(exit::usage(format!(
@@ -219,8 +230,13 @@ fn replace_objects(
     target: &str,
     warning: Option<String>,
 ) -> Result<RestoreReport> {
-    let objects: Vec<String> = selection
-        .tables
+    let chosen = selection
+        .toc
+        .as_ref()
+        .expect("a partial selection is resolved");
+    selective::check(server, target, chosen)?;
+    let objects: Vec<String> = chosen
+        .dropped
         .iter()
         .map(|t| format!("table {t}"))
         .chain(selection.schemas.iter().map(|s| format!("schema {s}")))
@@ -327,6 +343,7 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         tables: args.table.clone(),
         schemas: args.schema.clone(),
         in_place: false,
+        toc: None,
     })
 }
 

@@ -20,6 +20,7 @@ mod restore;
 mod schedule_state;
 mod scheduled;
 mod secrets;
+mod selective;
 mod status;
 mod usage;
 mod verify;

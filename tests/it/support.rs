@@ -238,6 +238,23 @@ impl Cluster {
             .join("\n")
     }
 
+    /// `pg_dump ARGS db` (e.g. `-t table`), as [`Cluster::dump`] cleans it.
+    pub fn dump_with(&self, db: &str, args: &[&str]) -> String {
+        let output = run_checked(
+            Command::new("pg_dump")
+                .envs(self.env())
+                .env("PGTZ", "UTC")
+                .args(args)
+                .arg(db),
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The names of all databases, sorted.
     pub fn databases(&self) -> Vec<String> {
         let names = self.psql(
