@@ -9,6 +9,7 @@ mod delete;
 mod faults;
 mod packaging;
 mod prune;
+mod prune_flags;
 mod restore;
 mod scheduled;
 mod status;
