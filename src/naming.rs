@@ -161,7 +161,10 @@ pub fn parse_file_name(name: &str) -> Option<ParsedName> {
 mod tests {
     use chrono::NaiveDate;
 
-    use super::{Compression, Format, Kind, backup_id, file_name, parse_file_name};
+    use super::{
+        Compression, Format, Kind, backup_id, extension, file_name, is_partial_name,
+        parse_file_name, partial_name,
+    };
 
     #[test]
     fn names_follow_the_old_module_scheme() {
@@ -217,6 +220,71 @@ mod tests {
             ".lock",
         ] {
             assert_eq!(parse_file_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_format_and_compression_has_its_name_and_extension() {
+        let table = [
+            (Format::Plain, Compression::None, "plain", "none", ".sql"),
+            (Format::Plain, Compression::Gzip, "plain", "gzip", ".sql.gz"),
+            (
+                Format::Plain,
+                Compression::Zstd,
+                "plain",
+                "zstd",
+                ".sql.zst",
+            ),
+            (Format::Custom, Compression::None, "custom", "none", ".dump"),
+            (
+                Format::Custom,
+                Compression::Gzip,
+                "custom",
+                "gzip",
+                ".dump.gz",
+            ),
+            (
+                Format::Custom,
+                Compression::Zstd,
+                "custom",
+                "zstd",
+                ".dump.zst",
+            ),
+        ];
+        for (format, compression, format_name, compression_name, ext) in table {
+            assert_eq!(format.as_str(), format_name);
+            assert_eq!(compression.as_str(), compression_name);
+            assert_eq!(Compression::parse(compression_name), Some(compression));
+            assert_eq!(extension(format, compression), ext);
+            let name = file_name(Kind::Full, "20250408_160000", format, compression);
+            let parsed = parse_file_name(&name).unwrap();
+            assert_eq!((parsed.format, parsed.compression), (format, compression));
+        }
+        for text in ["", "GZIP", "bzip2", "gz"] {
+            assert_eq!(Compression::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_display_as_their_name() {
+        for (kind, name) in [(Kind::Full, "full"), (Kind::Schema, "schema")] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn partial_names_are_hidden_and_recognised() {
+        let partial = partial_name("backup_full_20250408_160000.sql.gz");
+        assert_eq!(partial, ".backup_full_20250408_160000.sql.gz.partial");
+        assert!(is_partial_name(&partial));
+        for name in [
+            "backup_full_20250408_160000.sql.gz",
+            ".backup_full_20250408_160000.sql.gz",
+            "backup_full_20250408_160000.sql.gz.partial",
+            ".other.partial",
+        ] {
+            assert!(!is_partial_name(name), "{name}");
         }
     }
 }

@@ -16,6 +16,7 @@ mod ordering;
 mod output;
 mod packaging;
 mod prune;
+mod prune_flags;
 mod restore;
 mod schedule_state;
 mod scheduled;
