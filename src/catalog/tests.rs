@@ -286,7 +286,11 @@ fn entries_are_found_and_removed_by_id_and_file() {
     assert!(catalog.find_mut("nope").is_none());
     assert_eq!(catalog.backups[0].description, "changed");
     catalog.remove_file_entry("20250408_160000", "backup_full_20250408_150000.sql");
-    assert_eq!(catalog.backups.len(), 2, "an entry is removed only with its file name");
+    assert_eq!(
+        catalog.backups.len(),
+        2,
+        "an entry is removed only with its file name"
+    );
     let filename = catalog.backups[0].filename.clone();
     catalog.remove_file_entry("20250408_160000", &filename);
     let left: Vec<&str> = catalog.backups.iter().map(|e| e.id.as_str()).collect();
