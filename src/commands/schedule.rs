@@ -22,8 +22,7 @@ pub fn run(config: &Config, command: &ScheduleCommand) -> Result<u8> {
 fn show(config: &Config) -> Result<u8> {
     let schedule = schedule_file::load(&config.schedule_path)?;
     if config.json {
-        let value: Value = serde_json::from_str(&schedule.to_json())?;
-        return present::print_json(&value).map(|()| 0);
+        return present::print_json(&with_computed_next_run(&schedule)?).map(|()| 0);
     }
     let zone = schedule.zone();
     let when = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
@@ -156,8 +155,7 @@ fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
     let updated: Schedule = outcome?;
     if config.json {
         // The same value as `schedule show --json`: the file as saved.
-        let value: Value = serde_json::from_str(&updated.to_json())?;
-        return present::print_json(&value).map(|()| 0);
+        return present::print_json(&with_computed_next_run(&updated)?).map(|()| 0);
     }
     present::print_line(&format!(
         "schedule saved; next run {}",
@@ -167,6 +165,17 @@ fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
             .unwrap_or_else(|| "not planned".to_string())
     ))?;
     Ok(0)
+}
+
+/// The file's fields as stored, plus `computed_next_run`: the next run that `schedule
+/// show`, `status` and `run-scheduled` act on (RFC 3339; null when disabled), which the
+/// stored `next_run` may not hold yet (the shipped file has `null`).
+fn with_computed_next_run(schedule: &Schedule) -> Result<Value> {
+    let mut value: Value = serde_json::from_str(&schedule.to_json())?;
+    let next = schedule::next_run(schedule, Utc::now())
+        .map(|t| schedule.zone().wall_clock(t).to_rfc3339());
+    value["computed_next_run"] = json!(next);
+    Ok(value)
 }
 
 /// Writes the flags into the file's JSON form; true when anything that decides the

@@ -86,6 +86,12 @@ impl Paint {
     }
 }
 
+/// Names, messages and paths from the catalog, the server or files, with control
+/// characters escaped so that they cannot move the cursor or forge a line.
+fn shown(text: &str) -> String {
+    present::printable(text)
+}
+
 /// Section labels in a column, details indented under them.
 const INDENT: &str = "          ";
 
@@ -95,7 +101,7 @@ fn human(report: &Report, paint: Paint) -> String {
         lines.push(format!(
             "{INDENT}{}: {}",
             paint.state(reason.state, false),
-            reason.message
+            shown(&reason.message)
         ));
     }
     if let Some(db) = &report.database {
@@ -121,13 +127,13 @@ fn human(report: &Report, paint: Paint) -> String {
 fn restore_line(restores: &RestoresReport) -> Option<String> {
     let mut facts = Vec::new();
     if let Some(i) = &restores.interrupted {
-        facts.push(format!("1 interrupted ({})", i.database));
+        facts.push(format!("1 interrupted ({})", shown(&i.database)));
     }
     if let Some(i) = &restores.in_progress {
-        facts.push(format!("1 in progress ({})", i.database));
+        facts.push(format!("1 in progress ({})", shown(&i.database)));
     }
     if let Some(leftovers) = restores.leftovers.as_ref().filter(|l| !l.is_empty()) {
-        let names: Vec<&str> = leftovers.iter().map(|d| d.name.as_str()).collect();
+        let names: Vec<String> = leftovers.iter().map(|d| shown(&d.name)).collect();
         facts.push(format!(
             "{} left over ({})",
             leftovers.len(),
@@ -149,7 +155,7 @@ fn when(t: &DateTime<FixedOffset>) -> String {
 }
 
 fn database_lines(db: &DatabaseReport, paint: Paint) -> Vec<String> {
-    let name = db.name.as_deref().unwrap_or(&db.connection);
+    let name = shown(db.name.as_deref().unwrap_or(&db.connection));
     if !db.reachable {
         return vec![format!(
             "database  {name}: {} (see above)",
@@ -183,7 +189,10 @@ fn database_lines(db: &DatabaseReport, paint: Paint) -> Vec<String> {
         let tables: Vec<String> = db
             .largest_tables
             .iter()
-            .map(|t| format!("{}.{} {}", t.schema, t.name, format_size(t.bytes)))
+            .map(|t| {
+                let (schema, table) = (shown(&t.schema), shown(&t.name));
+                format!("{schema}.{table} {}", format_size(t.bytes))
+            })
             .collect();
         lines.push(format!("{INDENT}largest tables: {}", tables.join(", ")));
     }
@@ -201,15 +210,15 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
     };
     let mut lines = vec![format!(
         "backups   {}: {} complete, {}{space}",
-        backups.folder.display(),
+        shown(&backups.folder.display().to_string()),
         backups.count,
         format_size(backups.total_bytes)
     )];
     let width = |f: &dyn Fn(&crate::status::backups::Group) -> usize| {
         backups.groups.iter().map(f).max().unwrap_or(0)
     };
-    let db_width = width(&|g| g.database.len());
-    let kind_width = width(&|g| g.kind.len());
+    let db_width = width(&|g| shown(&g.database).chars().count());
+    let kind_width = width(&|g| shown(&g.kind).chars().count());
     for g in &backups.groups {
         let age = g.newest.age_seconds.map_or_else(
             || "date unknown".to_string(),
@@ -227,16 +236,20 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
         );
         lines.push(format!(
             "{INDENT}{:db_width$}  {:kind_width$}  {count:>12} {:>10}   newest {} {age} ({}{took})",
-            g.database,
-            g.kind,
+            shown(&g.database),
+            shown(&g.kind),
             format_size(g.total_bytes),
-            g.newest.id,
+            shown(&g.newest.id),
             format_size(g.newest.size_bytes)
         ));
         if let Some(v) = &g.last_verification {
             lines.push(format!(
                 "{INDENT}{:db_width$}  {:kind_width$}  last verified {} ({}): {}",
-                "", "", v.verified_at, v.id, v.result
+                "",
+                "",
+                shown(&v.verified_at),
+                shown(&v.id),
+                shown(&v.result)
             ));
         }
     }
@@ -244,34 +257,43 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
         lines.push(format!("{INDENT}no complete backups"));
     }
     for m in &backups.missing {
-        lines.push(format!("{INDENT}missing file: {} ({})", m.id, m.filename));
+        lines.push(format!(
+            "{INDENT}missing file: {} ({})",
+            shown(&m.id),
+            shown(&m.filename)
+        ));
     }
     for u in &backups.unsafe_entries {
-        let why = u.reason.as_deref().unwrap_or("");
-        lines.push(format!("{INDENT}unsafe entry: {} ({why})", u.id));
+        let why = shown(u.reason.as_deref().unwrap_or(""));
+        lines.push(format!("{INDENT}unsafe entry: {} ({why})", shown(&u.id)));
     }
     for d in &backups.damaged {
-        let why = d.reason.as_deref().unwrap_or("");
+        let why = shown(d.reason.as_deref().unwrap_or(""));
         lines.push(format!("{INDENT}damaged catalog {why}"));
     }
     for d in &backups.deleting {
         lines.push(format!(
             "{INDENT}interrupted delete: {} ({})",
-            d.id, d.filename
+            shown(&d.id),
+            shown(&d.filename)
         ));
     }
     for name in &backups.untracked {
-        lines.push(format!("{INDENT}untracked: {name}"));
+        lines.push(format!("{INDENT}untracked: {}", shown(name)));
     }
     let partial_label = match &backups.running {
         Some(w) => {
-            lines.push(format!("{INDENT}running: pid {} ({})", w.pid, w.command));
+            lines.push(format!(
+                "{INDENT}running: pid {} ({})",
+                w.pid,
+                shown(&w.command)
+            ));
             "in progress"
         }
         None => "leftover partial",
     };
     for name in &backups.partials {
-        lines.push(format!("{INDENT}{partial_label}: {name}"));
+        lines.push(format!("{INDENT}{partial_label}: {}", shown(name)));
     }
     lines
 }
@@ -279,14 +301,18 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
 fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
     if let Some(error) = &schedule.error {
         return vec![format!(
-            "schedule  {}: {error}",
-            paint.colour("31", "damaged")
+            "schedule  {}: {}",
+            paint.colour("31", "damaged"),
+            shown(error)
         )];
     }
     let defaults = if schedule.present {
         String::new()
     } else {
-        format!(" (defaults: {} does not exist)", schedule.file.display())
+        format!(
+            " (defaults: {} does not exist)",
+            shown(&schedule.file.display().to_string())
+        )
     };
     let at = schedule
         .time
@@ -315,14 +341,14 @@ fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
             let backup = r
                 .backup_id
                 .as_deref()
-                .map(|id| format!(" (backup {id})"))
+                .map(|id| format!(" (backup {})", shown(id)))
                 .unwrap_or_default();
             format!(": ok{backup}")
         }
         Some(r) => format!(
             ": {}: {}",
-            paint.colour("31", &r.status),
-            r.error.as_deref().unwrap_or("no error recorded")
+            paint.colour("31", &shown(&r.status)),
+            shown(r.error.as_deref().unwrap_or("no error recorded"))
         ),
     };
     lines.push(format!("{INDENT}last run {last}{result}"));

@@ -227,6 +227,40 @@ fn on_an_80_column_terminal_list_and_the_delete_confirmation_fit() {
 }
 
 #[test]
+fn the_status_report_shows_hostile_names_escaped() {
+    let env = Env::new();
+    env.create(&[]);
+    let mut catalog: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(env.catalog_path()).unwrap()).unwrap();
+    let entries = match catalog.as_array_mut() {
+        Some(entries) => entries,
+        None => catalog["backups"].as_array_mut().unwrap(),
+    };
+    entries[0]["database"] = HOSTILE.into();
+    fs::write(env.catalog_path(), catalog.to_string()).unwrap();
+    assert_eq!(
+        env.entries()[0]["database"],
+        HOSTILE,
+        "the catalog was edited"
+    );
+
+    let output = env.run(&["status"]);
+    let report = stdout(&output);
+    assert!(
+        !report.contains('\u{1b}') && !report.contains('\u{7}'),
+        "{report:?}"
+    );
+    assert!(
+        !report.lines().any(|l| l.starts_with("second line")),
+        "{report}"
+    );
+    assert!(
+        report.contains("\\u{1b}[31mRED\\u{1b}[0m\\nsecond line\\u{7}"),
+        "{report}"
+    );
+}
+
+#[test]
 fn a_description_longer_than_1000_characters_is_refused() {
     let env = Env::new();
     let output = env.run(&["create", "-m", &"é".repeat(1001)]);

@@ -51,6 +51,16 @@ fn the_shipped_schedule_plans_its_first_run_and_every_view_agrees() {
         planned.timestamp()
     );
     assert!(prometheus.lines().any(|l| l == metric), "{prometheus}");
+    // `schedule show --json` keeps the stored fields and carries the same computed run.
+    let shown: Value = serde_json::from_slice(
+        &run_at(&env, "2025-04-09 14:00:00", &["schedule", "show", "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(shown["next_run"], Value::Null, "{shown}");
+    assert_eq!(
+        shown["computed_next_run"], "2025-04-10T03:00:00+00:00",
+        "{shown}"
+    );
 
     // The first heartbeat records the plan instead of backing up at once.
     let first = run_at(&env, "2025-04-09 14:00:00", &["run-scheduled"]);
