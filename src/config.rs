@@ -139,7 +139,19 @@ fn configured_zone(schedule_path: &std::path::Path) -> (Zone, Option<String>) {
     }
 }
 
+/// The user's name from /etc/passwd when neither USER nor LOGNAME is set (cron, CI), else
+/// `uid-N`.
 fn current_uid_name() -> String {
     // SAFETY: getuid(2) has no preconditions.
-    format!("uid {}", unsafe { libc::getuid() })
+    let uid = unsafe { libc::getuid() }.to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let mut fields = line.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid-{uid}"))
 }

@@ -140,3 +140,23 @@ fn a_line_break_in_a_description_or_a_database_name_cannot_forge_an_audit_line()
     );
     assert!(lines[0].contains("nightly\\\\n2030"), "{log}");
 }
+
+#[test]
+fn without_user_or_logname_the_audit_log_names_the_user_from_the_password_file() {
+    let env = Env::new();
+    let output = env
+        .cmd()
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .args(["create", "-d", "host=/nonexistent dbname=nosuch"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8(me.stdout).unwrap();
+    let log = fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
+    assert!(log.contains(&format!(" user={} ", me.trim())), "{log}");
+}
