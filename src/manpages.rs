@@ -43,6 +43,12 @@ The catalog of backups.
 .I $PGBACKUP_HOME/backups/backup_{type}_{YYYYMMDD}_{HHMMSS}.sql[.gz|.zst]
 Backup files (\fI.dump\fR for custom format).
 .TP
+.I $PGBACKUP_HOME/backups/<backup file>.meta.json
+The backup's catalog entry, beside it, so that \fBverify \-\-rebuild\-catalog\fR restores names, descriptions and pins.
+.TP
+.I $PGBACKUP_HOME/restore-intent.json
+The step a restore is taking; a restore that was killed is finished or undone from it by the next command that takes the lock, and \fBstatus\fR reports it until then.
+.TP
 .I $PGBACKUP_HOME/backups/.lock
 Lock file held by the one operation that may write; it names its holder.
 .TP
