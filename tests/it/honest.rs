@@ -231,6 +231,41 @@ fn a_backup_file_that_changes_during_the_restore_is_refused() {
 }
 
 #[test]
+fn a_backup_file_that_changes_during_a_selective_restore_is_refused() {
+    let env = Env::new();
+    // Several MiB of table data, more than the pipe into pg_restore holds, so the file is
+    // still being read when it changes.
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE bulk AS SELECT g, md5(g::text) || md5((g * 7)::text) AS t \
+         FROM generate_series(1, 100000) g",
+    );
+    let entry = env.create(&["--format", "custom", "--level", "0"]);
+    let path = env.backups_dir().join(entry["filename"].as_str().unwrap());
+    // The pg_restore that loads the selection appends to the file as it starts (still a
+    // valid archive, so only the checksum of the bytes read can notice).
+    let pg_restore = real_program("pg_restore");
+    env.shim(
+        "pg_restore",
+        &format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --clean ] && printf 'changed' >> '{}'; done\n\
+             exec {pg_restore} \"$@\"\n",
+            path.display()
+        ),
+    );
+    env.cluster.psql("app", "DELETE FROM items WHERE id > 10");
+    let output = env.run(&["restore", id(&entry), "--table", "items", "--yes"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("changed while it was being restored"), "{err}");
+    assert!(
+        fs::read(&path).unwrap().ends_with(b"changed"),
+        "the shim changed the file"
+    );
+    assert_eq!(item_count(&env), "10", "the transaction was rolled back");
+}
+
+#[test]
 fn status_reads_back_what_verify_records() {
     let env = Env::new();
     let entry = env.create(&[]);
