@@ -79,8 +79,8 @@ pub fn check(server: &Server, database: &str, chosen: &TocSelection) -> Result<T
     if !target.blockers.is_empty() {
         return Err(exit::usage(format!(
             "refusing to replace {} in {database:?}: dropping it would break what depends on \
-             it ({}); restore those tables with it (--table), or remove the dependency first. \
-             Nothing was changed",
+             it ({}); restore the tables among them with it (--table), or remove the dependency \
+             first. Nothing was changed",
             names(&chosen.dropped),
             target.blockers.join(", ")
         )));
