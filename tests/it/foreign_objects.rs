@@ -1,21 +1,9 @@
 //! Databases holding objects that live outside the tables: a custom tablespace, a logical
 //! replication subscription. Verify and restore handle them and leave no database behind.
 
-use std::process::Output;
-
 use serde_json::Value;
 
-use crate::support::{Env, stderr, stdout};
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(output),
-        stderr(output)
-    );
-}
+use crate::support::{Env, assert_success};
 
 /// Databases pgbackup made for a restore or a restore test, still there.
 fn scratch_databases(env: &Env) -> Vec<String> {

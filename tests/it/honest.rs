@@ -3,26 +3,16 @@
 //! that changes during a restore is noticed, and the results verify records are read back.
 
 use std::fs;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, real_program, stderr, stdout};
+use crate::support::{Env, assert_success, real_program, stderr, stdout};
 
 fn id(entry: &Value) -> &str {
     entry["id"].as_str().unwrap()
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(output),
-        stderr(output)
-    );
 }
 
 fn item_count(env: &Env) -> String {

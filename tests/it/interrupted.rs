@@ -5,13 +5,13 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Env, stderr, stdout};
+use crate::support::{Env, assert_success, stderr, stdout};
 
 /// What the database holds after the recovery.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,16 +20,6 @@ enum Holds {
     Old,
     /// The backup's data (the restore was finished).
     Restored,
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(output),
-        stderr(output)
-    );
 }
 
 fn databases_like(env: &Env, part: &str) -> Vec<String> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Env, real_pg_dump, stderr, stdout};
+use crate::support::{Env, assert_success, real_pg_dump, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,16 +19,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn id(entry: &Value) -> &str {
     entry["id"].as_str().unwrap()
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(output),
-        stderr(output)
-    );
 }
 
 /// Databases whose name starts with `prefix`.

@@ -4,17 +4,7 @@
 
 use std::process::Output;
 
-use crate::support::{Env, stderr, stdout};
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        stdout(output),
-        stderr(output)
-    );
-}
+use crate::support::{Env, assert_success, stderr, stdout};
 
 fn assert_refused(output: &Output, reason: &str) {
     assert_eq!(

@@ -579,3 +579,14 @@ pub fn real_program(name: &str) -> String {
         .unwrap();
     String::from_utf8(output.stdout).unwrap().trim().to_string()
 }
+
+/// Fails the test with the exit code, stdout and stderr unless `output` is a success.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    );
+}
