@@ -7,8 +7,8 @@ use std::ffi::OsString;
 use clap::{ArgMatches, CommandFactory};
 
 use crate::cli::Cli;
-use crate::conninfo::{self, SECRET_KEYWORDS};
-use crate::process::shell_quote;
+use crate::pg::conninfo::{self, SECRET_KEYWORDS};
+use crate::pg::process::shell_quote;
 
 /// Shown instead of a connection string that libpq would not parse (it may hold a password).
 const UNPARSABLE: &str = "<connection string libpq rejects>";

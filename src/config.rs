@@ -10,9 +10,9 @@ use anyhow::{Context, Result};
 use crate::catalog;
 use crate::cli::GlobalArgs;
 use crate::command_line;
-use crate::conn::{Conn, ServerOptions};
-use crate::schedule_file::{self, Stored};
-use crate::zone::Zone;
+use crate::model::zone::Zone;
+use crate::pg::conn::{Conn, ServerOptions};
+use crate::state::schedule_file::{self, Stored};
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
 pub const SCHEDULE_FILE: &str = "backup_schedule.json";

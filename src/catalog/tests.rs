@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 
 use super::{Catalog, Entry, path_in};
-use crate::zone::Zone;
+use crate::model::zone::Zone;
 
 const OLD_MODULE_CATALOG: &str = r#"[
   {

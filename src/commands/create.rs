@@ -6,22 +6,22 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::audit;
+use crate::backup::restore::recovery;
+use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::{BackupType, CompressionArg, CreateArgs, FormatArg};
 use crate::commands::present;
 use crate::config::Config;
-use crate::dump::{self, DumpPlan, Dumped};
 use crate::exit;
-use crate::files;
-use crate::fsutil;
 use crate::interrupt::Interrupt;
-use crate::lock::WriteLock;
-use crate::naming::{self, Compression, Format, Kind};
-use crate::postgres::{self, ServerFacts};
-use crate::process::Tool;
-use crate::recovery;
-use crate::sidecar;
+use crate::model::naming::{self, Compression, Format, Kind};
+use crate::pg::dump::{self, DumpPlan, Dumped};
+use crate::pg::postgres::{self, ServerFacts};
+use crate::pg::process::Tool;
+use crate::state::audit;
+use crate::state::lock::WriteLock;
+use crate::store::files;
+use crate::store::fsutil;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
 /// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.

@@ -3,14 +3,14 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::audit;
+use crate::backup::restore::recovery;
+use crate::catalog::removal::{self, Removed, Target};
 use crate::catalog::{Catalog, Entry};
 use crate::cli::DeleteArgs;
 use crate::commands::{confirm, present, select};
 use crate::config::Config;
 use crate::exit;
-use crate::recovery;
-use crate::removal::{self, Removed, Target};
+use crate::state::audit;
 
 pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     let catalog = Catalog::load(&config.catalog_path)?;

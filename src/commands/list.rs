@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::catalog::order;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ListArgs;
 use crate::commands::present;
 use crate::config::Config;
-use crate::files::{self, FileState};
-use crate::order;
+use crate::store::files::{self, FileState};
 
 /// A catalog entry or an untracked file, with what is true of it on disk.
 #[derive(Debug, Serialize)]

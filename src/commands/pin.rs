@@ -3,12 +3,12 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::audit;
+use crate::backup::restore::recovery;
 use crate::catalog::Catalog;
+use crate::catalog::sidecar;
 use crate::commands::{present, select};
 use crate::config::Config;
-use crate::recovery;
-use crate::sidecar;
+use crate::state::audit;
 
 pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
     let outcome = (|| {

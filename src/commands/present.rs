@@ -12,7 +12,7 @@ use crate::exit;
 
 /// 1536 -> "1.5 KiB".
 pub fn human_size(bytes: u64) -> String {
-    crate::units::format_size(bytes)
+    crate::model::units::format_size(bytes)
 }
 
 /// Bytes and rate on stderr when it is a terminal; hidden otherwise.

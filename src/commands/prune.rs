@@ -4,15 +4,15 @@ use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::audit;
 use crate::catalog::Catalog;
+use crate::catalog::removal::Removed;
 use crate::cli::{KeepArgs, PruneArgs};
 use crate::commands::{create, present};
 use crate::config::Config;
 use crate::exit;
-use crate::prune::{self, Plan, PolicySpec};
-use crate::removal::Removed;
-use crate::schedule_file;
+use crate::policy::prune::{self, Plan, PolicySpec};
+use crate::state::audit;
+use crate::state::schedule_file;
 
 #[derive(Serialize)]
 struct Report<'a> {

@@ -5,24 +5,24 @@ use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::audit;
+use crate::backup::integrity::{self, BackupFile};
+use crate::backup::restore::intent::{self, Journal};
+use crate::backup::restore::recovery;
+use crate::backup::restore::selection;
+use crate::backup::restore::selective;
+use crate::backup::restore::{self, Plan, PropertiesFrom, Request, Selection};
 use crate::catalog::{Catalog, Entry};
 use crate::cli::RestoreArgs;
 use crate::commands::progress::Progress;
 use crate::commands::{confirm, present, schema_only, select};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
-use crate::integrity::{self, BackupFile};
-use crate::intent::{self, Journal};
 use crate::interrupt::Interrupt;
-use crate::lock;
-use crate::naming::Format;
-use crate::recovery;
-use crate::restore::{self, Plan, PropertiesFrom, Request, Selection};
-use crate::selection;
-use crate::selective;
-use crate::server::Server;
-use crate::sql::MAX_NAME_BYTES;
+use crate::model::naming::Format;
+use crate::pg::server::Server;
+use crate::pg::sql::MAX_NAME_BYTES;
+use crate::state::audit;
+use crate::state::lock;
 
 /// What `restore --json` prints.
 #[derive(Debug, Serialize)]

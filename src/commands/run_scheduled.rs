@@ -9,17 +9,17 @@ use anyhow::{Context, Result};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::audit;
 use crate::catalog::Entry;
 use crate::cli::RunScheduledArgs;
 use crate::commands::create::{self, Recipe};
 use crate::commands::present;
 use crate::config::Config;
-use crate::lock::WriteLock;
-use crate::naming::{Compression, Format, Kind};
-use crate::prune::{self, PolicySpec};
-use crate::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
-use crate::schedule_file;
+use crate::model::naming::{Compression, Format, Kind};
+use crate::policy::prune::{self, PolicySpec};
+use crate::policy::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
+use crate::state::audit;
+use crate::state::lock::WriteLock;
+use crate::state::schedule_file;
 use crate::status;
 
 pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {

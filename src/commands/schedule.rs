@@ -4,13 +4,13 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::audit;
 use crate::cli::{ScheduleCommand, ScheduleSetArgs};
 use crate::commands::{confirm, create, present};
 use crate::config::Config;
 use crate::exit;
-use crate::schedule::{self, RETRY_DELAYS_MINUTES, Schedule};
-use crate::schedule_file::{self, Stored};
+use crate::policy::schedule::{self, RETRY_DELAYS_MINUTES, Schedule};
+use crate::state::audit;
+use crate::state::schedule_file::{self, Stored};
 
 pub fn run(config: &Config, command: &ScheduleCommand) -> Result<u8> {
     match command {

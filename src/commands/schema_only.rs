@@ -6,7 +6,7 @@ use anyhow::Result;
 use crate::catalog::Entry;
 use crate::cli::BackupType;
 use crate::exit;
-use crate::server::Server;
+use crate::pg::server::Server;
 
 /// Whether any table or materialized view of the database has rows (or had them).
 const HOLDS_DATA_SQL: &str = "SELECT to_json(EXISTS (SELECT 1 FROM pg_class c \

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::catalog::order;
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
-use crate::files::{self, FileState};
-use crate::order;
-use crate::zone::Zone;
+use crate::model::zone::Zone;
+use crate::store::files::{self, FileState};
 
 /// The type `latest` stands for unless told otherwise: a schema-only backup never stands in
 /// for a full one.

@@ -10,14 +10,14 @@ use crate::cli::StatusArgs;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit::{self, Refusal};
-use crate::schedule::RETRY_DELAYS_MINUTES;
+use crate::model::units::{format_duration, format_size};
+use crate::policy::schedule::RETRY_DELAYS_MINUTES;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Limits;
 use crate::status::restores::RestoresReport;
 use crate::status::schedule_view::ScheduleReport;
 use crate::status::{self, Report, State, prometheus};
-use crate::units::{format_duration, format_size};
 
 /// Never fails once the flags are valid: whatever cannot be read is reported as unknown.
 /// A command line that cannot be run is exit 3 (UNKNOWN), as monitoring systems expect.

@@ -8,22 +8,22 @@ use anyhow::Result;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::audit;
+use crate::backup::integrity::{self, BackupFile};
+use crate::backup::restore_test;
+use crate::backup::verification::{Verdict, VerifyState};
+use crate::catalog::rebuild;
+use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::VerifyArgs;
 use crate::commands::progress::Progress;
 use crate::commands::{present, select};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
-use crate::fsutil;
-use crate::integrity::{self, BackupFile};
 use crate::interrupt::Interrupt;
-use crate::lock;
-use crate::rebuild;
-use crate::server::Server;
-use crate::sidecar;
-use crate::trial;
-use crate::verification::{Verdict, VerifyState};
+use crate::pg::server::Server;
+use crate::state::audit;
+use crate::state::lock;
+use crate::store::fsutil;
 
 /// How long verify waits for another writer to release the lock before giving up recording.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -138,7 +138,8 @@ fn verify_one(
             problems.extend(findings.problems);
             warnings.extend(findings.warnings);
             if let Some(server) = server.filter(|_| problems.is_empty()) {
-                let trial = trial::restore_test(server, entry, &file, findings.tables, interrupt)?;
+                let trial =
+                    restore_test::restore_test(server, entry, &file, findings.tables, interrupt)?;
                 problems.extend(trial.problems);
                 restore_tested = Some(trial.tables);
             }

@@ -4,16 +4,16 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::backup::integrity::BackupFile;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
 use crate::commands::list::{Listed, state_name};
 use crate::commands::{present, select};
 use crate::config::Config;
-use crate::contents;
-use crate::files;
-use crate::integrity::BackupFile;
 use crate::interrupt::Interrupt;
-use crate::process::Tool;
+use crate::pg::contents;
+use crate::pg::process::Tool;
+use crate::store::files;
 
 pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
     let catalog = Catalog::load(&config.catalog_path)?;

@@ -1,12 +1,12 @@
 //! The judgement: what in the gathered facts is a warning or critical, and why. Pure, so
 //! every rule is tested with fixed facts.
 
+use crate::model::units::{format_duration, format_size};
 use crate::status::Reason;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Thresholds;
 use crate::status::schedule_view::ScheduleReport;
-use crate::units::{format_duration, format_size};
 
 /// Every problem found; an empty list means all is well.
 pub fn assess(

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
+use crate::backup::verification::{Verdict, VerifyState};
+use crate::catalog::order;
 use crate::catalog::{self, Catalog, Entry};
-use crate::files::{self, FileState};
-use crate::order;
+use crate::model::zone::{self, Zone};
 use crate::status::Reason;
 use crate::status::disk::{self, Space};
-use crate::verification::{Verdict, VerifyState};
-use crate::zone::{self, Zone};
+use crate::store::files::{self, FileState};
 
 /// The backups section of the status report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -5,8 +5,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::postgres;
-use crate::process::ProcessError;
+use crate::pg::postgres;
+use crate::pg::process::ProcessError;
 
 /// How long to wait for the server unless PGCONNECT_TIMEOUT (or the conninfo) says otherwise.
 const CONNECT_TIMEOUT_SECONDS: &str = "5";

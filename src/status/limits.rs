@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::exit;
-use crate::units;
+use crate::model::units;
 
 /// Thresholds as given on the command line; `None` takes the default.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

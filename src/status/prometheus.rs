@@ -9,8 +9,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::fsutil;
 use crate::status::Report;
+use crate::store::fsutil;
 
 /// One metric family: its samples, each with its labels.
 struct Family {

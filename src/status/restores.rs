@@ -5,15 +5,15 @@
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::backup::restore::intent::{self, Phase, RestoreIntent};
+use crate::backup::restore::leftovers;
 use crate::config::Config;
-use crate::conn::Conn;
-use crate::intent::{self, Phase, RestoreIntent};
-use crate::leftovers;
-use crate::postgres;
-use crate::sql::ident;
+use crate::model::units::format_size;
+use crate::pg::conn::Conn;
+use crate::pg::postgres;
+use crate::pg::sql::ident;
 use crate::status::Reason;
 use crate::status::backups;
-use crate::units::format_size;
 
 /// A warning when restores keep more previous databases than this...
 pub const MAX_KEPT_COPIES: usize = 2;
@@ -194,7 +194,7 @@ mod tests {
     use super::{
         Interrupted, MAX_KEPT_BYTES, MAX_KEPT_COPIES, RestoreDatabase, RestoresReport, assess,
     };
-    use crate::intent::Phase;
+    use crate::backup::restore::intent::Phase;
     use crate::status::State;
 
     fn copy(name: &str, bytes: u64) -> RestoreDatabase {

@@ -9,10 +9,10 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-pub use crate::schedule::OVERDUE_SLACK_MINUTES;
-use crate::schedule::{self, RunStatus, Schedule};
-use crate::schedule_file::{self, Stored};
-use crate::zone::{self, Zone};
+use crate::model::zone::{self, Zone};
+pub use crate::policy::schedule::OVERDUE_SLACK_MINUTES;
+use crate::policy::schedule::{self, RunStatus, Schedule};
+use crate::state::schedule_file::{self, Stored};
 
 /// The schedule as `status` reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -275,7 +275,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{ScheduleView, interpret};
-    use crate::zone::Zone;
+    use crate::model::zone::Zone;
 
     fn view(value: Value, now: DateTime<Utc>) -> ScheduleView {
         let zone = Zone::parse(Some("Europe/Berlin")).unwrap();

@@ -268,7 +268,7 @@ impl Cluster {
     pub fn properties(&self, db: &str) -> Value {
         let sql = format!(
             "SELECT {} FROM pg_database d WHERE d.datname = '{db}'",
-            pgbackup::postgres::PROPERTIES_JSON
+            pgbackup::pg::postgres::PROPERTIES_JSON
         );
         serde_json::from_str(&self.psql("postgres", &sql)).unwrap()
     }

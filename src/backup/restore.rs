@@ -1,0 +1,511 @@
+//! Restoring a backup: always into a new database first; only when that worked is it
+//! swapped in place of the current database (or given its new name with --target). Before
+//! the swap, any failure leaves the current database as it was and drops the new one.
+
+pub mod analyze;
+pub mod intent;
+pub mod leftovers;
+pub mod recovery;
+pub mod selection;
+pub mod selective;
+pub mod subscriptions;
+pub mod swap;
+pub mod unpack;
+
+use std::ffi::OsStr;
+use std::process::Stdio;
+
+use anyhow::{Context, Result, bail};
+
+use crate::backup::integrity::BackupFile;
+use crate::catalog::Entry;
+use crate::exit;
+use crate::fault;
+use crate::interrupt::Interrupt;
+use crate::model::naming::{Compression, Format};
+use crate::pg::feed::{self, FeedFailure};
+use crate::pg::process::Tool;
+use crate::pg::properties::DatabaseProperties;
+use crate::pg::server::{Server, free_name};
+use crate::pg::sql::ident;
+use intent::{Journal, Phase, RestoreIntent};
+use selection::TocSelection;
+use swap::SwapNames;
+
+/// What to restore where, as the operator asked.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub entry: &'a Entry,
+    pub file: BackupFile,
+    /// The name the restored database gets.
+    pub target: String,
+    /// Whether an existing database of that name is swapped out (else refused).
+    pub replace: bool,
+    pub drop_previous: bool,
+    /// `YYYYMMDD_HHMMSS`, for the names of the new and the previous database.
+    pub stamp: String,
+    pub selection: Selection,
+}
+
+/// pg_restore options for custom archives.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub jobs: Option<u32>,
+    pub tables: Vec<String>,
+    pub schemas: Vec<String>,
+    /// Replace the selected objects in an existing database, in one transaction, instead
+    /// of loading a new database.
+    pub in_place: bool,
+    /// The archive entries `tables` and `schemas` stand for; a partial selection is loaded
+    /// by [`selective::load`].
+    pub toc: Option<TocSelection>,
+}
+
+impl Selection {
+    pub fn is_partial(&self) -> bool {
+        !self.tables.is_empty() || !self.schemas.is_empty()
+    }
+}
+
+/// Where the new database's owner, encoding, locale, settings, ACL and comment come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PropertiesFrom {
+    /// Recorded at backup time.
+    Backup,
+    /// Copied from this database (backups made before pgbackup recorded them).
+    Database(String),
+    /// Nothing known: the server's defaults, owned by the restoring role.
+    ServerDefaults,
+}
+
+/// Everything decided before anything is touched; shown to the operator for confirmation.
+#[derive(Debug)]
+pub struct Plan {
+    pub target: String,
+    /// The database the backup is loaded into, renamed to `target` at the end.
+    pub staging: String,
+    /// When `target` exists: the name it is kept under after the swap.
+    pub previous: Option<String>,
+    pub drop_previous: bool,
+    pub properties: Option<DatabaseProperties>,
+    pub properties_from: PropertiesFrom,
+    pub file: BackupFile,
+    /// The checksum the bytes fed to psql/pg_restore must have.
+    pub expected_sha256: Option<String>,
+    pub selection: Selection,
+}
+
+/// A database to create and load a backup into.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDatabase<'a> {
+    pub name: &'a str,
+    /// Owner, encoding and locale for CREATE DATABASE; the server's defaults when `None`.
+    pub properties: Option<&'a DatabaseProperties>,
+    pub file: &'a BackupFile,
+    pub selection: &'a Selection,
+    /// The checksum the bytes fed to psql/pg_restore must have.
+    pub expected_sha256: Option<&'a str>,
+}
+
+/// The outcome of a restore that got its database in place.
+#[derive(Debug)]
+pub struct Restored {
+    pub database: String,
+    /// The previous database, kept under this name.
+    pub previous: Option<String>,
+    pub dropped_previous: bool,
+    /// What did not work after the swap, with the SQL to finish it.
+    pub notes: Vec<String>,
+}
+
+/// Checks rights and names, and decides the plan. Changes nothing.
+pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
+    let role = &server.role;
+    if !role.superuser && !role.createdb {
+        bail!(
+            "role {:?} may not create databases (it lacks CREATEDB), and a restore always \
+             creates a new database: restore as a superuser, or grant it with \
+             ALTER ROLE {} CREATEDB",
+            role.name,
+            ident(&role.name)
+        );
+    }
+    let target = &request.target;
+    let (current, taken) = server.survey(target)?;
+    let exists = current.is_some();
+    if exists && !request.replace {
+        return Err(exit::usage(format!(
+            "database {target:?} already exists; choose another --target, or add --replace to \
+             swap the restored database in its place"
+        )));
+    }
+    if let Some(current) = &current
+        && !role.superuser
+        && !server.acts_as(&current.owner)?
+    {
+        bail!(
+            "role {:?} does not own database {target:?} (its owner is {:?}), so it cannot \
+             rename it for the swap: restore as its owner or a superuser",
+            role.name,
+            current.owner
+        );
+    }
+    let (properties, properties_from) = match &request.entry.database_properties {
+        Some(recorded) => (
+            Some(DatabaseProperties::from_json(recorded)?),
+            PropertiesFrom::Backup,
+        ),
+        None => match current {
+            Some(current) => (Some(current), PropertiesFrom::Database(target.clone())),
+            None => copied_from_source(server, &request.entry.database)?,
+        },
+    };
+    if let Some(properties) = &properties
+        && !role.superuser
+        && !server.acts_as(&properties.owner)?
+    {
+        bail!(
+            "role {:?} cannot create a database owned by {:?} (it is not a member of that \
+             role, or that role does not exist on this server): restore as a superuser",
+            role.name,
+            properties.owner
+        );
+    }
+    let staging = free_name(&taken, target, &format!("_restoring_{}", request.stamp));
+    let previous =
+        exists.then(|| free_name(&taken, target, &format!("_pre_restore_{}", request.stamp)));
+    Ok(Plan {
+        target: target.clone(),
+        staging,
+        previous,
+        drop_previous: request.drop_previous,
+        properties,
+        properties_from,
+        expected_sha256: request.entry.sha256.clone(),
+        file: request.file,
+        selection: request.selection,
+    })
+}
+
+fn copied_from_source(
+    server: &Server,
+    source: &str,
+) -> Result<(Option<DatabaseProperties>, PropertiesFrom)> {
+    if source.is_empty() {
+        return Ok((None, PropertiesFrom::ServerDefaults));
+    }
+    Ok(match server.properties(source)? {
+        Some(found) => (Some(found), PropertiesFrom::Database(source.to_string())),
+        None => (None, PropertiesFrom::ServerDefaults),
+    })
+}
+
+/// What the restore of `plan` is about to do, for [`Journal::begin`].
+pub fn intent(server: &Server, plan: &Plan, backup_id: &str) -> RestoreIntent {
+    RestoreIntent {
+        phase: Phase::Loading,
+        backup_id: backup_id.to_string(),
+        database: plan.target.clone(),
+        staging: plan.staging.clone(),
+        previous: plan.previous.clone(),
+        drop_previous: plan.drop_previous,
+        allowed_connections: None,
+        properties: plan.properties.clone(),
+        connection: server.connection_target(),
+        maintenance_db: server.maintenance_db().to_string(),
+        pid: 0,
+        started_at: String::new(),
+    }
+}
+
+/// Carries out the plan: drop what earlier restores of the target left, load into the new
+/// database, ANALYZE, apply the properties, then swap or rename. `journal` holds the
+/// restore's intent and is moved on before each step.
+pub fn execute(
+    server: &Server,
+    plan: &Plan,
+    journal: &mut Journal,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Restored> {
+    let mut notes = drop_leftovers(server, plan);
+    let untouched = || match &plan.previous {
+        Some(_) => format!("restore failed; {:?} was not touched", plan.target),
+        None => "restore failed; nothing was changed".to_string(),
+    };
+    let new = NewDatabase {
+        name: &plan.staging,
+        properties: plan.properties.as_ref(),
+        file: &plan.file,
+        selection: &plan.selection,
+        expected_sha256: plan.expected_sha256.as_deref(),
+    };
+    load_new(server, new, interrupt, progress).with_context(untouched)?;
+    let prepared = (|| {
+        tracing::info!("analyzing {:?}", plan.staging);
+        let workers = plan.selection.jobs.unwrap_or(analyze::DEFAULT_WORKERS);
+        analyze::analyze(server, &plan.staging, workers)?;
+        // After ANALYZE: settings such as default_transaction_read_only apply to new sessions.
+        if let Some(sql) = plan
+            .properties
+            .as_ref()
+            .map(|p| p.apply_sql(&plan.staging))
+            .filter(|sql| !sql.is_empty())
+        {
+            server
+                .execute(&sql)
+                .context("could not apply the database-level properties")?;
+        }
+        interrupt.check()
+    })();
+    if let Err(err) = prepared {
+        return Err(discard(server, &plan.staging, err).context(untouched()));
+    }
+    fault::point("restore:after-load");
+    match &plan.previous {
+        Some(previous) => {
+            let names = SwapNames {
+                current: plan.target.clone(),
+                staging: plan.staging.clone(),
+                previous: previous.clone(),
+            };
+            let swapped = swap::swap(
+                server,
+                &names,
+                plan.properties.as_ref(),
+                plan.drop_previous,
+                journal,
+            )?;
+            notes.extend(swapped.notes);
+            fault::point("restore:done");
+            Ok(Restored {
+                database: plan.target.clone(),
+                previous: (!swapped.dropped_previous).then(|| previous.clone()),
+                dropped_previous: swapped.dropped_previous,
+                notes,
+            })
+        }
+        None => {
+            journal
+                .enter(Phase::Renaming)
+                .map_err(|err| discard(server, &plan.staging, err).context(untouched()))?;
+            notes.extend(swap::rename_into_place(
+                server,
+                &plan.staging,
+                &plan.target,
+                plan.properties.as_ref(),
+            )?);
+            fault::point("restore:done");
+            Ok(Restored {
+                database: plan.target.clone(),
+                previous: None,
+                dropped_previous: false,
+                notes,
+            })
+        }
+    }
+}
+
+/// Drops the `<target>_restoring_*` databases that killed or failed restores left; what
+/// cannot be dropped is kept, and said so.
+fn drop_leftovers(server: &Server, plan: &Plan) -> Vec<String> {
+    let names = match server.database_names() {
+        Ok(names) => names,
+        Err(err) => return vec![format!("could not look for leftover databases: {err:#}")],
+    };
+    let mut notes = Vec::new();
+    for name in names
+        .iter()
+        .filter(|n| **n != plan.staging && leftovers::is_restoring_of(n, &plan.target))
+    {
+        tracing::info!("dropping {name:?}, left over from an earlier restore");
+        if let Err(err) = server.drop_database(name) {
+            notes.push(format!(
+                "{err:#}; the leftover {name:?} of an earlier restore is kept"
+            ));
+        }
+    }
+    notes
+}
+
+/// Replaces the selected tables and schemas of an existing database with the backup's, in
+/// one transaction: on any failure the database is exactly as it was.
+pub fn replace_objects(
+    server: &Server,
+    database: &str,
+    file: &BackupFile,
+    selection: &Selection,
+    expected_sha256: Option<&str>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let selection = Selection {
+        in_place: true,
+        jobs: None,
+        ..selection.clone()
+    };
+    let into = NewDatabase {
+        name: database,
+        properties: None,
+        file,
+        selection: &selection,
+        expected_sha256,
+    };
+    load(server, into, interrupt, progress).with_context(|| {
+        format!("restore failed; {database:?} was not changed (the transaction was rolled back)")
+    })
+}
+
+/// Creates the database with its owner, encoding and locale, and loads the backup into it;
+/// on failure the database is dropped again.
+pub fn load_new(
+    server: &Server,
+    new: NewDatabase<'_>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let name = new.name;
+    let create = match new.properties {
+        Some(properties) => properties.create_sql(name),
+        None => format!("CREATE DATABASE {} TEMPLATE template0;", ident(name)),
+    };
+    tracing::info!("creating database {name:?}");
+    server
+        .execute(&create)
+        .with_context(|| format!("could not create database {name:?}"))?;
+    load(server, new, interrupt, progress).map_err(|err| discard(server, name, err))
+}
+
+/// Drops a database pgbackup created after `err`, and says whether that worked.
+fn discard(server: &Server, name: &str, err: anyhow::Error) -> anyhow::Error {
+    match server.drop_database(name) {
+        Ok(()) => err.context(format!("the new database {name:?} was removed")),
+        Err(drop_err) => err.context(format!(
+            "the new database {name:?} is left behind ({drop_err:#}); remove it with \
+             DROP DATABASE {};",
+            ident(name)
+        )),
+    }
+}
+
+fn load(
+    server: &Server,
+    new: NewDatabase<'_>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<()> {
+    let NewDatabase {
+        name,
+        file,
+        selection,
+        expected_sha256,
+        ..
+    } = new;
+    let programs = server.programs();
+    let conn = server.conn_for(name);
+    tracing::info!("loading {} into {name:?}", file.path.display());
+    let tool = match file.format {
+        Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args([
+            "-X",
+            "-w",
+            "-q",
+            "-b",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-f",
+            "-",
+        ])),
+        Format::Custom if let Some(chosen) = &selection.toc => {
+            return selective::load(
+                server,
+                name,
+                file,
+                chosen,
+                selection.in_place,
+                expected_sha256,
+                interrupt,
+                progress,
+            );
+        }
+        Format::Custom => {
+            let mut tool =
+                loader(&programs.pg_restore, selection.in_place).args(["-w", "--exit-on-error"]);
+            if selection.in_place {
+                tool = tool.args(["--clean", "--if-exists", "--single-transaction"]);
+            }
+            for table in &selection.tables {
+                tool = tool.arg("--table").arg(table);
+            }
+            for schema in &selection.schemas {
+                tool = tool.arg("--schema").arg(schema);
+            }
+            if let Some(jobs) = selection.jobs {
+                let unpacked = match file.compression {
+                    Compression::None => None,
+                    _ => {
+                        let (unpacked, sha256) = unpack::unpack(file, progress)?;
+                        unchanged(&sha256, expected_sha256)?;
+                        Some(unpacked)
+                    }
+                };
+                interrupt.check()?;
+                let archive = unpacked.as_ref().map_or(file.path.as_path(), |u| u.path());
+                let tool = conn.apply(tool.arg(format!("--jobs={jobs}")).arg(archive));
+                tool.output("")
+                    .with_context(|| format!("could not load the backup into {name:?}"))?;
+                return Ok(());
+            }
+            conn.apply(tool)
+        }
+    };
+    let fed = feed::feed(
+        &tool,
+        Stdio::null(),
+        &file.path,
+        file.compression,
+        interrupt,
+        progress,
+    )
+    .map_err(|failure| match failure {
+        FeedFailure::Unreadable(err) => err,
+        FeedFailure::Program(err) | FeedFailure::StoppedEarly(err) => {
+            err.context(format!("could not load the backup into {name:?}"))
+        }
+    })?;
+    unchanged(&fed.scan.sha256, expected_sha256)?;
+    for line in fed.warnings.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::warn!("{}: {line}", tool.name());
+    }
+    Ok(())
+}
+
+/// Whether the bytes read during the load are still those the catalog recorded.
+fn unchanged(sha256: &str, expected: Option<&str>) -> Result<()> {
+    match expected {
+        Some(expected) if !sha256.eq_ignore_ascii_case(expected) => bail!(
+            "the backup file changed while it was being restored: its SHA-256 is now \
+             {sha256}, the catalog says {expected}"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// psql or pg_restore for the load. Into a new database, its commits need not wait for
+/// the disk (`synchronous_commit=off`, appended to any `PGOPTIONS` of the environment):
+/// a crash can only lose that new database, which a failed restore drops anyway, and the
+/// final rename or swap commits synchronously, which flushes everything written before it.
+/// A selective restore into an existing database keeps the server's setting: its one
+/// commit is the result.
+fn loader(program: impl AsRef<OsStr>, in_place: bool) -> Tool {
+    let tool = Tool::new(program);
+    if in_place {
+        return tool;
+    }
+    let options = match std::env::var("PGOPTIONS") {
+        Ok(options) if !options.trim().is_empty() => {
+            format!("{options} -c synchronous_commit=off")
+        }
+        _ => "-c synchronous_commit=off".to_string(),
+    };
+    tool.env("PGOPTIONS", options)
+}

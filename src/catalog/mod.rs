@@ -1,0 +1,315 @@
+//! The catalog, `backups/backup_metadata.json`: the old module's fields plus pgbackup's,
+//! loaded leniently, rewritten atomically, unknown fields preserved.
+
+pub mod order;
+pub mod rebuild;
+pub mod removal;
+pub mod sidecar;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::model::zone::{self, Zone};
+use crate::store::fsutil;
+
+pub const FILE_NAME: &str = "backup_metadata.json";
+pub const VERSION: u32 = 1;
+
+/// One backup as the catalog records it. The first nine fields are the old module's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    #[serde(deserialize_with = "string_or_number")]
+    pub id: String,
+    pub filename: String,
+    #[serde(default)]
+    pub path: String,
+    #[serde(rename = "type", default = "default_type")]
+    pub kind: String,
+    #[serde(default)]
+    pub compressed: bool,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub date: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub description: String,
+    #[serde(default, deserialize_with = "string_or_null")]
+    pub database: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_dump_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_result: Option<String>,
+    /// What the last verification checked or found (see `verification`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_version: Option<String>,
+    /// Database-level properties at backup time, applied to the database a restore creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_properties: Option<Value>,
+    /// Set while the backup is being deleted: the entry no longer counts as a backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting: Option<bool>,
+    /// Fields pgbackup does not know, kept as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Entry {
+    pub fn is_pinned(&self) -> bool {
+        self.pinned == Some(true)
+    }
+
+    pub fn is_deleting(&self) -> bool {
+        self.deleting == Some(true)
+    }
+
+    /// When the backup was made: `created_at`, else the old module's `date` (read in `zone`).
+    pub fn instant(&self, zone: Zone) -> Option<DateTime<Utc>> {
+        self.created_at
+            .as_deref()
+            .and_then(|t| zone::parse_date(t, zone))
+            .or_else(|| zone::parse_date(&self.date, zone))
+    }
+
+    /// The compression of the file, inferred for old entries that only say `compressed`.
+    pub fn compression_name(&self) -> &str {
+        match (&self.compression, self.compressed) {
+            (Some(c), _) => c,
+            (None, true) if self.filename.ends_with(".zst") => "zstd",
+            (None, true) => "gzip",
+            (None, false) => "none",
+        }
+    }
+
+    /// The dump format, inferred from the name for old entries.
+    pub fn format_name(&self) -> &str {
+        match &self.format {
+            Some(f) => f,
+            None if self.filename.contains(".dump") => "custom",
+            None => "plain",
+        }
+    }
+}
+
+fn default_type() -> String {
+    "full".to_string()
+}
+
+fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or number, found {other}"
+        ))),
+    }
+}
+
+fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The whole catalog. The old module wrote a bare array of entries; pgbackup writes an
+/// object with `version` and `backups` and reads both.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub backups: Vec<Entry>,
+    /// Entries that do not read as backups, kept as written (after the others on rewrite).
+    pub damaged: Vec<Damaged>,
+    /// IDs written as JSON numbers, written back as the same numbers.
+    pub numeric_ids: BTreeSet<String>,
+    /// Top-level fields pgbackup does not know, kept as they were.
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct OnDisk<'a> {
+    version: u32,
+    backups: Vec<Box<RawValue>>,
+    #[serde(flatten)]
+    extra: &'a Map<String, Value>,
+}
+
+/// The top level of pgbackup's format, entries left unread.
+#[derive(Deserialize)]
+struct Top {
+    #[serde(default)]
+    backups: Vec<Box<RawValue>>,
+}
+
+/// Where the catalog lives inside a backups folder.
+pub fn path_in(backups_dir: &Path) -> PathBuf {
+    backups_dir.join(FILE_NAME)
+}
+
+impl Catalog {
+    /// Loads the catalog; a missing file is an empty catalog, one that does not parse is an
+    /// error that leaves the file alone. Damaged entries are reported and kept.
+    pub fn load(path: &Path) -> Result<Catalog> {
+        let bytes = match fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("could not read catalog {}", path.display()));
+            }
+        };
+        let catalog = std::str::from_utf8(&bytes)
+            .context("it is not valid UTF-8")
+            .and_then(Catalog::parse)
+            .with_context(|| {
+                format!(
+                    "catalog {} is corrupt and was left untouched; \
+                     `pgbackup verify --rebuild-catalog` rebuilds it from the backup files \
+                     and keeps the broken one aside",
+                    path.display()
+                )
+            })?;
+        for damaged in &catalog.damaged {
+            tracing::warn!(
+                "catalog {}: {} cannot be read ({}); it is kept as written and not counted \
+                 as a backup",
+                path.display(),
+                damaged.label(),
+                damaged.problem
+            );
+        }
+        Ok(catalog)
+    }
+
+    pub fn parse(text: &str) -> Result<Catalog> {
+        if text.trim().is_empty() {
+            bail!("the file is empty");
+        }
+        let value: Value = serde_json::from_str(text)?;
+        let (raw_entries, extra) = match value {
+            Value::Array(_) => (
+                serde_json::from_str::<Vec<Box<RawValue>>>(text)?,
+                Map::new(),
+            ),
+            Value::Object(mut map) => {
+                let top: Top = serde_json::from_str(text).context("in \"backups\"")?;
+                map.remove("backups");
+                map.remove("version");
+                (top.backups, map)
+            }
+            _ => bail!("expected a JSON array or object"),
+        };
+        let mut catalog = Catalog {
+            extra,
+            ..Catalog::default()
+        };
+        for (index, raw_entry) in raw_entries.iter().enumerate() {
+            match raw::read(raw_entry, index + 1) {
+                Ok((entry, numeric)) => {
+                    if numeric {
+                        catalog.numeric_ids.insert(entry.id.clone());
+                    }
+                    catalog.backups.push(entry);
+                }
+                Err(damaged) => catalog.damaged.push(damaged),
+            }
+        }
+        Ok(catalog)
+    }
+
+    pub fn to_json(&self) -> String {
+        let backups = self
+            .backups
+            .iter()
+            .map(|e| raw::write(e, self.numeric_ids.contains(&e.id)))
+            .chain(self.damaged.iter().map(|d| raw::verbatim(&d.raw)))
+            .collect();
+        let on_disk = OnDisk {
+            version: VERSION,
+            backups,
+            extra: &self.extra,
+        };
+        let mut text = serde_json::to_string_pretty(&on_disk).expect("catalog serializes");
+        text.push('\n');
+        text
+    }
+
+    /// Replaces the file atomically. Callers hold the write lock.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        fsutil::write_atomic(path, self.to_json().as_bytes())
+            .with_context(|| format!("could not save catalog {}", path.display()))
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Entry> {
+        self.backups.iter().find(|e| e.id == id)
+    }
+
+    pub fn find_mut(&mut self, id: &str) -> Option<&mut Entry> {
+        self.backups.iter_mut().find(|e| e.id == id)
+    }
+
+    /// Every entry with this exact ID (several only in a hand-edited or merged catalog).
+    pub fn find_all(&self, id: &str) -> Vec<&Entry> {
+        self.backups.iter().filter(|e| e.id == id).collect()
+    }
+
+    /// The one entry with this ID and file name.
+    pub fn find_file_mut(&mut self, id: &str, filename: &str) -> Option<&mut Entry> {
+        self.backups
+            .iter_mut()
+            .find(|e| e.id == id && e.filename == filename)
+    }
+
+    /// Drops the one entry with this ID and file name; others sharing the ID stay.
+    pub fn remove_file_entry(&mut self, id: &str, filename: &str) {
+        if let Some(index) = self
+            .backups
+            .iter()
+            .position(|e| e.id == id && e.filename == filename)
+        {
+            self.backups.remove(index);
+        }
+    }
+
+    /// File names of damaged entries, which no backup may take and no scan may adopt.
+    pub fn damaged_files(&self) -> impl Iterator<Item = &str> {
+        self.damaged.iter().filter_map(|d| d.filename.as_deref())
+    }
+}
+
+mod raw;
+pub use raw::Damaged;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! `verify --rebuild-catalog`: re-create catalog entries from the files in backups/. A
+//! catalog that cannot be read is renamed aside (never deleted); the entries of one that
+//! parses are kept; backup files it does not know are adopted, from the metadata file
+//! beside them when there is one, else from their name and content.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::backup::integrity::{self, BackupFile};
+use crate::catalog::sidecar;
+use crate::catalog::{Catalog, Entry};
+use crate::codec::decode::{self, StreamFailure};
+use crate::config::PgPrograms;
+use crate::interrupt::Interrupt;
+use crate::model::naming::{Compression, Format};
+use crate::pg::feed;
+use crate::pg::process::Tool;
+use crate::store::files;
+use crate::store::fsutil;
+
+/// How far into a plain dump to look for a `\connect` line naming the database.
+const HEADER_BYTES: u64 = 64 * 1024;
+
+/// What the rebuild did.
+#[derive(Debug, Default)]
+pub struct Rebuilt {
+    /// Where a catalog that did not parse was moved.
+    pub kept_aside: Option<PathBuf>,
+    /// Entries kept from a catalog that parsed.
+    pub kept: usize,
+    /// Damaged entries replaced by what their backup's metadata file records.
+    pub repaired: Vec<String>,
+    pub adopted: Vec<Adopted>,
+}
+
+/// A backup file that got a catalog entry.
+#[derive(Debug)]
+pub struct Adopted {
+    pub entry: Entry,
+    /// What the operator should know: unknown database, a file that does not check out.
+    pub notes: Vec<String>,
+}
+
+/// Rebuilds the catalog; `stamp` (`YYYYMMDD_HHMMSS`) names a broken catalog kept aside.
+/// Callers hold the write lock.
+pub fn rebuild(
+    backups_dir: &Path,
+    catalog_path: &Path,
+    programs: &PgPrograms,
+    interrupt: &Interrupt,
+    stamp: &str,
+) -> Result<Rebuilt> {
+    let mut rebuilt = Rebuilt::default();
+    let mut catalog = match read_catalog(catalog_path) {
+        Ok(catalog) => catalog,
+        Err(problem) => {
+            let aside = keep_aside(catalog_path, stamp)?;
+            tracing::warn!(
+                "catalog {} cannot be read ({problem}); kept it as {}",
+                catalog_path.display(),
+                aside.display()
+            );
+            rebuilt.kept_aside = Some(aside);
+            Catalog::default()
+        }
+    };
+    rebuilt.kept = catalog.backups.len();
+    let damaged = std::mem::take(&mut catalog.damaged);
+    for d in damaged {
+        let recorded = d
+            .filename
+            .as_deref()
+            .and_then(|f| sidecar::read(backups_dir, f));
+        match recorded {
+            Some(Ok(entry)) => {
+                tracing::warn!("{} repaired from its metadata file", d.label());
+                rebuilt.repaired.push(entry.id.clone());
+                catalog.backups.push(entry);
+            }
+            _ => catalog.damaged.push(d),
+        }
+    }
+    for name in files::scan(backups_dir)?.backups {
+        let known = catalog.backups.iter().any(|e| e.filename == name)
+            || catalog.damaged_files().any(|f| f == name);
+        if known {
+            continue;
+        }
+        let adopted = match sidecar::read(backups_dir, &name) {
+            Some(Ok(entry)) => {
+                let size = fs::symlink_metadata(backups_dir.join(&name)).map(|m| m.len());
+                let notes = match size {
+                    Ok(size) if size == entry.size => Vec::new(),
+                    _ => vec![format!(
+                        "the file's size differs from its metadata file's {} bytes; \
+                         `pgbackup verify {}` checks it",
+                        entry.size, entry.id
+                    )],
+                };
+                Adopted { entry, notes }
+            }
+            recorded => {
+                let mut adopted = adopt(backups_dir, &name, programs, interrupt)?;
+                if let Some(Err(problem)) = recorded {
+                    adopted.notes.insert(0, problem);
+                }
+                sidecar::write(backups_dir, &adopted.entry)?;
+                adopted
+            }
+        };
+        catalog.backups.push(adopted.entry.clone());
+        rebuilt.adopted.push(adopted);
+    }
+    catalog.save(catalog_path)?;
+    Ok(rebuilt)
+}
+
+/// The catalog as it is: missing is empty; anything that cannot be read or parsed
+/// (an I/O error, invalid UTF-8, broken JSON) is a problem, and the file goes aside.
+fn read_catalog(catalog_path: &Path) -> Result<Catalog, String> {
+    let bytes = match fs::read(catalog_path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
+        Err(err) => return Err(err.to_string()),
+        Ok(bytes) => bytes,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| "it is not valid UTF-8".to_string())?;
+    Catalog::parse(&text).map_err(|err| format!("{err:#}"))
+}
+
+/// Renames the broken catalog to `backup_metadata.json.broken-<stamp>[-N]`.
+fn keep_aside(catalog_path: &Path, stamp: &str) -> Result<PathBuf> {
+    let dir = catalog_path.parent().unwrap_or(Path::new("."));
+    let base = catalog_path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let aside = (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{base}.broken-{stamp}")),
+            n => dir.join(format!("{base}.broken-{stamp}-{n}")),
+        })
+        .find(|path| fs::symlink_metadata(path).is_err())
+        .expect("some name is free");
+    fs::rename(catalog_path, &aside).with_context(|| {
+        format!(
+            "could not move the broken catalog {} aside",
+            catalog_path.display()
+        )
+    })?;
+    fsutil::sync_dir(dir)?;
+    Ok(aside)
+}
+
+/// An entry for a file: type and date from its name, size and checksum from its content.
+fn adopt(
+    backups_dir: &Path,
+    name: &str,
+    programs: &PgPrograms,
+    interrupt: &Interrupt,
+) -> Result<Adopted> {
+    let mut entry = files::untracked_entry(backups_dir, name);
+    let mut notes = Vec::new();
+    let file = match BackupFile::locate(backups_dir, &entry) {
+        Ok(file) => file,
+        Err(problem) => {
+            notes.push(problem);
+            return Ok(Adopted { entry, notes });
+        }
+    };
+    let findings =
+        integrity::check_everything(&entry, &file, programs, interrupt, false, &mut |_| {})?;
+    match &findings.scan {
+        Some(scan) => {
+            entry.size = scan.size;
+            entry.sha256 = Some(scan.sha256.clone());
+            entry.raw_size = Some(scan.raw_size);
+        }
+        None => {
+            let raw =
+                decode::stream_file(&file.path, Compression::None, &mut io::sink(), &mut |_| {});
+            match raw {
+                Ok(scan) => entry.sha256 = Some(scan.sha256),
+                Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => {
+                    notes.push(format!("could not read it: {err}"));
+                }
+            }
+        }
+    }
+    notes.extend(findings.problems);
+    entry.database = database_name(programs, &file, interrupt).unwrap_or_default();
+    if entry.database.is_empty() {
+        notes.push(
+            "the database it was made from is unknown (the dump does not name it); \
+             restore it with --target"
+                .to_string(),
+        );
+    }
+    Ok(Adopted { entry, notes })
+}
+
+/// The database a dump names: `dbname:` in a custom archive's header, or a `\connect` line
+/// near the start of a plain dump (made with --create).
+fn database_name(
+    programs: &PgPrograms,
+    file: &BackupFile,
+    interrupt: &Interrupt,
+) -> Option<String> {
+    match file.format {
+        Format::Custom => {
+            let pg_restore = Tool::new(&programs.pg_restore).arg("--list");
+            let listing =
+                feed::capture(&pg_restore, &file.path, file.compression, interrupt).ok()?;
+            listing.lines().find_map(|line| {
+                let name = line
+                    .strip_prefix(';')?
+                    .trim_start()
+                    .strip_prefix("dbname: ")?;
+                Some(name.to_string())
+            })
+        }
+        Format::Plain => {
+            let head = decode::head(&file.path, file.compression, HEADER_BYTES).ok()?;
+            String::from_utf8_lossy(&head)
+                .lines()
+                .find_map(|line| connect_target(line.strip_prefix("\\connect ")?))
+        }
+    }
+}
+
+/// The database of a `\connect` line's argument: `app`, `"my db"` or
+/// `-reuse-previous=on "dbname='my db'"`.
+fn connect_target(argument: &str) -> Option<String> {
+    let argument = argument.trim();
+    if let Some(quoted) = argument.strip_prefix("-reuse-previous=on ") {
+        let conninfo = quoted
+            .trim()
+            .strip_prefix('"')?
+            .strip_suffix('"')?
+            .replace("\"\"", "\"");
+        let value = conninfo.strip_prefix("dbname=")?;
+        let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) else {
+            return Some(value.to_string());
+        };
+        let mut name = String::new();
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            name.extend(if c == '\\' { chars.next() } else { Some(c) });
+        }
+        return Some(name);
+    }
+    match argument.strip_prefix('"') {
+        Some(rest) => Some(rest.strip_suffix('"')?.replace("\"\"", "\"")),
+        None => Some(argument.split_whitespace().next()?.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connect_target;
+
+    #[test]
+    fn connect_lines_name_the_database() {
+        assert_eq!(connect_target("app").as_deref(), Some("app"));
+        assert_eq!(connect_target("\"My DB\"").as_deref(), Some("My DB"));
+        assert_eq!(
+            connect_target("-reuse-previous=on \"dbname='it\\'s db'\"").as_deref(),
+            Some("it's db")
+        );
+        assert_eq!(
+            connect_target("-reuse-previous=on \"dbname=Ünï\"").as_deref(),
+            Some("Ünï")
+        );
+        assert_eq!(
+            connect_target("-reuse-previous=on \"dbname='a \"\"b\"\" \\\\c'\"").as_deref(),
+            Some("a \"b\" \\c")
+        );
+        assert_eq!(connect_target(""), None);
+    }
+}

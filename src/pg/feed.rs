@@ -1,0 +1,115 @@
+//! Streaming a backup file, decoded, into a program's stdin (psql, pg_restore), and telling
+//! apart a backup that cannot be read from a program that failed.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::Stdio;
+
+use anyhow::{Context, Result};
+
+use crate::codec::decode::{self, Scan, StreamFailure};
+use crate::interrupt::Interrupt;
+use crate::model::naming::Compression;
+use crate::pg::dump::enlarge_pipe;
+use crate::pg::process::Tool;
+
+/// A program that read the whole backup and exited 0.
+#[derive(Debug)]
+pub struct Fed {
+    pub scan: Scan,
+    /// What the program printed on stderr although it succeeded.
+    pub warnings: String,
+}
+
+/// Why feeding failed.
+#[derive(Debug)]
+pub enum FeedFailure {
+    /// The backup file could not be read or decoded; the program was stopped.
+    Unreadable(anyhow::Error),
+    /// The program failed: its exit code and stderr (or a signal stopped it).
+    Program(anyhow::Error),
+    /// The program exited 0 without reading its input to the end.
+    StoppedEarly(anyhow::Error),
+}
+
+impl FeedFailure {
+    pub fn into_error(self) -> anyhow::Error {
+        match self {
+            FeedFailure::Unreadable(err)
+            | FeedFailure::Program(err)
+            | FeedFailure::StoppedEarly(err) => err,
+        }
+    }
+}
+
+/// Runs `tool` with the decoded content of `file` on its stdin and its stdout sent to
+/// `stdout`. A signal stops the program.
+pub fn feed(
+    tool: &Tool,
+    stdout: Stdio,
+    file: &Path,
+    compression: Compression,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fed, FeedFailure> {
+    let mut child = tool.spawn_writer(stdout).map_err(FeedFailure::Program)?;
+    let guard = interrupt.watch_child(child.pid());
+    let mut stdin = child.take_stdin();
+    enlarge_pipe(&stdin);
+    let streamed = decode::stream_file(file, compression, &mut stdin, progress);
+    drop(stdin);
+    let outcome = match streamed {
+        Err(StreamFailure::Read(err)) => {
+            child.abort();
+            Err(FeedFailure::Unreadable(anyhow::Error::new(err).context(
+                format!("could not read or decode {}", file.display()),
+            )))
+        }
+        Err(StreamFailure::Write(err)) => match child.finish() {
+            Err(failed) => Err(FeedFailure::Program(failed)),
+            Ok(_) => Err(FeedFailure::StoppedEarly(anyhow::Error::new(err).context(
+                format!("{} stopped reading its input before the end", tool.name()),
+            ))),
+        },
+        Ok(scan) => child
+            .finish()
+            .map(|warnings| Fed { scan, warnings })
+            .map_err(FeedFailure::Program),
+    };
+    drop(guard);
+    if let Err(signal) = interrupt.check() {
+        return Err(FeedFailure::Program(signal));
+    }
+    outcome
+}
+
+/// Runs `tool` with the decoded content of `file` on its stdin and returns its stdout; the
+/// program may stop reading early (as `pg_restore --list` does after the table of contents).
+pub fn capture(
+    tool: &Tool,
+    file: &Path,
+    compression: Compression,
+    interrupt: &Interrupt,
+) -> Result<String> {
+    let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
+    let collector = std::thread::spawn(move || {
+        let mut output = String::new();
+        reader.read_to_string(&mut output).map(|_| output)
+    });
+    let fed = feed(
+        tool,
+        Stdio::from(writer),
+        file,
+        compression,
+        interrupt,
+        &mut |_| {},
+    );
+    let output = collector
+        .join()
+        .expect("the output reader does not panic")
+        .with_context(|| format!("could not read the output of {}", tool.name()))?;
+    match fed {
+        Ok(_) | Err(FeedFailure::StoppedEarly(_)) => Ok(output),
+        Err(failure) => Err(failure.into_error()),
+    }
+}

@@ -1,0 +1,16 @@
+//! Talking to PostgreSQL: its programs, the connection target, server queries, the dump
+//! stream and what a dump holds.
+
+pub mod conn;
+pub mod conninfo;
+pub mod contents;
+pub mod dump;
+pub mod feed;
+pub mod listing;
+pub mod postgres;
+pub mod process;
+pub mod properties;
+pub mod readahead;
+pub mod server;
+pub mod sql;
+pub mod toc;

@@ -1,0 +1,6 @@
+//! Pure decisions over backups and time: which backups retention keeps, when a scheduled
+//! backup is due.
+
+pub mod prune;
+pub mod retention;
+pub mod schedule;

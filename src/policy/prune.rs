@@ -1,0 +1,229 @@
+//! Which backups a retention policy keeps and removes, per (database, type) group, with the
+//! safety rules on top of the pure policy: pinned and newest backups always stay, and only
+//! complete backups whose file is present take part.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::catalog::order;
+use crate::catalog::removal::{self, Removed, Target};
+use crate::catalog::{Catalog, Entry};
+use crate::model::zone::Zone;
+use crate::policy::retention::{self, Policy};
+use crate::store::files::{self, FileState};
+
+/// A backup the policy keeps, and why.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Kept {
+    pub id: String,
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date: String,
+    pub reasons: Vec<String>,
+}
+
+/// A backup the policy removes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Dropped {
+    pub id: String,
+    /// Tells apart entries that share an ID.
+    #[serde(skip)]
+    pub filename: String,
+    pub database: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub date: String,
+}
+
+/// The decision for every backup that takes part, newest first.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Plan {
+    pub keep: Vec<Kept>,
+    pub remove: Vec<Dropped>,
+}
+
+/// A backup with the instant it was made.
+type Dated<'a> = (&'a Entry, DateTime<Utc>);
+
+/// Only these groups take part; `None` means every group.
+pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
+
+/// Applies `policy` to the catalog at `now`, bucketing in `zone`.
+pub fn plan(
+    catalog: &Catalog,
+    backups_dir: &Path,
+    policy: &Policy,
+    zone: Zone,
+    now: DateTime<Utc>,
+    only: GroupFilter<'_>,
+) -> Plan {
+    let mut groups: BTreeMap<(&str, &str), Vec<Dated<'_>>> = BTreeMap::new();
+    for entry in &catalog.backups {
+        let present = matches!(
+            files::state_of(backups_dir, entry),
+            FileState::Present { .. }
+        );
+        let in_scope = only.is_none_or(|(db, kind)| entry.database == db && entry.kind == kind);
+        if entry.is_deleting() || !present || !in_scope {
+            continue;
+        }
+        let Some(instant) = entry.instant(zone) else {
+            continue;
+        };
+        groups
+            .entry((entry.database.as_str(), entry.kind.as_str()))
+            .or_default()
+            .push((entry, instant));
+    }
+    let mut plan = Plan::default();
+    let mut decided: Vec<(&Entry, Result<Kept, Dropped>)> = Vec::new();
+    for mut members in groups.into_values() {
+        order::sort_newest_first(&mut members, zone, |(e, _)| e);
+        let times: Vec<_> = members.iter().map(|(_, t)| zone.wall_clock(*t)).collect();
+        let decisions = retention::apply(&times, policy, zone.wall_clock(now));
+        for (position, ((entry, _), decision)) in members.iter().zip(decisions).enumerate() {
+            let mut reasons: Vec<String> = decision
+                .reasons
+                .iter()
+                .map(|r| retention::short_reason(r))
+                .collect();
+            if entry.is_pinned() {
+                reasons.push("pinned".to_string());
+            }
+            if position == 0 && reasons.is_empty() {
+                reasons.push("newest".to_string());
+            }
+            let outcome = if reasons.is_empty() {
+                Err(Dropped {
+                    id: entry.id.clone(),
+                    filename: entry.filename.clone(),
+                    database: entry.database.clone(),
+                    kind: entry.kind.clone(),
+                    date: entry.date.clone(),
+                })
+            } else {
+                Ok(Kept {
+                    id: entry.id.clone(),
+                    database: entry.database.clone(),
+                    kind: entry.kind.clone(),
+                    date: entry.date.clone(),
+                    reasons,
+                })
+            };
+            decided.push((entry, outcome));
+        }
+    }
+    order::sort_newest_first(&mut decided, zone, |(e, _)| e);
+    for (_, outcome) in decided {
+        match outcome {
+            Ok(kept) => plan.keep.push(kept),
+            Err(dropped) => plan.remove.push(dropped),
+        }
+    }
+    plan
+}
+
+/// Plans under the write lock and removes what the policy drops, through the same
+/// confined, crash-safe path as `delete`.
+pub fn apply(
+    catalog_path: &Path,
+    backups_dir: &Path,
+    policy: &Policy,
+    zone: Zone,
+    now: DateTime<Utc>,
+    only: GroupFilter<'_>,
+) -> anyhow::Result<(Plan, Vec<Removed>)> {
+    let mut catalog = Catalog::load(catalog_path)?;
+    let plan = plan(&catalog, backups_dir, policy, zone, now, only);
+    let mut targets = removal::pending(&catalog);
+    targets.extend(plan.remove.iter().map(|d| Target {
+        id: d.id.clone(),
+        filename: d.filename.clone(),
+    }));
+    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &targets)?;
+    Ok((plan, removed))
+}
+
+/// The counts and duration a policy is built from, by name, as given by flags or the
+/// schedule file.
+#[derive(Debug, Default, Clone)]
+pub struct PolicySpec {
+    pub last: Option<i32>,
+    pub hourly: Option<i32>,
+    pub daily: Option<i32>,
+    pub weekly: Option<i32>,
+    pub monthly: Option<i32>,
+    pub yearly: Option<i32>,
+    pub within: Option<String>,
+}
+
+impl PolicySpec {
+    pub fn is_unset(&self) -> bool {
+        [
+            self.last,
+            self.hourly,
+            self.daily,
+            self.weekly,
+            self.monthly,
+            self.yearly,
+        ]
+        .iter()
+        .all(Option::is_none)
+            && self.within.is_none()
+    }
+
+    pub fn from_retention(retention: &crate::policy::schedule::Retention) -> PolicySpec {
+        PolicySpec {
+            last: retention.last,
+            hourly: retention.hourly,
+            daily: retention.daily,
+            weekly: retention.weekly,
+            monthly: retention.monthly,
+            yearly: retention.yearly,
+            within: retention.within.clone(),
+        }
+    }
+
+    /// A policy that keeps something, or a message naming what is wrong (`keep-` +
+    /// the rule name, as the flags spell it).
+    pub fn to_policy(&self) -> Result<Policy, String> {
+        let count = |name: &str, value: Option<i32>| match value.unwrap_or(0) {
+            n if n < -1 => Err(format!(
+                "keep-{name} {n}: use a count, 0 (off) or -1 (unlimited)"
+            )),
+            n => Ok(n),
+        };
+        let within = match &self.within {
+            Some(text) => Some(
+                text.parse::<retention::Span>()
+                    .map_err(|e| format!("keep-within: {e}"))?,
+            ),
+            None => None,
+        };
+        let policy = Policy {
+            last: count("last", self.last)?,
+            hourly: count("hourly", self.hourly)?,
+            daily: count("daily", self.daily)?,
+            weekly: count("weekly", self.weekly)?,
+            monthly: count("monthly", self.monthly)?,
+            yearly: count("yearly", self.yearly)?,
+            within: within.filter(|span| !span.is_zero()),
+            ..Policy::default()
+        };
+        if policy.is_empty() {
+            return Err(
+                "the retention policy is empty and would keep nothing; give at least one \
+                        --keep-* option or set retention in backup_schedule.json"
+                    .to_string(),
+            );
+        }
+        Ok(policy)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,425 @@
+//! `backup_schedule.json` and the pure arithmetic of when a scheduled backup is due.
+
+use std::iter::successors;
+use std::ops::Add;
+
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+pub use crate::model::zone::Zone;
+use crate::policy::retention::Span;
+
+mod run_state;
+mod run_times;
+mod salvage;
+
+pub use run_state::{
+    Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
+    plan_first_run,
+};
+pub use run_times::WALL_CLOCK_FORMAT;
+pub use salvage::salvage;
+
+const DEFAULT_TIME: NaiveTime = NaiveTime::from_hms_opt(3, 0, 0).unwrap();
+const WEEKDAY_NAMES: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("backup_schedule.json is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid \"{field}\" in backup_schedule.json: {reason}")]
+    Field { field: &'static str, reason: String },
+}
+
+/// The schedule, the retention policy and the state of the last scheduled run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    pub enabled: bool,
+    pub frequency: Frequency,
+    /// HH:MM on the zone's wall clock; hourly schedules use only the minute.
+    #[serde(serialize_with = "write_time")]
+    pub time: NaiveTime,
+    pub retention: Retention,
+    /// On the zone's wall clock; written in the old module's format, with `last_run_at`.
+    #[serde(serialize_with = "run_times::write")]
+    pub last_run: Option<DateTime<FixedOffset>>,
+    /// On the zone's wall clock; written in the old module's format, with `next_run_at`.
+    #[serde(serialize_with = "run_times::write")]
+    pub next_run: Option<DateTime<FixedOffset>>,
+    /// For weekly schedules; monday when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_weekday"
+    )]
+    pub weekday: Option<Weekday>,
+    /// For monthly schedules, 1-31 (past the month's end means its last day); 1 when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day_of_month: Option<u32>,
+    /// What scheduled runs back up; full when absent.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<BackupType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+    /// The system zone when absent.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "write_timezone"
+    )]
+    pub timezone: Option<Tz>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_result: Option<LastResult>,
+    /// Failed attempts at the slot being retried; absent when `next_run` is a regular slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<String>,
+    /// Keys this version does not know, written back as they were.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Frequency {
+    Hourly,
+    #[default]
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupType {
+    #[default]
+    Full,
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// How many backups to keep per bucket: 0 = off, -1 = unlimited, absent = not set.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retention {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weekly: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hourly: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yearly: Option<i32>,
+    /// A restic duration such as `30d` or `1y6m`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastResult {
+    pub status: RunStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Ok,
+    Failed,
+}
+
+impl Default for Schedule {
+    /// The old module's defaults, used when the file is missing.
+    fn default() -> Self {
+        Schedule {
+            enabled: true,
+            frequency: Frequency::Daily,
+            time: DEFAULT_TIME,
+            retention: Retention::default(),
+            last_run: None,
+            next_run: None,
+            weekday: None,
+            day_of_month: None,
+            kind: None,
+            compression: None,
+            timezone: None,
+            last_result: None,
+            failed_attempts: None,
+            metrics_file: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            daily: Some(7),
+            weekly: Some(4),
+            monthly: Some(3),
+            last: None,
+            hourly: None,
+            yearly: None,
+            within: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Schedule {
+    pub fn zone(&self) -> Zone {
+        self.timezone.map_or(Zone::Local, Zone::Named)
+    }
+
+    /// Pretty JSON with a trailing newline; the old module's keys first, in its order.
+    pub fn to_json(&self) -> String {
+        let Ok(Value::Object(fields)) = serde_json::to_value(self) else {
+            unreachable!("a schedule serializes to a JSON object");
+        };
+        let fields = run_times::with_companions(fields, self.last_run, self.next_run);
+        let mut text =
+            serde_json::to_string_pretty(&fields).expect("a schedule serializes to JSON");
+        text.push('\n');
+        text
+    }
+
+    fn runs_on(&self, day: NaiveDate) -> bool {
+        match self.frequency {
+            Frequency::Hourly | Frequency::Daily => true,
+            Frequency::Weekly => day.weekday() == self.weekday.unwrap_or(Weekday::Mon),
+            Frequency::Monthly => {
+                let last_day = u32::from(day.num_days_in_month());
+                day.day() == self.day_of_month.unwrap_or(1).min(last_day)
+            }
+        }
+    }
+}
+
+/// Reads `backup_schedule.json`; absent or null fields take their defaults, and old
+/// naive `last_run`/`next_run` values are read on the schedule's wall clock.
+pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
+    parse_fields(serde_json::from_str(text)?)
+}
+
+fn parse_fields(mut fields: Map<String, Value>) -> Result<Schedule, ScheduleError> {
+    let timezone = take(&mut fields, "timezone", parse_timezone)?.flatten();
+    let zone = timezone.map_or(Zone::Local, Zone::Named);
+    Ok(Schedule {
+        enabled: take(&mut fields, "enabled", parse_bool)?.unwrap_or(true),
+        frequency: take(&mut fields, "frequency", |v| {
+            choice(v, "hourly, daily, weekly or monthly")
+        })?
+        .unwrap_or_default(),
+        time: take(&mut fields, "time", parse_time)?.unwrap_or(DEFAULT_TIME),
+        retention: parse_retention(fields.shift_remove("retention"))?,
+        last_run: run_times::read(&mut fields, "last_run", "last_run_at", zone)?,
+        next_run: run_times::read(&mut fields, "next_run", "next_run_at", zone)?,
+        weekday: take(&mut fields, "weekday", parse_weekday)?,
+        day_of_month: take(&mut fields, "day_of_month", parse_day_of_month)?,
+        kind: take(&mut fields, "type", |v| choice(v, "full or schema"))?,
+        compression: take(&mut fields, "compression", |v| {
+            choice(v, "gzip, zstd or none")
+        })?,
+        timezone,
+        last_result: take(&mut fields, "last_result", |v| {
+            LastResult::deserialize(v).map_err(|e| e.to_string())
+        })?,
+        failed_attempts: take(&mut fields, "failed_attempts", parse_attempts)?,
+        metrics_file: take(&mut fields, "metrics_file", |v| as_str(v).map(String::from))?,
+        extra: fields,
+    })
+}
+
+/// The first scheduled instant strictly after `after`, on the schedule's wall clock.
+pub fn next_slot_after(schedule: &Schedule, after: DateTime<Utc>) -> DateTime<Utc> {
+    let zone = schedule.zone();
+    let slot = match schedule.frequency {
+        Frequency::Hourly => next_at_minute(zone, schedule.time.minute(), after),
+        _ => next_on_day(schedule, zone, after),
+    };
+    slot.expect("a schedule has a slot within a month of any representable date")
+}
+
+/// Every real hour at `minute` of the wall clock: an hour the clock skips is not made
+/// up, and an hour it repeats runs twice (each an hour apart in real time).
+fn next_at_minute(zone: Zone, minute: u32, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    minutes_after(after).find(|t| zone.wall_clock(*t).minute() == minute)
+}
+
+fn next_on_day(schedule: &Schedule, zone: Zone, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    zone.wall_clock(after)
+        .date_naive()
+        .iter_days()
+        .filter(|day| schedule.runs_on(*day))
+        .map(|day| zone.resolve(day.and_time(schedule.time)))
+        .find(|slot| *slot > after)
+}
+
+/// The whole minutes after `t`, without end.
+fn minutes_after<T>(t: T) -> impl Iterator<Item = T>
+where
+    T: Timelike + Add<TimeDelta, Output = T> + Copy,
+{
+    let minute_start = t
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("second 0 exists");
+    let minute = TimeDelta::minutes(1);
+    successors(Some(minute_start + minute), move |t| Some(*t + minute))
+}
+
+/// Removes `field` (a dotted path: its last part is the key) and validates it; absent
+/// and null are `None`.
+fn take<T>(
+    fields: &mut Map<String, Value>,
+    field: &'static str,
+    validate: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<Option<T>, ScheduleError> {
+    let key = field.rsplit_once('.').map_or(field, |(_, key)| key);
+    match fields.shift_remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => validate(&value)
+            .map(Some)
+            .map_err(|reason| ScheduleError::Field { field, reason }),
+    }
+}
+
+fn parse_retention(value: Option<Value>) -> Result<Retention, ScheduleError> {
+    let mut keys = match value {
+        None | Some(Value::Null) => return Ok(Retention::default()),
+        Some(Value::Object(keys)) => keys,
+        Some(other) => {
+            return Err(ScheduleError::Field {
+                field: "retention",
+                reason: format!("{other} is not an object"),
+            });
+        }
+    };
+    Ok(Retention {
+        daily: take(&mut keys, "retention.daily", parse_count)?,
+        weekly: take(&mut keys, "retention.weekly", parse_count)?,
+        monthly: take(&mut keys, "retention.monthly", parse_count)?,
+        last: take(&mut keys, "retention.last", parse_count)?,
+        hourly: take(&mut keys, "retention.hourly", parse_count)?,
+        yearly: take(&mut keys, "retention.yearly", parse_count)?,
+        within: take(&mut keys, "retention.within", parse_duration)?,
+        extra: keys,
+    })
+}
+
+fn as_str(value: &Value) -> Result<&str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("{value} is not a string"))
+}
+
+fn choice<'a, T: Deserialize<'a>>(value: &'a Value, expected: &str) -> Result<T, String> {
+    T::deserialize(value).map_err(|_| format!("{value} (expected {expected})"))
+}
+
+fn parse_bool(value: &Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{value} is not true or false"))
+}
+
+fn parse_time(value: &Value) -> Result<NaiveTime, String> {
+    value
+        .as_str()
+        .and_then(|text| NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .ok_or_else(|| format!("{value} is not HH:MM (00:00-23:59)"))
+}
+
+fn parse_count(value: &Value) -> Result<i32, String> {
+    value
+        .as_i64()
+        .filter(|count| *count >= -1)
+        .and_then(|count| i32::try_from(count).ok())
+        .ok_or_else(|| format!("{value} is not a count (0 or more, or -1 for unlimited)"))
+}
+
+fn parse_duration(value: &Value) -> Result<String, String> {
+    let text = as_str(value)?;
+    text.parse::<Span>()
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_attempts(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("{value} is not a count of failed attempts"))
+}
+
+fn parse_weekday(value: &Value) -> Result<Weekday, String> {
+    as_str(value)?
+        .parse()
+        .map_err(|_| format!("{value} (expected monday to sunday, or mon to sun)"))
+}
+
+fn parse_day_of_month(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .filter(|day| (1..=31).contains(day))
+        .and_then(|day| u32::try_from(day).ok())
+        .ok_or_else(|| format!("{value} is not a day of the month (1-31, 31 = the last day)"))
+}
+
+/// `None` for an empty name, which means the system zone.
+fn parse_timezone(value: &Value) -> Result<Option<Tz>, String> {
+    match as_str(value)? {
+        "" => Ok(None),
+        name => name
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{value} is not an IANA time zone name such as Europe/Berlin")),
+    }
+}
+
+fn write_time<S: Serializer>(time: &NaiveTime, out: S) -> Result<S::Ok, S::Error> {
+    out.collect_str(&time.format("%H:%M"))
+}
+
+fn write_weekday<S: Serializer>(day: &Option<Weekday>, out: S) -> Result<S::Ok, S::Error> {
+    day.map(|day| WEEKDAY_NAMES[day.num_days_from_monday() as usize])
+        .serialize(out)
+}
+
+fn write_timezone<S: Serializer>(tz: &Option<Tz>, out: S) -> Result<S::Ok, S::Error> {
+    tz.map(|tz| tz.name()).serialize(out)
+}
+
+#[cfg(test)]
+#[path = "schedule/tests.rs"]
+mod tests;

@@ -1,0 +1,76 @@
+//! What `schedule set` rebuilds a damaged `backup_schedule.json` from: every field that
+//! can still be read, the defaults for the rest.
+
+use serde_json::{Map, Value};
+
+use super::{Schedule, ScheduleError, parse_fields};
+
+/// The readable part of `text`, and the fields that were not (dotted paths such as
+/// `retention.daily`, or `the whole file` when it is not a JSON object).
+pub fn salvage(text: &str) -> (Schedule, Vec<String>) {
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(text) else {
+        return (Schedule::default(), vec!["the whole file".to_string()]);
+    };
+    let mut dropped = Vec::new();
+    loop {
+        match parse_fields(fields.clone()) {
+            Ok(schedule) => return (schedule, dropped),
+            Err(ScheduleError::Field { field, .. }) if remove(&mut fields, field) => {
+                dropped.push(field.to_string());
+            }
+            Err(_) => return (Schedule::default(), vec!["the whole file".to_string()]),
+        }
+    }
+}
+
+/// Removes a top-level key or, for `retention.daily`, a key of an object; false when
+/// there was nothing to remove.
+fn remove(fields: &mut Map<String, Value>, path: &str) -> bool {
+    match path.split_once('.') {
+        None => fields.shift_remove(path).is_some(),
+        Some((outer, key)) => fields
+            .get_mut(outer)
+            .and_then(Value::as_object_mut)
+            .is_some_and(|inner| inner.shift_remove(key).is_some()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::salvage;
+    use crate::policy::schedule::{Frequency, Schedule};
+
+    #[test]
+    fn readable_fields_are_kept_and_damaged_ones_take_their_defaults() {
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                r#"{"enabled": true, "frequency": "wee"#,
+                &["the whole file"],
+            ),
+            ("[1, 2]", &["the whole file"]),
+            (r#"{"frequency": "weekly", "timezone": 5}"#, &["timezone"]),
+            (
+                r#"{"frequency": "weekly", "retention": {"daily": "7", "weekly": 2}, "time": "25:00"}"#,
+                &["time", "retention.daily"],
+            ),
+            (r#"{"frequency": "weekly"}"#, &[]),
+        ];
+        for (text, expected) in cases {
+            let (schedule, dropped) = salvage(text);
+            assert_eq!(dropped, expected, "{text}");
+            if expected != ["the whole file"] {
+                assert_eq!(schedule.frequency, Frequency::Weekly, "{text}");
+            } else {
+                assert_eq!(schedule, Schedule::default(), "{text}");
+            }
+        }
+        let (kept, _) = salvage(
+            &json!({"retention": {"daily": "7", "weekly": 2}, "notify": {"to": "ops"}}).to_string(),
+        );
+        assert_eq!(kept.retention.weekly, Some(2));
+        assert_eq!(kept.retention.daily, None);
+        assert_eq!(kept.extra["notify"], json!({"to": "ops"}));
+    }
+}

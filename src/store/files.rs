@@ -1,0 +1,220 @@
+//! The backups folder: which file an entry may touch (confined to backups/), and what is
+//! on disk that the catalog does not know.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+
+use crate::catalog::Entry;
+use crate::model::naming::{self, Compression};
+
+/// How an entry's file looks on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileState {
+    Present {
+        size: u64,
+    },
+    Missing,
+    /// The entry names something pgbackup must never touch.
+    Unsafe(String),
+}
+
+/// The one file an entry may refer to: `backups/<filename>`, a plain file, never a link,
+/// never outside the folder, whatever `path` and `filename` say.
+pub fn entry_file(backups_dir: &Path, entry: &Entry) -> Result<PathBuf, String> {
+    let name = entry.filename.as_str();
+    let mut components = Path::new(name).components();
+    let single_normal = matches!(components.next(), Some(Component::Normal(_)))
+        && components.next().is_none()
+        && !name.contains('/')
+        && !name.contains('\0');
+    if !single_normal {
+        return Err(format!(
+            "filename {name:?} is not a plain file name inside backups/"
+        ));
+    }
+    if !entry.path.is_empty() {
+        let path = Path::new(&entry.path);
+        if path.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(format!("path {:?} contains '..'", entry.path));
+        }
+        if path.file_name().and_then(|n| n.to_str()) != Some(name) {
+            return Err(format!(
+                "path {:?} does not end in filename {name:?}",
+                entry.path
+            ));
+        }
+        let elsewhere = path.is_absolute() && path.parent() != Some(backups_dir);
+        if elsewhere && naming::parse_file_name(name).is_none() {
+            return Err(format!(
+                "path {:?} is outside {}",
+                entry.path,
+                backups_dir.display()
+            ));
+        }
+    }
+    Ok(backups_dir.join(name))
+}
+
+/// The state of an entry's file, never following a symbolic link.
+pub fn state_of(backups_dir: &Path, entry: &Entry) -> FileState {
+    let path = match entry_file(backups_dir, entry) {
+        Ok(path) => path,
+        Err(reason) => return FileState::Unsafe(reason),
+    };
+    match fs::symlink_metadata(&path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            FileState::Unsafe(format!("{} is a symbolic link", path.display()))
+        }
+        Ok(meta) if !meta.is_file() => {
+            FileState::Unsafe(format!("{} is not a regular file", path.display()))
+        }
+        Ok(meta) => FileState::Present { size: meta.len() },
+        Err(_) => FileState::Missing,
+    }
+}
+
+/// Unlinks an entry's file after checking, right before, that it is a plain file in the
+/// folder. A file that is already gone is not an error.
+pub fn remove_entry_file(backups_dir: &Path, entry: &Entry) -> Result<()> {
+    match state_of(backups_dir, entry) {
+        FileState::Unsafe(reason) => {
+            Err(anyhow!("refusing to delete backup {}: {reason}", entry.id))
+        }
+        FileState::Missing => Ok(()),
+        FileState::Present { .. } if naming::parse_file_name(&entry.filename).is_none() => {
+            Err(anyhow!(
+                "refusing to delete backup {}: {:?} does not follow the backup naming scheme",
+                entry.id,
+                entry.filename
+            ))
+        }
+        FileState::Present { .. } => {
+            let path = backups_dir.join(&entry.filename);
+            match fs::remove_file(&path) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                    Err(err).with_context(|| format!("could not delete {}", path.display()))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// Names in the folder that follow the backup naming scheme, and leftover partial and
+/// temporary files.
+#[derive(Debug, Default)]
+pub struct FolderScan {
+    pub backups: Vec<String>,
+    pub partials: Vec<String>,
+}
+
+pub fn scan(backups_dir: &Path) -> Result<FolderScan> {
+    let mut scan = FolderScan::default();
+    let entries = match fs::read_dir(backups_dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(scan),
+        Err(err) => {
+            return Err(err).with_context(|| format!("could not read {}", backups_dir.display()));
+        }
+    };
+    for dirent in entries {
+        let dirent = dirent.with_context(|| format!("could not read {}", backups_dir.display()))?;
+        let Ok(name) = dirent.file_name().into_string() else {
+            continue;
+        };
+        if naming::is_partial_name(&name) || naming::is_temporary_name(&name) {
+            scan.partials.push(name);
+        } else if naming::parse_file_name(&name).is_some()
+            && dirent.file_type().is_ok_and(|t| t.is_file())
+        {
+            scan.backups.push(name);
+        }
+    }
+    scan.backups.sort();
+    scan.partials.sort();
+    Ok(scan)
+}
+
+/// What the file's name and size say about a backup the catalog does not know.
+pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
+    let parsed = naming::parse_file_name(name).expect("scan returns names that parse");
+    let size = std::fs::symlink_metadata(backups_dir.join(name))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let value = serde_json::json!({
+        "id": parsed.id,
+        "filename": name,
+        "path": backups_dir.join(name),
+        "type": parsed.kind.as_str(),
+        "compressed": parsed.compression != Compression::None,
+        "size": size,
+        "date": parsed.stamp.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "description": "",
+        "database": "",
+        "format": parsed.format.as_str(),
+        "compression": parsed.compression.as_str(),
+    });
+    serde_json::from_value(value).expect("the untracked entry is well formed")
+}
+
+/// Removes partial and temporary files left by an interrupted run. Callers hold the
+/// write lock, so no other process is writing them.
+pub fn sweep_partials(backups_dir: &Path) -> Result<Vec<String>> {
+    let partials = scan(backups_dir)?.partials;
+    for name in &partials {
+        let path = backups_dir.join(name);
+        fs::remove_file(&path).with_context(|| format!("could not remove {}", path.display()))?;
+        tracing::warn!("removed leftover partial file {}", path.display());
+    }
+    Ok(partials)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::catalog::Catalog;
+
+    use super::entry_file;
+
+    fn entry(filename: &str, path: &str) -> crate::catalog::Entry {
+        let text = serde_json::json!([{"id": "1", "filename": filename, "path": path}]).to_string();
+        Catalog::parse(&text).unwrap().backups.remove(0)
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        let dir = Path::new("/var/lib/pgbackup/backups");
+        for (filename, path) in [
+            ("../../x", ""),
+            ("/etc/passwd", "/etc/passwd"),
+            ("..", ""),
+            ("", ""),
+            ("a/b.sql", ""),
+            ("x.sql", "/var/lib/pgbackup/backups/../../x.sql"),
+            ("x.sql", "/etc/passwd"),
+            ("passwd", "/etc/passwd"),
+        ] {
+            assert!(
+                entry_file(dir, &entry(filename, path)).is_err(),
+                "{filename} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn relocated_homes_resolve_inside_the_folder() {
+        let dir = Path::new("/srv/pgbackup/backups");
+        let e = entry(
+            "backup_full_20250408_160000.sql",
+            "/old/home/backups/backup_full_20250408_160000.sql",
+        );
+        assert_eq!(
+            entry_file(dir, &e).unwrap(),
+            dir.join("backup_full_20250408_160000.sql")
+        );
+    }
+}
