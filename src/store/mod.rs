@@ -1,4 +1,95 @@
-//! Where backups are kept: the repository holding backup files and their metadata.
+//! Where backups are kept: a repository of named objects (backup files, the metadata file
+//! beside each, the catalog). Everything that touches the repository goes through
+//! [`Store`]; nothing outside this module builds a path or a key inside it.
+//!
+//! Names are plain file names (`backup_full_20250408_160000.sql.gz`), never paths. The
+//! writer lock is not part of the repository: a flock cannot exist on object storage, so it
+//! stays host-local in `$PGBACKUP_HOME`.
 
 pub mod files;
 pub mod fsutil;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// An object the repository holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub name: String,
+    pub size: u64,
+}
+
+/// What the repository holds under one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stat {
+    Present {
+        size: u64,
+    },
+    Missing,
+    /// Something pgbackup must never read, replace or remove (a symbolic link, a folder).
+    Unsafe(String),
+}
+
+/// Why a repository operation failed, in words an operator can act on. Never holds a
+/// secret (credentials, signed URLs).
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{0} does not exist in the repository")]
+    Missing(String),
+    #[error("{0} already exists in the repository; it is never overwritten")]
+    Exists(String),
+    #[error("refusing to touch {name}: {reason}")]
+    Unsafe { name: String, reason: String },
+    #[error("{0}")]
+    Other(#[from] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A repository of backups.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// How messages name the repository (a folder, a URL), never with a secret in it.
+    fn location(&self) -> String;
+
+    /// Every committed object whose name starts with `prefix`, sorted by name. Writes not
+    /// yet committed are never listed.
+    fn list(&self, prefix: &str) -> StoreResult<Vec<Object>>;
+
+    /// What is stored under `name`.
+    fn stat(&self, name: &str) -> StoreResult<Stat>;
+
+    /// The object's bytes, as a stream.
+    fn open(&self, name: &str) -> StoreResult<Box<dyn Read + Send>>;
+
+    /// Starts writing `name`. Nothing is visible under that name until
+    /// [`Pending::commit`]; dropping the writer without committing leaves nothing visible.
+    fn create(&self, name: &str) -> StoreResult<Box<dyn Pending>>;
+
+    /// Removes `name`; [`StoreError::Missing`] when there is nothing to remove.
+    fn remove(&self, name: &str) -> StoreResult<()>;
+
+    /// Reads a small object whole (metadata), `None` when it does not exist.
+    fn read_small(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Replaces a small object atomically: readers see the old or the new bytes, never a mix.
+    fn replace(&self, name: &str, bytes: &[u8]) -> StoreResult<()>;
+
+    /// Removes what interrupted writers left (partial files, unfinished uploads) and names
+    /// it. Callers hold the writer lock.
+    fn sweep(&self) -> StoreResult<Vec<String>>;
+
+    /// A local file holding the object, when the repository is a local folder: programs
+    /// that need a seekable file (pg_restore --jobs) read it in place.
+    fn local_path(&self, _name: &str) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// An object being written. Bytes written here are invisible until committed.
+pub trait Pending: Write + Send {
+    /// Makes the object visible under its final name, durably, and returns its size. Fails,
+    /// leaving nothing visible, when an object of that name already exists.
+    fn commit(self: Box<Self>) -> StoreResult<u64>;
+}
