@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::model::naming::{Compression, Format, Kind};
 
 /// Make, catalog, verify, restore and prune logical backups of PostgreSQL databases.
 #[derive(Debug, Parser)]
@@ -92,40 +94,11 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// What a backup contains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackupType {
-    /// Schema and data
-    Full,
-    /// Schema only (pg_dump --schema-only)
-    Schema,
-}
-
-/// How the backup file is compressed by pgbackup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompressionArg {
-    /// gzip (.gz)
-    Gzip,
-    /// zstd (.zst)
-    Zstd,
-    /// No compression
-    None,
-}
-
-/// pg_dump's output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FormatArg {
-    /// SQL script, restored with psql (.sql)
-    Plain,
-    /// pg_dump's custom archive, restored with pg_restore (.dump)
-    Custom,
-}
-
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Backup type
     #[arg(long = "type", value_enum, default_value = "full")]
-    pub kind: BackupType,
+    pub kind: Kind,
     /// Free text stored with the backup (at most 1000 characters)
     #[arg(long, short = 'm', default_value = "")]
     pub description: String,
@@ -134,13 +107,13 @@ pub struct CreateArgs {
     pub no_compress: bool,
     /// Compression of the backup file [default: gzip for plain, none for custom]
     #[arg(long, value_enum)]
-    pub compression: Option<CompressionArg>,
+    pub compression: Option<Compression>,
     /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 1); a custom archive without --compression: pg_dump's own gzip level 0-9
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// pg_dump output format
     #[arg(long, value_enum, default_value = "plain")]
-    pub format: FormatArg,
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -150,7 +123,7 @@ pub struct ListArgs {
     pub database: Option<String>,
     /// Only backups of this type
     #[arg(long = "type", value_enum)]
-    pub kind: Option<BackupType>,
+    pub kind: Option<Kind>,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +168,7 @@ pub struct RestoreArgs {
     pub schema: Vec<String>,
     /// Backup type: which one `latest` picks (default full); `schema` is required to restore a schema-only backup over a database that holds data
     #[arg(long = "type", value_enum, value_name = "TYPE")]
-    pub kind: Option<BackupType>,
+    pub kind: Option<Kind>,
 }
 
 #[derive(Debug, Args)]
@@ -308,10 +281,10 @@ pub struct ScheduleSetArgs {
     pub timezone: Option<String>,
     /// Backup type made by scheduled runs
     #[arg(long = "type", value_enum)]
-    pub kind: Option<BackupType>,
+    pub kind: Option<Kind>,
     /// Compression used by scheduled runs
     #[arg(long, value_enum)]
-    pub compression: Option<CompressionArg>,
+    pub compression: Option<Compression>,
     /// Enable scheduled runs
     #[arg(long, conflicts_with = "disable")]
     pub enable: bool,

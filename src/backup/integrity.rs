@@ -9,10 +9,12 @@ use std::process::Stdio;
 use anyhow::Result;
 
 use crate::catalog::Entry;
+use crate::codec::Chain;
 use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
-use crate::model::naming::{Compression, Format};
+use crate::model::naming::Format;
+use crate::model::recorded::Recorded;
 use crate::pg::feed::{self, FeedFailure};
 use crate::pg::process::Tool;
 use crate::pg::toc::PlainTables;
@@ -26,7 +28,7 @@ pub const COMPLETION_LINE: &str = "-- PostgreSQL database dump complete";
 pub struct BackupFile {
     pub path: PathBuf,
     pub format: Format,
-    pub compression: Compression,
+    pub chain: Chain,
 }
 
 impl BackupFile {
@@ -42,17 +44,15 @@ impl BackupFile {
             }
             FileState::Unsafe(reason) => return Err(reason),
         }
-        let compression = Compression::parse(entry.compression_name())
-            .ok_or_else(|| format!("unknown compression {:?}", entry.compression_name()))?;
-        let format = match entry.format_name() {
-            "plain" => Format::Plain,
-            "custom" => Format::Custom,
-            other => return Err(format!("unknown format {other:?}")),
+        let chain = entry.chain()?;
+        let format = match entry.format() {
+            Recorded::Known(format) => format,
+            Recorded::Other(other) => return Err(format!("unknown format {other:?}")),
         };
         Ok(BackupFile {
             path: backups_dir.join(&entry.filename),
             format,
-            compression,
+            chain,
         })
     }
 }
@@ -82,7 +82,7 @@ pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut
         findings.problems.push(size_problem(size, entry.size));
         return findings;
     }
-    match decode::stream_file(&file.path, Compression::None, &mut io::sink(), progress) {
+    match decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), progress) {
         Ok(scan) => {
             compare_checksum(entry, &scan, &mut findings);
             findings.scan = Some(scan);
@@ -118,10 +118,12 @@ pub fn check_everything(
             } else {
                 &mut io::sink()
             };
-            let scanned = decode::stream_file(&file.path, file.compression, sink, progress)
-                .map_err(|failure| match failure {
-                    StreamFailure::Read(err) | StreamFailure::Write(err) => {
-                        decode_problem(file, err)
+            let scanned =
+                decode::stream_file(&file.path, &file.chain, sink, progress).map_err(|failure| {
+                    match failure {
+                        StreamFailure::Read(err) | StreamFailure::Write(err) => {
+                            decode_problem(file, err)
+                        }
                     }
                 });
             if collect_tables {
@@ -135,7 +137,7 @@ pub fn check_everything(
                 &pg_restore,
                 Stdio::null(),
                 &file.path,
-                file.compression,
+                &file.chain,
                 interrupt,
                 progress,
             );
@@ -154,12 +156,8 @@ pub fn check_everything(
             // A changed file rarely decodes: say it changed, as restore does, before why
             // it does not decode.
             if size == entry.size && entry.sha256.is_some() {
-                let raw = decode::stream_file(
-                    &file.path,
-                    Compression::None,
-                    &mut io::sink(),
-                    &mut |_| {},
-                );
+                let raw =
+                    decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), &mut |_| {});
                 if let Ok(raw) = raw {
                     compare_checksum(entry, &raw, &mut findings);
                 }
@@ -197,11 +195,11 @@ fn size_problem(actual: u64, recorded: u64) -> String {
 }
 
 fn decode_problem(file: &BackupFile, err: io::Error) -> String {
-    match file.compression {
-        Compression::None => format!("could not read {}: {err}", file.path.display()),
-        other => format!(
+    match file.chain.is_empty() {
+        true => format!("could not read {}: {err}", file.path.display()),
+        false => format!(
             "the {} stream does not decode to its end: {err}",
-            other.as_str()
+            file.chain
         ),
     }
 }

@@ -22,7 +22,7 @@ use crate::catalog::Entry;
 use crate::exit;
 use crate::fault;
 use crate::interrupt::Interrupt;
-use crate::model::naming::{Compression, Format};
+use crate::model::naming::Format;
 use crate::pg::feed::{self, FeedFailure};
 use crate::pg::process::Tool;
 use crate::pg::properties::DatabaseProperties;
@@ -150,11 +150,8 @@ pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
             current.owner
         );
     }
-    let (properties, properties_from) = match &request.entry.database_properties {
-        Some(recorded) => (
-            Some(DatabaseProperties::from_json(recorded)?),
-            PropertiesFrom::Backup,
-        ),
+    let (properties, properties_from) = match request.entry.properties()? {
+        Some(recorded) => (Some(recorded.clone()), PropertiesFrom::Backup),
         None => match current {
             Some(current) => (Some(current), PropertiesFrom::Database(target.clone())),
             None => copied_from_source(server, &request.entry.database)?,
@@ -440,9 +437,9 @@ fn load(
                 tool = tool.arg("--schema").arg(schema);
             }
             if let Some(jobs) = selection.jobs {
-                let unpacked = match file.compression {
-                    Compression::None => None,
-                    _ => {
+                let unpacked = match file.chain.is_empty() {
+                    true => None,
+                    false => {
                         let (unpacked, sha256) = unpack::unpack(file, progress)?;
                         unchanged(&sha256, expected_sha256)?;
                         Some(unpacked)
@@ -462,7 +459,7 @@ fn load(
         &tool,
         Stdio::null(),
         &file.path,
-        file.compression,
+        &file.chain,
         interrupt,
         progress,
     )

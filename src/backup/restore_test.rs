@@ -12,7 +12,6 @@ use crate::interrupt::Interrupt;
 use crate::model::naming::Format;
 use crate::pg::feed;
 use crate::pg::process::Tool;
-use crate::pg::properties::DatabaseProperties;
 use crate::pg::server::{Server, free_name};
 use crate::pg::toc;
 
@@ -60,14 +59,14 @@ pub fn restore_test(
         "pgbackup_verify",
         &format!("_{}", entry.id),
     );
-    let properties = entry
-        .database_properties
-        .as_ref()
-        .and_then(|v| DatabaseProperties::from_json(v).ok());
+    let properties = match entry.properties() {
+        Ok(properties) => properties,
+        Err(err) => return Ok(failed(format!("{err:#}"))),
+    };
     tracing::info!("restore test of backup {} in {scratch:?}", entry.id);
     let new = NewDatabase {
         name: &scratch,
-        properties: properties.as_ref(),
+        properties,
         file,
         selection: &Selection::default(),
         expected_sha256: entry.sha256.as_deref(),
@@ -125,6 +124,6 @@ fn present_tables(server: &Server, name: &str) -> Result<BTreeSet<String>> {
 /// The tables in a custom archive's table of contents (`pg_restore --list`).
 fn listed_tables(server: &Server, file: &BackupFile, interrupt: &Interrupt) -> Result<Vec<String>> {
     let pg_restore = Tool::new(&server.programs().pg_restore).arg("--list");
-    let listing = feed::capture(&pg_restore, &file.path, file.compression, interrupt)?;
+    let listing = feed::capture(&pg_restore, &file.path, &file.chain, interrupt)?;
     Ok(toc::listed_tables(&listing))
 }

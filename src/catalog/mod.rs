@@ -1,6 +1,7 @@
 //! The catalog, `backups/backup_metadata.json`: the old module's fields plus pgbackup's,
 //! loaded leniently, rewritten atomically, unknown fields preserved.
 
+pub mod legacy;
 pub mod order;
 pub mod rebuild;
 pub mod removal;
@@ -11,37 +12,41 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use anyhow::{Context, Result, anyhow, bail};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::model::zone::{self, Zone};
+use crate::codec::Stage;
+use crate::model::naming::{Compression, Format, Kind};
+use crate::model::recorded::{Kept, Recorded};
+use crate::pg::properties::DatabaseProperties;
 use crate::store::fsutil;
 
 pub const FILE_NAME: &str = "backup_metadata.json";
 pub const VERSION: u32 = 1;
 
-/// One backup as the catalog records it. The first nine fields are the old module's.
+/// One backup as the catalog records it. The first nine fields are the old module's (read
+/// in their old shapes by `legacy`); values this version does not know are kept as written.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
-    #[serde(deserialize_with = "string_or_number")]
+    #[serde(deserialize_with = "legacy::string_or_number")]
     pub id: String,
     pub filename: String,
     #[serde(default)]
     pub path: String,
-    #[serde(rename = "type", default = "default_type")]
-    pub kind: String,
+    /// A full backup when absent.
+    #[serde(rename = "type", default)]
+    pub kind: Recorded<Kind>,
     #[serde(default)]
     pub compressed: bool,
     #[serde(default)]
     pub size: u64,
     #[serde(default)]
     pub date: String,
-    #[serde(default, deserialize_with = "string_or_null")]
+    #[serde(default, deserialize_with = "legacy::string_or_null")]
     pub description: String,
-    #[serde(default, deserialize_with = "string_or_null")]
+    #[serde(default, deserialize_with = "legacy::string_or_null")]
     pub database: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -50,9 +55,12 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<Recorded<Format>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<String>,
+    pub compression: Option<Recorded<Compression>>,
+    /// The codec chain, first applied first; inferred from the fields above when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codecs: Option<Vec<Recorded<Stage>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +88,7 @@ pub struct Entry {
     pub tool_version: Option<String>,
     /// Database-level properties at backup time, applied to the database a restore creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub database_properties: Option<Value>,
+    pub database_properties: Option<Kept<DatabaseProperties>>,
     /// Set while the backup is being deleted: the entry no longer counts as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<bool>,
@@ -98,50 +106,16 @@ impl Entry {
         self.deleting == Some(true)
     }
 
-    /// When the backup was made: `created_at`, else the old module's `date` (read in `zone`).
-    pub fn instant(&self, zone: Zone) -> Option<DateTime<Utc>> {
-        self.created_at
-            .as_deref()
-            .and_then(|t| zone::parse_date(t, zone))
-            .or_else(|| zone::parse_date(&self.date, zone))
+    /// The database properties recorded at backup time; an error when they do not read.
+    pub fn properties(&self) -> Result<Option<&DatabaseProperties>> {
+        self.database_properties
+            .as_ref()
+            .map(|kept| {
+                kept.get()
+                    .map_err(|problem| anyhow!("unexpected database properties: {problem}"))
+            })
+            .transpose()
     }
-
-    /// The compression of the file, inferred for old entries that only say `compressed`.
-    pub fn compression_name(&self) -> &str {
-        match (&self.compression, self.compressed) {
-            (Some(c), _) => c,
-            (None, true) if self.filename.ends_with(".zst") => "zstd",
-            (None, true) => "gzip",
-            (None, false) => "none",
-        }
-    }
-
-    /// The dump format, inferred from the name for old entries.
-    pub fn format_name(&self) -> &str {
-        match &self.format {
-            Some(f) => f,
-            None if self.filename.contains(".dump") => "custom",
-            None => "plain",
-        }
-    }
-}
-
-fn default_type() -> String {
-    "full".to_string()
-}
-
-fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    match Value::deserialize(d)? {
-        Value::String(s) => Ok(s),
-        Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a string or number, found {other}"
-        ))),
-    }
-}
-
-fn string_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The whole catalog. The old module wrote a bare array of entries; pgbackup writes an

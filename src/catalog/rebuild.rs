@@ -12,10 +12,11 @@ use anyhow::{Context, Result};
 use crate::backup::integrity::{self, BackupFile};
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
+use crate::codec::Chain;
 use crate::codec::decode::{self, StreamFailure};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
-use crate::model::naming::{Compression, Format};
+use crate::model::naming::Format;
 use crate::pg::feed;
 use crate::pg::process::Tool;
 use crate::store::files;
@@ -179,8 +180,7 @@ fn adopt(
             entry.raw_size = Some(scan.raw_size);
         }
         None => {
-            let raw =
-                decode::stream_file(&file.path, Compression::None, &mut io::sink(), &mut |_| {});
+            let raw = decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), &mut |_| {});
             match raw {
                 Ok(scan) => entry.sha256 = Some(scan.sha256),
                 Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => {
@@ -211,8 +211,7 @@ fn database_name(
     match file.format {
         Format::Custom => {
             let pg_restore = Tool::new(&programs.pg_restore).arg("--list");
-            let listing =
-                feed::capture(&pg_restore, &file.path, file.compression, interrupt).ok()?;
+            let listing = feed::capture(&pg_restore, &file.path, &file.chain, interrupt).ok()?;
             listing.lines().find_map(|line| {
                 let name = line
                     .strip_prefix(';')?
@@ -222,7 +221,7 @@ fn database_name(
             })
         }
         Format::Plain => {
-            let head = decode::head(&file.path, file.compression, HEADER_BYTES).ok()?;
+            let head = decode::head(&file.path, &file.chain, HEADER_BYTES).ok()?;
             String::from_utf8_lossy(&head)
                 .lines()
                 .find_map(|line| connect_target(line.strip_prefix("\\connect ")?))

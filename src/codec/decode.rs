@@ -8,10 +8,9 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::rc::Rc;
 
-use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::model::naming::Compression;
+use crate::codec::Chain;
 use crate::pg::dump::hex;
 
 const CHUNK: usize = 256 * 1024;
@@ -44,7 +43,7 @@ pub enum StreamFailure {
 /// Decodes `path` into `sink`, calling `progress` with the bytes read from disk so far.
 pub fn stream_file(
     path: &Path,
-    compression: Compression,
+    chain: &Chain,
     sink: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scan, StreamFailure> {
@@ -54,7 +53,7 @@ pub fn stream_file(
     let mut tail = VecDeque::with_capacity(2 * TAIL);
     let mut raw_size = 0u64;
     {
-        let mut decoded = decoder(&mut raw, compression).map_err(StreamFailure::Read)?;
+        let mut decoded = chain.decoder(&mut raw).map_err(StreamFailure::Read)?;
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = match decoded.read(&mut buf) {
@@ -87,21 +86,14 @@ pub fn stream_file(
 }
 
 /// Up to `limit` bytes from the start of the decoded stream.
-pub fn head(path: &Path, compression: Compression, limit: u64) -> io::Result<Vec<u8>> {
+pub fn head(path: &Path, chain: &Chain, limit: u64) -> io::Result<Vec<u8>> {
     let mut file = File::open(path)?;
     let mut head = Vec::new();
-    decoder(&mut file, compression)?
+    chain
+        .decoder(&mut file)?
         .take(limit)
         .read_to_end(&mut head)?;
     Ok(head)
-}
-
-fn decoder<'a, R: Read + 'a>(raw: R, compression: Compression) -> io::Result<Box<dyn Read + 'a>> {
-    Ok(match compression {
-        Compression::None => Box::new(raw),
-        Compression::Gzip => Box::new(MultiGzDecoder::new(raw)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
-    })
 }
 
 /// The file as read from disk, counted and hashed.
@@ -137,6 +129,7 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::{StreamFailure, stream_file};
+    use crate::codec::Chain;
     use crate::model::naming::Compression;
     use crate::pg::dump::hex;
 
@@ -151,7 +144,7 @@ mod tests {
         let path = dir.path().join("f");
         std::fs::write(&path, bytes).unwrap();
         let mut out = Vec::new();
-        match stream_file(&path, compression, &mut out, &mut |_| {}) {
+        match stream_file(&path, &Chain::from(compression), &mut out, &mut |_| {}) {
             Ok(scan) => Ok((scan, out)),
             Err(StreamFailure::Read(e)) | Err(StreamFailure::Write(e)) => Err(e.to_string()),
         }
@@ -198,7 +191,7 @@ mod tests {
                 Ok(())
             }
         }
-        let failure = stream_file(&path, Compression::None, &mut Closed, &mut |_| {});
+        let failure = stream_file(&path, &Chain::NONE, &mut Closed, &mut |_| {});
         assert!(matches!(failure, Err(StreamFailure::Write(_))));
     }
 }

@@ -9,12 +9,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::backup::restore::recovery;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
-use crate::cli::{BackupType, CompressionArg, CreateArgs, FormatArg};
+use crate::cli::CreateArgs;
+use crate::codec::Chain;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Compression, Format, Kind};
+use crate::model::recorded::Kept;
 use crate::pg::dump::{self, DumpPlan, Dumped};
 use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
@@ -46,14 +48,10 @@ pub struct Recipe {
 
 impl Recipe {
     pub fn from_args(args: &CreateArgs) -> Result<Recipe> {
-        let format = match args.format {
-            FormatArg::Plain => Format::Plain,
-            FormatArg::Custom => Format::Custom,
-        };
+        let format = args.format;
         let compression = match (args.no_compress, args.compression, format) {
-            (true, _, _) | (false, Some(CompressionArg::None), _) => Compression::None,
-            (false, Some(CompressionArg::Gzip), _) => Compression::Gzip,
-            (false, Some(CompressionArg::Zstd), _) => Compression::Zstd,
+            (true, _, _) => Compression::None,
+            (false, Some(compression), _) => compression,
             (false, None, Format::Plain) => Compression::Gzip,
             (false, None, Format::Custom) => Compression::None,
         };
@@ -88,12 +86,8 @@ impl Recipe {
             (Compression::Zstd, None) => DEFAULT_ZSTD_LEVEL,
             (_, None) => DEFAULT_GZIP_LEVEL,
         };
-        let kind = match args.kind {
-            BackupType::Full => Kind::Full,
-            BackupType::Schema => Kind::Schema,
-        };
         Ok(Recipe {
-            kind,
+            kind: args.kind,
             format,
             compression,
             level,
@@ -276,11 +270,12 @@ struct EntryParts<'a> {
 
 fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
     let local = |t: DateTime<Utc>| config.zone.wall_clock(t);
+    let chain = Chain::from(parts.recipe.compression);
     let filename = naming::file_name(
         parts.recipe.kind,
         &parts.id,
         parts.recipe.format,
-        parts.recipe.compression,
+        chain.compression(),
     );
     Entry {
         path: config
@@ -290,8 +285,8 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
             .into_owned(),
         filename,
         id: parts.id,
-        kind: parts.recipe.kind.as_str().to_string(),
-        compressed: parts.recipe.compression != Compression::None,
+        kind: parts.recipe.kind.into(),
+        compressed: chain.compression() != Compression::None,
         size: parts.dumped.size,
         date: local(parts.started)
             .naive_local()
@@ -302,8 +297,9 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         created_at: Some(local(parts.started).to_rfc3339_opts(SecondsFormat::Micros, false)),
         finished_at: Some(local(parts.finished).to_rfc3339_opts(SecondsFormat::Micros, false)),
         duration_ms: Some(parts.duration_ms),
-        format: Some(parts.recipe.format.as_str().to_string()),
-        compression: Some(parts.recipe.compression.as_str().to_string()),
+        format: Some(parts.recipe.format.into()),
+        compression: Some(chain.compression().into()),
+        codecs: Some(chain.stages().iter().map(|&stage| stage.into()).collect()),
         sha256: Some(parts.dumped.sha256.clone()),
         raw_size: Some(parts.dumped.raw_size),
         server_version: Some(parts.facts.server_version.clone()),
@@ -316,7 +312,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         verify_result: None,
         verify_detail: None,
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
-        database_properties: Some(parts.facts.properties.clone()),
+        database_properties: Some(Kept::new(parts.facts.properties.clone())),
         deleting: None,
         extra: Default::default(),
     }

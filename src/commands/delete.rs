@@ -44,7 +44,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             &e.id,
             &e.date,
             &e.database,
-            &e.kind,
+            e.kind.as_str(),
             &present::human_size(e.size),
             &e.filename,
         ]));
@@ -152,11 +152,11 @@ enum Outcome {
 impl Deleted {
     /// `entry` comes from the catalog read before the removal.
     fn of(entry: Option<&Entry>, id: &str, outcome: Outcome, reason: Option<String>) -> Deleted {
-        let field = |f: fn(&Entry) -> &String| entry.map(|e| f(e).clone()).unwrap_or_default();
+        let field = |f: fn(&Entry) -> &str| entry.map(|e| f(e).to_string()).unwrap_or_default();
         Deleted {
             id: id.to_string(),
             database: field(|e| &e.database),
-            kind: field(|e| &e.kind),
+            kind: field(|e| e.kind.as_str()),
             date: field(|e| &e.date),
             filename: field(|e| &e.filename),
             size: entry.map_or(0, |e| e.size),

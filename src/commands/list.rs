@@ -68,9 +68,7 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
         args.database
             .as_ref()
             .is_none_or(|db| &l.entry.database == db)
-            && args
-                .kind
-                .is_none_or(|k| l.entry.kind == format!("{k:?}").to_lowercase())
+            && args.kind.is_none_or(|k| l.entry.kind == k)
     });
     if config.json {
         return present::print_json(&listed).map(|()| 0);
@@ -102,7 +100,7 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
             &e.id,
             &date,
             &e.database,
-            &e.kind,
+            e.kind.as_str(),
             &present::human_size(e.size),
             e.compression_name(),
             &present::shortened(&description, DESCRIPTION_SHOWN),

@@ -87,7 +87,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     let entry = select::resolve_kind(
         &catalog,
         &args.id,
-        schema_only::latest_kind(args.kind),
+        schema_only::latest_kind(args.kind).as_str(),
         config.database_hint.as_deref(),
         &config.backups_dir,
         config.zone,

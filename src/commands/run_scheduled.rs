@@ -14,9 +14,9 @@ use crate::cli::RunScheduledArgs;
 use crate::commands::create::{self, Recipe};
 use crate::commands::present;
 use crate::config::Config;
-use crate::model::naming::{Compression, Format, Kind};
+use crate::model::naming::{Compression, Format};
 use crate::policy::prune::{self, PolicySpec};
-use crate::policy::schedule::{self, BackupType, Due, LastResult, RunStatus, Schedule};
+use crate::policy::schedule::{self, Due, LastResult, RunStatus, Schedule};
 use crate::state::audit;
 use crate::state::lock::WriteLock;
 use crate::state::schedule_file;
@@ -218,16 +218,9 @@ fn backup_then_prune(
 }
 
 fn recipe(schedule: &Schedule) -> Recipe {
-    let compression = match schedule.compression {
-        Some(schedule::Compression::None) => Compression::None,
-        Some(schedule::Compression::Zstd) => Compression::Zstd,
-        Some(schedule::Compression::Gzip) | None => Compression::Gzip,
-    };
+    let compression = schedule.compression.unwrap_or(Compression::Gzip);
     Recipe {
-        kind: match schedule.kind.unwrap_or_default() {
-            BackupType::Full => Kind::Full,
-            BackupType::Schema => Kind::Schema,
-        },
+        kind: schedule.kind.unwrap_or_default(),
         format: Format::Plain,
         compression,
         level: match compression {

@@ -193,17 +193,8 @@ fn apply(value: &mut Value, args: &ScheduleSetArgs) -> bool {
     put("weekday", args.weekday.clone().map(Value::from), true);
     put("day_of_month", args.day_of_month.map(Value::from), true);
     put("timezone", args.timezone.clone().map(Value::from), true);
-    put(
-        "type",
-        args.kind.map(|k| json!(format!("{k:?}").to_lowercase())),
-        false,
-    );
-    put(
-        "compression",
-        args.compression
-            .map(|c| json!(format!("{c:?}").to_lowercase())),
-        false,
-    );
+    put("type", args.kind.map(|k| json!(k)), false);
+    put("compression", args.compression.map(|c| json!(c)), false);
     if args.enable || args.disable {
         put("enabled", Some(Value::from(args.enable)), true);
     }

@@ -4,8 +4,8 @@
 use anyhow::Result;
 
 use crate::catalog::Entry;
-use crate::cli::BackupType;
 use crate::exit;
+use crate::model::naming::Kind;
 use crate::pg::server::Server;
 
 /// Whether any table or materialized view of the database has rows (or had them).
@@ -14,22 +14,15 @@ const HOLDS_DATA_SQL: &str = "SELECT to_json(EXISTS (SELECT 1 FROM pg_class c \
      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' \
      AND pg_relation_size(c.oid) > 0));";
 
-fn type_name(kind: BackupType) -> &'static str {
-    match kind {
-        BackupType::Full => "full",
-        BackupType::Schema => "schema",
-    }
-}
-
 /// The type `latest` stands for: full unless `--type` says otherwise.
-pub fn latest_kind(requested: Option<BackupType>) -> &'static str {
-    type_name(requested.unwrap_or(BackupType::Full))
+pub fn latest_kind(requested: Option<Kind>) -> Kind {
+    requested.unwrap_or_default()
 }
 
 /// `--type` must name the backup's own type.
-pub fn check_type(entry: &Entry, requested: Option<BackupType>) -> Result<()> {
-    match requested.map(type_name) {
-        Some(kind) if kind != entry.kind => Err(exit::usage(format!(
+pub fn check_type(entry: &Entry, requested: Option<Kind>) -> Result<()> {
+    match requested {
+        Some(kind) if entry.kind != kind => Err(exit::usage(format!(
             "backup {} is a {} backup, not a {kind} backup (--type {kind})",
             entry.id, entry.kind
         ))),
@@ -43,12 +36,12 @@ pub fn check_type(entry: &Entry, requested: Option<BackupType>) -> Result<()> {
 pub fn guard(
     server: &Server,
     entry: &Entry,
-    requested: Option<BackupType>,
+    requested: Option<Kind>,
     target: &str,
     partial: bool,
     asks: bool,
 ) -> Result<Option<String>> {
-    if entry.kind != type_name(BackupType::Schema) || requested == Some(BackupType::Schema) {
+    if entry.kind != Kind::Schema || requested == Some(Kind::Schema) {
         return Ok(None);
     }
     if server.properties(target)?.is_none() {

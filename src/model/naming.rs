@@ -3,27 +3,44 @@
 use std::fmt;
 
 use chrono::NaiveDateTime;
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
 
-/// What a backup contains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use crate::model::recorded::Named;
+
+/// What a backup contains: `--type` on the command line, `type` in the catalog and the
+/// schedule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// Schema and data
+    #[default]
     Full,
+    /// Schema only (pg_dump --schema-only)
     Schema,
 }
 
 /// pg_dump's output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// SQL script, restored with psql (.sql)
     Plain,
+    /// pg_dump's custom archive, restored with pg_restore (.dump)
     Custom,
 }
 
-/// The compression pgbackup applies to pg_dump's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The compression pgbackup applies to pg_dump's output: `--compression`, `compression` in
+/// the catalog and the schedule file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compression {
-    None,
+    /// gzip (.gz)
     Gzip,
+    /// zstd (.zst)
     Zstd,
+    /// No compression
+    None,
 }
 
 impl Kind {
@@ -52,14 +69,26 @@ impl Compression {
             Compression::Zstd => "zstd",
         }
     }
+}
 
-    pub fn parse(text: &str) -> Option<Compression> {
-        match text {
-            "none" => Some(Compression::None),
-            "gzip" => Some(Compression::Gzip),
-            "zstd" => Some(Compression::Zstd),
-            _ => None,
-        }
+impl Named for Kind {
+    const ALL: &'static [Kind] = &[Kind::Full, Kind::Schema];
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Format {
+    const ALL: &'static [Format] = &[Format::Plain, Format::Custom];
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for Compression {
+    const ALL: &'static [Compression] = &[Compression::Gzip, Compression::Zstd, Compression::None];
+    fn name(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -162,7 +191,7 @@ mod tests {
     use chrono::NaiveDate;
 
     use super::{
-        Compression, Format, Kind, backup_id, extension, file_name, is_partial_name,
+        Compression, Format, Kind, Named, backup_id, extension, file_name, is_partial_name,
         parse_file_name, partial_name,
     };
 
@@ -254,14 +283,14 @@ mod tests {
         for (format, compression, format_name, compression_name, ext) in table {
             assert_eq!(format.as_str(), format_name);
             assert_eq!(compression.as_str(), compression_name);
-            assert_eq!(Compression::parse(compression_name), Some(compression));
+            assert_eq!(Compression::from_name(compression_name), Some(compression));
             assert_eq!(extension(format, compression), ext);
             let name = file_name(Kind::Full, "20250408_160000", format, compression);
             let parsed = parse_file_name(&name).unwrap();
             assert_eq!((parsed.format, parsed.compression), (format, compression));
         }
         for text in ["", "GZIP", "bzip2", "gz"] {
-            assert_eq!(Compression::parse(text), None, "{text:?}");
+            assert_eq!(Compression::from_name(text), None, "{text:?}");
         }
     }
 

@@ -30,7 +30,7 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
     let mut scanner = Scanner::default();
     match file.format {
         Format::Plain => {
-            decode::stream_file(&file.path, file.compression, &mut scanner, &mut |_| {})
+            decode::stream_file(&file.path, &file.chain, &mut scanner, &mut |_| {})
                 .map_err(|_| anyhow::anyhow!("could not read or decode {}", file.path.display()))?;
         }
         Format::Custom => {
@@ -44,7 +44,7 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
                 &tool,
                 Stdio::from(writer),
                 &file.path,
-                file.compression,
+                &file.chain,
                 interrupt,
                 &mut |_| {},
             );

@@ -7,9 +7,9 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
+use crate::codec::{Chain, Settings};
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Compression};
 use crate::pg::process::{Running, Tool};
@@ -98,8 +98,11 @@ fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) 
     let write_error = |err: io::Error| {
         anyhow::Error::new(err).context(format!("could not write {}", partial.display()))
     };
-    let mut sink =
-        Sink::new(HashingFile::new(file), plan.compression, plan.level).map_err(write_error)?;
+    let mut hashing = HashingFile::new(file);
+    let settings = Settings { level: plan.level };
+    let mut sink = Chain::from(plan.compression)
+        .encoder(&mut hashing, &settings)
+        .map_err(write_error)?;
     // pg_dump keeps running while a chunk is being compressed (bench/RESULTS.md).
     let mut chunks = ReadAhead::spawn(stdout, CHUNK, QUEUE_DEPTH);
     let mut raw_size = 0u64;
@@ -110,7 +113,7 @@ fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) 
         sink.write_all(&chunk).map_err(write_error)?;
         chunks.recycle(chunk);
     }
-    let hashing = sink.finish().map_err(write_error)?;
+    sink.finish().map_err(write_error)?;
     hashing.file.sync_all().map_err(write_error)?;
     Ok(Written {
         size: hashing.size,
@@ -167,50 +170,6 @@ impl Write for HashingFile {
 
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
-    }
-}
-
-enum Sink {
-    Plain(HashingFile),
-    /// gzip level 1: ISA-L's igzip, several times faster than zlib at gzip -6's size here.
-    Igzip(Box<isal::write::GzipEncoder<HashingFile>>),
-    Gzip(GzEncoder<HashingFile>),
-    Zstd(zstd::stream::write::Encoder<'static, HashingFile>),
-}
-
-impl Sink {
-    fn new(file: HashingFile, compression: Compression, level: u32) -> io::Result<Sink> {
-        Ok(match compression {
-            Compression::None => Sink::Plain(file),
-            Compression::Gzip if level == 1 => Sink::Igzip(Box::new(
-                isal::write::GzipEncoder::new(file, isal::CompressionLevel::One),
-            )),
-            Compression::Gzip => Sink::Gzip(GzEncoder::new(file, flate2::Compression::new(level))),
-            Compression::Zstd => {
-                // Single-threaded: as fast here as zstd's worker threads (pg_dump runs in
-                // its own process alongside) at a quarter of the memory (bench/RESULTS.md).
-                Sink::Zstd(zstd::stream::write::Encoder::new(file, level as i32)?)
-            }
-        })
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self {
-            Sink::Plain(file) => file.write_all(bytes),
-            // Never `flush` an igzip encoder before the end: that closes the gzip member.
-            Sink::Igzip(encoder) => encoder.write_all(bytes),
-            Sink::Gzip(encoder) => encoder.write_all(bytes),
-            Sink::Zstd(encoder) => encoder.write_all(bytes),
-        }
-    }
-
-    fn finish(self) -> io::Result<HashingFile> {
-        match self {
-            Sink::Plain(mut file) => file.flush().map(|()| file),
-            Sink::Igzip(encoder) => encoder.finish(),
-            Sink::Gzip(encoder) => encoder.finish(),
-            Sink::Zstd(encoder) => encoder.finish(),
-        }
     }
 }
 

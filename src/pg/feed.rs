@@ -7,9 +7,9 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
+use crate::codec::Chain;
 use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::interrupt::Interrupt;
-use crate::model::naming::Compression;
 use crate::pg::dump::enlarge_pipe;
 use crate::pg::process::Tool;
 
@@ -48,7 +48,7 @@ pub fn feed(
     tool: &Tool,
     stdout: Stdio,
     file: &Path,
-    compression: Compression,
+    chain: &Chain,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fed, FeedFailure> {
@@ -56,7 +56,7 @@ pub fn feed(
     let guard = interrupt.watch_child(child.pid());
     let mut stdin = child.take_stdin();
     enlarge_pipe(&stdin);
-    let streamed = decode::stream_file(file, compression, &mut stdin, progress);
+    let streamed = decode::stream_file(file, chain, &mut stdin, progress);
     drop(stdin);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {
@@ -85,12 +85,7 @@ pub fn feed(
 
 /// Runs `tool` with the decoded content of `file` on its stdin and returns its stdout; the
 /// program may stop reading early (as `pg_restore --list` does after the table of contents).
-pub fn capture(
-    tool: &Tool,
-    file: &Path,
-    compression: Compression,
-    interrupt: &Interrupt,
-) -> Result<String> {
+pub fn capture(tool: &Tool, file: &Path, chain: &Chain, interrupt: &Interrupt) -> Result<String> {
     let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let collector = std::thread::spawn(move || {
         let mut output = String::new();
@@ -100,7 +95,7 @@ pub fn capture(
         tool,
         Stdio::from(writer),
         file,
-        compression,
+        chain,
         interrupt,
         &mut |_| {},
     );

@@ -102,14 +102,14 @@ pub fn plan(
                     id: entry.id.clone(),
                     filename: entry.filename.clone(),
                     database: entry.database.clone(),
-                    kind: entry.kind.clone(),
+                    kind: entry.kind.to_string(),
                     date: entry.date.clone(),
                 })
             } else {
                 Ok(Kept {
                     id: entry.id.clone(),
                     database: entry.database.clone(),
-                    kind: entry.kind.clone(),
+                    kind: entry.kind.to_string(),
                     date: entry.date.clone(),
                     reasons,
                 })

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::model::naming::{Compression, Kind};
 pub use crate::model::zone::Zone;
 use crate::policy::retention::Span;
 
@@ -69,7 +70,7 @@ pub struct Schedule {
     pub day_of_month: Option<u32>,
     /// What scheduled runs back up; full when absent.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<BackupType>,
+    pub kind: Option<Kind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
     /// The system zone when absent.
@@ -98,22 +99,6 @@ pub enum Frequency {
     Daily,
     Weekly,
     Monthly,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackupType {
-    #[default]
-    Full,
-    Schema,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    Gzip,
-    Zstd,
-    None,
 }
 
 /// How many backups to keep per bucket: 0 = off, -1 = unlimited, absent = not set.

@@ -159,7 +159,7 @@ pub fn survey(
     for entry in catalog.backups.iter().filter(|e| !e.is_deleting()) {
         match files::state_of(backups_dir, entry) {
             FileState::Present { size } => complete
-                .entry((&entry.database, &entry.kind))
+                .entry((&entry.database, entry.kind.as_str()))
                 .or_default()
                 .push((entry, size)),
             FileState::Missing => report.missing.push(entry_ref(entry, None)),
@@ -213,7 +213,7 @@ fn entry_ref(entry: &Entry, reason: Option<String>) -> EntryRef {
         id: entry.id.clone(),
         filename: entry.filename.clone(),
         database: entry.database.clone(),
-        kind: entry.kind.clone(),
+        kind: entry.kind.to_string(),
         reason,
     }
 }

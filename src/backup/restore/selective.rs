@@ -34,8 +34,8 @@ pub fn read_toc(
     interrupt: &Interrupt,
 ) -> Result<Vec<TocEntry>> {
     let pg_restore = Tool::new(&programs.pg_restore).args(["--list", "--verbose"]);
-    let listing = feed::capture(&pg_restore, &file.path, file.compression, interrupt)
-        .with_context(|| {
+    let listing =
+        feed::capture(&pg_restore, &file.path, &file.chain, interrupt).with_context(|| {
             format!(
                 "could not read the table of contents of {}",
                 file.path.display()
@@ -283,7 +283,7 @@ pub fn load(
             let pg_restore = Tool::new(&server.programs().pg_restore)
                 .args(["--exit-on-error", "--file=-", "--use-list"])
                 .arg(&acl_list.0);
-            feed::capture(&pg_restore, &file.path, file.compression, interrupt)?
+            feed::capture(&pg_restore, &file.path, &file.chain, interrupt)?
         }
     };
 
@@ -367,7 +367,7 @@ fn run_pg_restore(
         inner: Some(stdin),
         interrupt,
     };
-    let streamed = decode::stream_file(&file.path, file.compression, &mut sink, progress);
+    let streamed = decode::stream_file(&file.path, &file.chain, &mut sink, progress);
     drop(sink);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {

@@ -44,15 +44,16 @@ pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpac
         file.path.display(),
         unpacked.path.display()
     );
-    let scan = decode::stream_file(&file.path, file.compression, &mut out, progress).map_err(
-        |failure| match failure {
-            StreamFailure::Read(err) => anyhow::Error::new(err)
-                .context(format!("could not read or decode {}", file.path.display())),
-            StreamFailure::Write(err) => anyhow::Error::new(err).context(format!(
-                "could not write {} (set TMPDIR to a folder with room for the decoded archive)",
-                unpacked.path.display()
-            )),
-        },
-    )?;
+    let scan =
+        decode::stream_file(&file.path, &file.chain, &mut out, progress).map_err(|failure| {
+            match failure {
+                StreamFailure::Read(err) => anyhow::Error::new(err)
+                    .context(format!("could not read or decode {}", file.path.display())),
+                StreamFailure::Write(err) => anyhow::Error::new(err).context(format!(
+                    "could not write {} (set TMPDIR to a folder with room for the decoded archive)",
+                    unpacked.path.display()
+                )),
+            }
+        })?;
     Ok((unpacked, scan.sha256))
 }
