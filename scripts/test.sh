@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs pgbackup's whole test suite, first installing what it needs on Debian:
 # PostgreSQL's server and client programs (the tests start their own throwaway
-# cluster), faketime, zstd and shellcheck.
+# cluster), faketime, zstd and shellcheck; and s3s-fs, the S3 server the tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || sudo=(sudo)
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The S3 tests run against a real S3 server on loopback (a few minutes to build, once).
+if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+    echo "installing: s3s-fs"
+    cargo install s3s-fs@0.14.1 --features binary --locked --quiet
 fi
 
 ./scripts/build-deps.sh

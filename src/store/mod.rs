@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod fsutil;
+pub mod s3;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
