@@ -6,6 +6,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::model::naming::{Compression, Format, Kind};
 
+use crate::policy::keep::Keep;
+
 /// Make, catalog, verify, restore and prune logical backups of PostgreSQL databases.
 #[derive(Debug, Parser)]
 #[command(
@@ -184,41 +186,15 @@ pub struct DeleteArgs {
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     #[command(flatten)]
-    pub keep: KeepArgs,
+    pub keep: Keep,
     /// Show what would be kept and removed, and change nothing
     #[arg(long)]
     pub dry_run: bool,
 }
 
-/// A retention policy: restic's `forget` rules.
-#[derive(Debug, Clone, Args)]
-pub struct KeepArgs {
-    /// Keep the N newest backups (-1 = all)
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_last: Option<i32>,
-    /// Keep the newest backup of each of the last N hours
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_hourly: Option<i32>,
-    /// Keep the newest backup of each of the last N days
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_daily: Option<i32>,
-    /// Keep the newest backup of each of the last N ISO weeks
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_weekly: Option<i32>,
-    /// Keep the newest backup of each of the last N months
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_monthly: Option<i32>,
-    /// Keep the newest backup of each of the last N years
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub keep_yearly: Option<i32>,
-    /// Keep every backup newer than this, relative to the newest (e.g. 1y2m3d4h)
-    #[arg(long, value_name = "DURATION")]
-    pub keep_within: Option<String>,
-}
-
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Critical when the newest backup is older than this (s, m, h, d, w: 26h, 8d) [default: from the schedule: hourly 2h, daily 26h, weekly 8d, monthly 32d]
+    /// Critical when the newest backup is older than this (s, min, h, d, w, mo = 30d: 26h, 8d) [default: from the schedule: hourly 2h, daily 26h, weekly 8d, monthly 32d]
     #[arg(long, value_name = "DURATION")]
     pub max_age: Option<String>,
     /// Warning when the newest backup is older than this (e.g. 25h)
@@ -259,7 +235,7 @@ pub enum ScheduleCommand {
     /// Show the schedule, retention and last run
     Show,
     /// Change the schedule (validated, written atomically)
-    Set(ScheduleSetArgs),
+    Set(Box<ScheduleSetArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -292,7 +268,7 @@ pub struct ScheduleSetArgs {
     #[arg(long)]
     pub disable: bool,
     #[command(flatten)]
-    pub keep: KeepArgs,
+    pub keep: Keep,
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::catalog::removal::Removed;
-use crate::cli::{KeepArgs, PruneArgs};
+use crate::cli::PruneArgs;
 use crate::commands::{create, present};
 use crate::config::Config;
 use crate::exit;
-use crate::policy::prune::{self, Plan, PolicySpec};
+use crate::policy::prune::{self, Plan};
 use crate::state::audit;
 use crate::state::schedule_file;
 
@@ -22,12 +22,11 @@ struct Report<'a> {
 }
 
 pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
-    let flags = policy_spec(&args.keep);
-    let spec = if flags.is_unset() {
-        PolicySpec::from_retention(&schedule_file::load(&config.schedule_path)?.retention)
+    let spec = if args.keep.is_unset() {
+        schedule_file::load(&config.schedule_path)?.retention
     } else {
         config.warn_if_schedule_damaged("retention buckets");
-        flags
+        args.keep.clone()
     };
     let policy = spec.to_policy().map_err(exit::usage)?;
     if args.dry_run {
@@ -57,19 +56,6 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     });
     let (plan, removed) = outcome?;
     print(config, &plan, false, &removed)
-}
-
-/// The policy the flags describe.
-pub fn policy_spec(keep: &KeepArgs) -> PolicySpec {
-    PolicySpec {
-        last: keep.keep_last,
-        hourly: keep.keep_hourly,
-        daily: keep.keep_daily,
-        weekly: keep.keep_weekly,
-        monthly: keep.keep_monthly,
-        yearly: keep.keep_yearly,
-        within: keep.keep_within.clone(),
-    }
 }
 
 fn print(config: &Config, plan: &Plan, dry_run: bool, removed: &[Removed]) -> Result<u8> {

@@ -15,7 +15,7 @@ use crate::commands::create::{self, Recipe};
 use crate::commands::present;
 use crate::config::Config;
 use crate::model::naming::{Compression, Format};
-use crate::policy::prune::{self, PolicySpec};
+use crate::policy::prune;
 use crate::policy::schedule::{self, Due, LastResult, RunStatus, Schedule};
 use crate::state::audit;
 use crate::state::lock::WriteLock;
@@ -232,7 +232,7 @@ fn recipe(schedule: &Schedule) -> Recipe {
 }
 
 fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Result<()> {
-    let policy = match PolicySpec::from_retention(&schedule.retention).to_policy() {
+    let policy = match schedule.retention.to_policy() {
         Ok(policy) => policy,
         Err(reason) => {
             tracing::warn!("retention not applied: {reason}");

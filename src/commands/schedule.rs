@@ -198,22 +198,10 @@ fn apply(value: &mut Value, args: &ScheduleSetArgs) -> bool {
     if args.enable || args.disable {
         put("enabled", Some(Value::from(args.enable)), true);
     }
-    let keep = &args.keep;
-    let retention = [
-        ("last", keep.keep_last),
-        ("hourly", keep.keep_hourly),
-        ("daily", keep.keep_daily),
-        ("weekly", keep.keep_weekly),
-        ("monthly", keep.keep_monthly),
-        ("yearly", keep.keep_yearly),
-    ];
-    for (key, keep) in retention {
-        if let Some(keep) = keep {
-            value["retention"][key] = Value::from(keep);
+    if let Ok(Value::Object(keep)) = serde_json::to_value(&args.keep) {
+        for (key, keep) in keep {
+            value["retention"][key] = keep;
         }
-    }
-    if let Some(within) = &keep.keep_within {
-        value["retention"]["within"] = Value::from(within.clone());
     }
     timing
 }

@@ -1,43 +1,5 @@
-//! Durations (`26h`, `90m`, `8d`, `1w`, `1d12h`) and sizes (`5G`, `500M`, `10GiB`): read
-//! from the command line, and written for people.
-
-/// Seconds in a duration such as `26h`, `90m`, `8d`, `1w` or `1d12h` (units s, m, h, d, w).
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let invalid =
-        |why: &str| format!("invalid duration {text:?}: {why} (examples: 26h, 90m, 8d, 1w, 1d12h)");
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3_600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(invalid(&format!("unknown unit {c:?}"))),
-        };
-        if digits.is_empty() {
-            return Err(invalid("a unit needs a number before it"));
-        }
-        let amount: i64 = digits.parse().map_err(|_| invalid("number too large"))?;
-        total = amount
-            .checked_mul(unit)
-            .and_then(|seconds| total.checked_add(seconds))
-            .ok_or_else(|| invalid("too long"))?;
-        digits.clear();
-    }
-    if !digits.is_empty() {
-        return Err(invalid("the number needs a unit"));
-    }
-    if total == 0 {
-        return Err(invalid("it must be longer than zero"));
-    }
-    Ok(total)
-}
+//! Sizes (`5G`, `500M`, `10GiB`) read from the command line, and durations and sizes
+//! written for people (durations are read by [`crate::model::duration`]).
 
 /// Bytes in a size such as `5G`, `500M`, `1.5T` or `10GiB`. K, M, G and T are powers of
 /// 1024 whether written `G`, `GB` or `GiB` (as PostgreSQL and `df -h` count); no unit means bytes.
@@ -115,39 +77,7 @@ pub fn format_size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_duration, parse_duration, parse_size};
-
-    #[test]
-    fn durations_parse() {
-        for (text, seconds) in [
-            ("26h", 26 * 3600),
-            ("90m", 90 * 60),
-            ("8d", 8 * 86_400),
-            ("1w", 7 * 86_400),
-            ("45s", 45),
-            ("1d12h", 36 * 3600),
-            (" 2h30m ", 9000),
-        ] {
-            assert_eq!(parse_duration(text), Ok(seconds), "{text}");
-        }
-    }
-
-    #[test]
-    fn bad_durations_say_why() {
-        for (text, why) in [
-            ("26", "needs a unit"),
-            ("h", "needs a number"),
-            ("3y", "unknown unit"),
-            ("0h", "longer than zero"),
-            ("", "longer than zero"),
-            ("-1h", "unknown unit"),
-            ("99999999999999999999h", "too large"),
-            ("9999999999999999w", "too long"),
-        ] {
-            let err = parse_duration(text).unwrap_err();
-            assert!(err.contains(why) && err.contains("26h"), "{text}: {err}");
-        }
-    }
+    use super::{format_duration, parse_size};
 
     #[test]
     fn sizes_parse_in_powers_of_1024() {

@@ -1,10 +1,10 @@
 //! Retention policy: which backups a policy keeps, with restic's `forget` semantics.
 
 use std::cmp::Reverse;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeDelta, Timelike};
+
+pub use crate::model::duration::Span;
 
 /// The count that keeps every bucket.
 pub const UNLIMITED: i32 = -1;
@@ -61,107 +61,6 @@ fn count_is_active(count: i32) -> bool {
 
 fn active_span(span: Option<Span>) -> Option<Span> {
     span.filter(|s| !s.is_zero())
-}
-
-/// A calendar duration, written like `1y2m3d4h` (m = months).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Span {
-    pub years: i32,
-    pub months: i32,
-    pub days: i32,
-    pub hours: i32,
-}
-
-impl Span {
-    pub fn is_zero(&self) -> bool {
-        *self == Span::default()
-    }
-}
-
-impl fmt::Display for Span {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_zero() {
-            return f.write_str("0d");
-        }
-        let parts = [
-            (self.years, 'y'),
-            (self.months, 'm'),
-            (self.days, 'd'),
-            (self.hours, 'h'),
-        ];
-        for (amount, unit) in parts {
-            if amount != 0 {
-                write!(f, "{amount}{unit}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Why a text is not a valid [`Span`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseSpanError {
-    input: String,
-    problem: String,
-}
-
-impl fmt::Display for ParseSpanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid duration {:?}: {} (expected numbers with units y, m (months), d, h, e.g. 7d, 36h, 1y6m)",
-            self.input, self.problem
-        )
-    }
-}
-
-impl std::error::Error for ParseSpanError {}
-
-impl FromStr for Span {
-    type Err = ParseSpanError;
-
-    /// Units may come in any order and repeat; repeated units add up.
-    fn from_str(input: &str) -> Result<Span, ParseSpanError> {
-        let error = |problem: String| ParseSpanError {
-            input: input.to_string(),
-            problem,
-        };
-        let mut rest = input.trim();
-        if rest.is_empty() {
-            return Err(error("it is empty".to_string()));
-        }
-        let mut span = Span::default();
-        while !rest.is_empty() {
-            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-            let (number, tail) = rest.split_at(digits);
-            if number.is_empty() {
-                let problem = if rest.starts_with('-') {
-                    "negative amounts are not allowed".to_string()
-                } else {
-                    format!("expected a number at {rest:?}")
-                };
-                return Err(error(problem));
-            }
-            let mut tail = tail.chars();
-            let unit = tail.next();
-            let amount: i32 = number
-                .parse()
-                .map_err(|_| error(format!("{number} is too large")))?;
-            let field = match unit {
-                Some('y') => &mut span.years,
-                Some('m') => &mut span.months,
-                Some('d') => &mut span.days,
-                Some('h') => &mut span.hours,
-                Some(other) => return Err(error(format!("unknown unit {other:?} after {number}"))),
-                None => return Err(error(format!("no unit after {number}"))),
-            };
-            *field = field
-                .checked_add(amount)
-                .ok_or_else(|| error("the total is too large".to_string()))?;
-            rest = tail.as_str();
-        }
-        Ok(span)
-    }
 }
 
 /// What the policy decided for one input entry.

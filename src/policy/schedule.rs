@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::model::naming::{Compression, Kind};
 pub use crate::model::zone::Zone;
-use crate::policy::retention::Span;
+use crate::policy::keep::{self, Keep};
 
 mod run_state;
 mod run_times;
@@ -41,7 +41,7 @@ pub enum ScheduleError {
     #[error("backup_schedule.json is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("invalid \"{field}\" in backup_schedule.json: {reason}")]
-    Field { field: &'static str, reason: String },
+    Field { field: String, reason: String },
 }
 
 /// The schedule, the retention policy and the state of the last scheduled run.
@@ -52,7 +52,8 @@ pub struct Schedule {
     /// HH:MM on the zone's wall clock; hourly schedules use only the minute.
     #[serde(serialize_with = "write_time")]
     pub time: NaiveTime,
-    pub retention: Retention,
+    #[serde(serialize_with = "keep::write_in_file_order")]
+    pub retention: Keep,
     /// On the zone's wall clock; written in the old module's format, with `last_run_at`.
     #[serde(serialize_with = "run_times::write")]
     pub last_run: Option<DateTime<FixedOffset>>,
@@ -101,28 +102,6 @@ pub enum Frequency {
     Monthly,
 }
 
-/// How many backups to keep per bucket: 0 = off, -1 = unlimited, absent = not set.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Retention {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub daily: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weekly: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub monthly: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hourly: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub yearly: Option<i32>,
-    /// A restic duration such as `30d` or `1y6m`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub within: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastResult {
     pub status: RunStatus,
@@ -150,7 +129,7 @@ impl Default for Schedule {
             enabled: true,
             frequency: Frequency::Daily,
             time: DEFAULT_TIME,
-            retention: Retention::default(),
+            retention: Keep::schedule_default(),
             last_run: None,
             next_run: None,
             weekday: None,
@@ -161,21 +140,6 @@ impl Default for Schedule {
             last_result: None,
             failed_attempts: None,
             metrics_file: None,
-            extra: Map::new(),
-        }
-    }
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            daily: Some(7),
-            weekly: Some(4),
-            monthly: Some(3),
-            last: None,
-            hourly: None,
-            yearly: None,
-            within: None,
             extra: Map::new(),
         }
     }
@@ -283,43 +247,37 @@ where
     successors(Some(minute_start + minute), move |t| Some(*t + minute))
 }
 
-/// Removes `field` (a dotted path: its last part is the key) and validates it; absent
-/// and null are `None`.
+/// Removes `field` and validates it; absent and null are `None`.
 fn take<T>(
     fields: &mut Map<String, Value>,
     field: &'static str,
     validate: impl FnOnce(&Value) -> Result<T, String>,
 ) -> Result<Option<T>, ScheduleError> {
-    let key = field.rsplit_once('.').map_or(field, |(_, key)| key);
-    match fields.shift_remove(key) {
+    match fields.shift_remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => validate(&value)
             .map(Some)
-            .map_err(|reason| ScheduleError::Field { field, reason }),
+            .map_err(|reason| ScheduleError::Field {
+                field: field.to_string(),
+                reason,
+            }),
     }
 }
 
-fn parse_retention(value: Option<Value>) -> Result<Retention, ScheduleError> {
-    let mut keys = match value {
-        None | Some(Value::Null) => return Ok(Retention::default()),
-        Some(Value::Object(keys)) => keys,
-        Some(other) => {
-            return Err(ScheduleError::Field {
-                field: "retention",
-                reason: format!("{other} is not an object"),
-            });
+fn parse_retention(value: Option<Value>) -> Result<Keep, ScheduleError> {
+    match value {
+        None | Some(Value::Null) => Ok(Keep::schedule_default()),
+        Some(Value::Object(keys)) => {
+            Keep::from_object(&keys).map_err(|(key, reason)| ScheduleError::Field {
+                field: format!("retention.{key}"),
+                reason,
+            })
         }
-    };
-    Ok(Retention {
-        daily: take(&mut keys, "retention.daily", parse_count)?,
-        weekly: take(&mut keys, "retention.weekly", parse_count)?,
-        monthly: take(&mut keys, "retention.monthly", parse_count)?,
-        last: take(&mut keys, "retention.last", parse_count)?,
-        hourly: take(&mut keys, "retention.hourly", parse_count)?,
-        yearly: take(&mut keys, "retention.yearly", parse_count)?,
-        within: take(&mut keys, "retention.within", parse_duration)?,
-        extra: keys,
-    })
+        Some(other) => Err(ScheduleError::Field {
+            field: "retention".to_string(),
+            reason: format!("{other} is not an object"),
+        }),
+    }
 }
 
 fn as_str(value: &Value) -> Result<&str, String> {
@@ -343,21 +301,6 @@ fn parse_time(value: &Value) -> Result<NaiveTime, String> {
         .as_str()
         .and_then(|text| NaiveTime::parse_from_str(text, "%H:%M").ok())
         .ok_or_else(|| format!("{value} is not HH:MM (00:00-23:59)"))
-}
-
-fn parse_count(value: &Value) -> Result<i32, String> {
-    value
-        .as_i64()
-        .filter(|count| *count >= -1)
-        .and_then(|count| i32::try_from(count).ok())
-        .ok_or_else(|| format!("{value} is not a count (0 or more, or -1 for unlimited)"))
-}
-
-fn parse_duration(value: &Value) -> Result<String, String> {
-    let text = as_str(value)?;
-    text.parse::<Span>()
-        .map(|_| text.to_string())
-        .map_err(|e| e.to_string())
 }
 
 fn parse_attempts(value: &Value) -> Result<u32, String> {

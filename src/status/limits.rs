@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::exit;
-use crate::model::units;
+use crate::model::{duration, units};
 
 /// Thresholds as given on the command line; `None` takes the default.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -35,11 +35,11 @@ impl Limits {
         let flag = |name: &str, message: String| exit::usage(format!("--{name}: {message}"));
         let limits = Limits {
             max_age: max_age
-                .map(units::parse_duration)
+                .map(duration::parse_elapsed)
                 .transpose()
                 .map_err(|m| flag("max-age", m))?,
             warn_age: warn_age
-                .map(units::parse_duration)
+                .map(duration::parse_elapsed)
                 .transpose()
                 .map_err(|m| flag("warn-age", m))?,
             min_free: min_free

@@ -15,8 +15,8 @@ pub fn salvage(text: &str) -> (Schedule, Vec<String>) {
     loop {
         match parse_fields(fields.clone()) {
             Ok(schedule) => return (schedule, dropped),
-            Err(ScheduleError::Field { field, .. }) if remove(&mut fields, field) => {
-                dropped.push(field.to_string());
+            Err(ScheduleError::Field { field, .. }) if remove(&mut fields, &field) => {
+                dropped.push(field);
             }
             Err(_) => return (Schedule::default(), vec!["the whole file".to_string()]),
         }
