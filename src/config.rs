@@ -4,15 +4,16 @@
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use crate::catalog;
 use crate::cli::GlobalArgs;
 use crate::command_line;
 use crate::model::zone::Zone;
 use crate::pg::conn::{Conn, ServerOptions};
 use crate::state::schedule_file::{self, Stored};
+use crate::store::{LocalStore, Store};
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
 pub const SCHEDULE_FILE: &str = "backup_schedule.json";
@@ -28,9 +29,12 @@ pub struct PgPrograms {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub home: PathBuf,
+    /// `$PGBACKUP_HOME/backups`: holds the writer lock; everything else in it is reached
+    /// through `store`.
     pub backups_dir: PathBuf,
+    /// The repository: backup files, their metadata files, the catalog.
+    pub store: Arc<dyn Store>,
     pub logs_dir: PathBuf,
-    pub catalog_path: PathBuf,
     pub schedule_path: PathBuf,
     pub conn: Conn,
     /// `PGCONNECT_TIMEOUT` as the user set it, if they did.
@@ -88,7 +92,7 @@ impl Config {
             None => OsString::from(name),
         };
         Ok(Config {
-            catalog_path: catalog::path_in(&backups_dir),
+            store: Arc::new(LocalStore::new(&backups_dir)),
             logs_dir: home.join("logs"),
             schedule_path,
             backups_dir,

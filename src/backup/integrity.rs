@@ -2,13 +2,14 @@
 //! catalog, its compressed stream decodes to the end, a plain dump ends with pg_dump's
 //! completion line, and pg_restore reads a custom archive to its end.
 
-use std::io;
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::catalog::Entry;
+use crate::catalog::{Entry, confine};
 use crate::codec::Chain;
 use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::config::PgPrograms;
@@ -18,31 +19,31 @@ use crate::model::recorded::Recorded;
 use crate::pg::feed::{self, FeedFailure};
 use crate::pg::process::Tool;
 use crate::pg::toc::PlainTables;
-use crate::store::files::{self, FileState};
+use crate::store::{Stat, Store, StoreResult};
 
 /// The comment pg_dump writes at the very end of a complete plain dump.
 pub const COMPLETION_LINE: &str = "-- PostgreSQL database dump complete";
 
-/// A backup's file inside backups/, and how it is encoded.
+/// A backup's file in the repository, and how it is encoded.
 #[derive(Debug, Clone)]
 pub struct BackupFile {
-    pub path: PathBuf,
+    pub store: Arc<dyn Store>,
+    pub name: String,
     pub format: Format,
     pub chain: Chain,
 }
 
 impl BackupFile {
     /// The entry's file, or why it cannot be used (missing, unsafe, unknown encoding).
-    pub fn locate(backups_dir: &Path, entry: &Entry) -> Result<BackupFile, String> {
-        match files::state_of(backups_dir, entry) {
-            FileState::Present { .. } => {}
-            FileState::Missing => {
-                return Err(format!(
-                    "the file {} is missing",
-                    backups_dir.join(&entry.filename).display()
-                ));
+    pub fn locate(store: &Arc<dyn Store>, entry: &Entry) -> Result<BackupFile, String> {
+        let name = confine::entry_name(&**store, entry)?;
+        match store.stat(name) {
+            Ok(Stat::Present { .. }) => {}
+            Ok(Stat::Missing) => {
+                return Err(format!("the file {} is missing", store.describe(name)));
             }
-            FileState::Unsafe(reason) => return Err(reason),
+            Ok(Stat::Unsafe(reason)) => return Err(reason),
+            Err(err) => return Err(err.to_string()),
         }
         let chain = entry.chain()?;
         let format = match entry.format() {
@@ -50,10 +51,52 @@ impl BackupFile {
             Recorded::Other(other) => return Err(format!("unknown format {other:?}")),
         };
         Ok(BackupFile {
-            path: backups_dir.join(&entry.filename),
+            store: Arc::clone(store),
+            name: name.to_string(),
             format,
             chain,
         })
+    }
+
+    /// The stored bytes, as a stream.
+    pub fn open(&self) -> StoreResult<Box<dyn Read + Send>> {
+        self.store.open(&self.name)
+    }
+
+    /// How messages name the file.
+    pub fn describe(&self) -> String {
+        self.store.describe(&self.name)
+    }
+
+    /// The file itself, when the repository is a local folder.
+    pub fn local_path(&self) -> Option<PathBuf> {
+        self.store.local_path(&self.name)
+    }
+
+    /// Decodes the file with `chain` into `sink`, as [`decode::stream`] does.
+    pub fn stream(
+        &self,
+        chain: &Chain,
+        sink: &mut dyn io::Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<Scan, StreamFailure> {
+        let source = self
+            .open()
+            .map_err(|e| StreamFailure::Read(io::Error::other(e)))?;
+        decode::stream(source, chain, sink, progress)
+    }
+
+    /// Up to `limit` bytes from the start of the decoded stream.
+    pub fn head(&self, limit: u64) -> io::Result<Vec<u8>> {
+        decode::head(self.open().map_err(io::Error::other)?, &self.chain, limit)
+    }
+
+    /// The stored size; 0 when it cannot be known.
+    fn size(&self) -> u64 {
+        match self.store.stat(&self.name) {
+            Ok(Stat::Present { size }) => size,
+            _ => 0,
+        }
     }
 }
 
@@ -77,19 +120,19 @@ impl Findings {
 /// Size and SHA-256 against the catalog: what restore checks when a checksum is recorded.
 pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Findings {
     let mut findings = Findings::default();
-    let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+    let size = file.size();
     if size != entry.size {
         findings.problems.push(size_problem(size, entry.size));
         return findings;
     }
-    match decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), progress) {
+    match file.stream(&Chain::NONE, &mut io::sink(), progress) {
         Ok(scan) => {
             compare_checksum(entry, &scan, &mut findings);
             findings.scan = Some(scan);
         }
         Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => findings
             .problems
-            .push(format!("could not read {}: {err}", file.path.display())),
+            .push(format!("could not read {}: {err}", file.describe())),
     }
     findings
 }
@@ -106,7 +149,7 @@ pub fn check_everything(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Findings> {
     let mut findings = Findings::default();
-    let size = std::fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
+    let size = file.size();
     if size != entry.size {
         findings.problems.push(size_problem(size, entry.size));
     }
@@ -119,13 +162,12 @@ pub fn check_everything(
                 &mut io::sink()
             };
             let scanned =
-                decode::stream_file(&file.path, &file.chain, sink, progress).map_err(|failure| {
-                    match failure {
+                file.stream(&file.chain, sink, progress)
+                    .map_err(|failure| match failure {
                         StreamFailure::Read(err) | StreamFailure::Write(err) => {
                             decode_problem(file, err)
                         }
-                    }
-                });
+                    });
             if collect_tables {
                 findings.tables = Some(tables.tables);
             }
@@ -136,7 +178,8 @@ pub fn check_everything(
             let fed = feed::feed(
                 &pg_restore,
                 Stdio::null(),
-                &file.path,
+                &*file.store,
+                &file.name,
                 &file.chain,
                 interrupt,
                 progress,
@@ -156,8 +199,7 @@ pub fn check_everything(
             // A changed file rarely decodes: say it changed, as restore does, before why
             // it does not decode.
             if size == entry.size && entry.sha256.is_some() {
-                let raw =
-                    decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), &mut |_| {});
+                let raw = file.stream(&Chain::NONE, &mut io::sink(), &mut |_| {});
                 if let Ok(raw) = raw {
                     compare_checksum(entry, &raw, &mut findings);
                 }
@@ -196,7 +238,7 @@ fn size_problem(actual: u64, recorded: u64) -> String {
 
 fn decode_problem(file: &BackupFile, err: io::Error) -> String {
     match file.chain.is_empty() {
-        true => format!("could not read {}: {err}", file.path.display()),
+        true => format!("could not read {}: {err}", file.describe()),
         false => format!(
             "the {} stream does not decode to its end: {err}",
             file.chain

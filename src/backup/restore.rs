@@ -400,7 +400,7 @@ fn load(
     } = new;
     let programs = server.programs();
     let conn = server.conn_for(name);
-    tracing::info!("loading {} into {name:?}", file.path.display());
+    tracing::info!("loading {} into {name:?}", file.describe());
     let tool = match file.format {
         Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args([
             "-X",
@@ -437,17 +437,18 @@ fn load(
                 tool = tool.arg("--schema").arg(schema);
             }
             if let Some(jobs) = selection.jobs {
-                let unpacked = match file.chain.is_empty() {
-                    true => None,
-                    false => {
+                // pg_restore --jobs seeks: it reads a local plain archive in place, and
+                // anything else decoded into a temporary file.
+                let (archive, _unpacked) = match file.local_path() {
+                    Some(path) if file.chain.is_empty() => (path, None),
+                    _ => {
                         let (unpacked, sha256) = unpack::unpack(file, progress)?;
                         unchanged(&sha256, expected_sha256)?;
-                        Some(unpacked)
+                        (unpacked.path().to_path_buf(), Some(unpacked))
                     }
                 };
                 interrupt.check()?;
-                let archive = unpacked.as_ref().map_or(file.path.as_path(), |u| u.path());
-                let tool = conn.apply(tool.arg(format!("--jobs={jobs}")).arg(archive));
+                let tool = conn.apply(tool.arg(format!("--jobs={jobs}")).arg(&archive));
                 tool.output("")
                     .with_context(|| format!("could not load the backup into {name:?}"))?;
                 return Ok(());
@@ -458,7 +459,8 @@ fn load(
     let fed = feed::feed(
         &tool,
         Stdio::null(),
-        &file.path,
+        &*file.store,
+        &file.name,
         &file.chain,
         interrupt,
         progress,

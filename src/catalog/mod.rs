@@ -1,6 +1,7 @@
 //! The catalog, `backups/backup_metadata.json`: the old module's fields plus pgbackup's,
 //! loaded leniently, rewritten atomically, unknown fields preserved.
 
+pub mod confine;
 pub mod legacy;
 pub mod order;
 pub mod rebuild;
@@ -8,9 +9,6 @@ pub mod removal;
 pub mod sidecar;
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
@@ -21,7 +19,7 @@ use crate::codec::Stage;
 use crate::model::naming::{Compression, Format, Kind};
 use crate::model::recorded::{Kept, Recorded};
 use crate::pg::properties::DatabaseProperties;
-use crate::store::fsutil;
+use crate::store::Store;
 
 pub const FILE_NAME: &str = "backup_metadata.json";
 pub const VERSION: u32 = 1;
@@ -146,21 +144,16 @@ struct Top {
     backups: Vec<Box<RawValue>>,
 }
 
-/// Where the catalog lives inside a backups folder.
-pub fn path_in(backups_dir: &Path) -> PathBuf {
-    backups_dir.join(FILE_NAME)
-}
-
 impl Catalog {
     /// Loads the catalog; a missing file is an empty catalog, one that does not parse is an
     /// error that leaves the file alone. Damaged entries are reported and kept.
-    pub fn load(path: &Path) -> Result<Catalog> {
-        let bytes = match fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
+    pub fn load(store: &dyn Store) -> Result<Catalog> {
+        let path = store.describe(FILE_NAME);
+        let bytes = match store.read_small(FILE_NAME) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(Catalog::default()),
             Err(err) => {
-                return Err(err)
-                    .with_context(|| format!("could not read catalog {}", path.display()));
+                return Err(err).with_context(|| format!("could not read catalog {path}"));
             }
         };
         let catalog = std::str::from_utf8(&bytes)
@@ -168,17 +161,15 @@ impl Catalog {
             .and_then(Catalog::parse)
             .with_context(|| {
                 format!(
-                    "catalog {} is corrupt and was left untouched; \
+                    "catalog {path} is corrupt and was left untouched; \
                      `pgbackup verify --rebuild-catalog` rebuilds it from the backup files \
-                     and keeps the broken one aside",
-                    path.display()
+                     and keeps the broken one aside"
                 )
             })?;
         for damaged in &catalog.damaged {
             tracing::warn!(
-                "catalog {}: {} cannot be read ({}); it is kept as written and not counted \
+                "catalog {path}: {} cannot be read ({}); it is kept as written and not counted \
                  as a backup",
-                path.display(),
                 damaged.label(),
                 damaged.problem
             );
@@ -240,9 +231,10 @@ impl Catalog {
     }
 
     /// Replaces the file atomically. Callers hold the write lock.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        fsutil::write_atomic(path, self.to_json().as_bytes())
-            .with_context(|| format!("could not save catalog {}", path.display()))
+    pub fn save(&self, store: &dyn Store) -> Result<()> {
+        store
+            .replace(FILE_NAME, self.to_json().as_bytes())
+            .with_context(|| format!("could not save catalog {}", store.describe(FILE_NAME)))
     }
 
     pub fn find(&self, id: &str) -> Option<&Entry> {

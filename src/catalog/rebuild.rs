@@ -3,24 +3,23 @@
 //! parses are kept; backup files it does not know are adopted, from the metadata file
 //! beside them when there is one, else from their name and content.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 
 use crate::backup::integrity::{self, BackupFile};
 use crate::catalog::sidecar;
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::{Catalog, Entry, FILE_NAME};
 use crate::codec::Chain;
-use crate::codec::decode::{self, StreamFailure};
+use crate::codec::decode::StreamFailure;
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
-use crate::model::naming::Format;
+use crate::model::naming::{self, Format};
 use crate::pg::feed;
 use crate::pg::process::Tool;
 use crate::store::files;
-use crate::store::fsutil;
+use crate::store::{Stat, Store, StoreError};
 
 /// How far into a plain dump to look for a `\connect` line naming the database.
 const HEADER_BYTES: u64 = 64 * 1024;
@@ -28,8 +27,8 @@ const HEADER_BYTES: u64 = 64 * 1024;
 /// What the rebuild did.
 #[derive(Debug, Default)]
 pub struct Rebuilt {
-    /// Where a catalog that did not parse was moved.
-    pub kept_aside: Option<PathBuf>,
+    /// Where a catalog that did not parse was kept.
+    pub kept_aside: Option<String>,
     /// Entries kept from a catalog that parsed.
     pub kept: usize,
     /// Damaged entries replaced by what their backup's metadata file records.
@@ -48,21 +47,19 @@ pub struct Adopted {
 /// Rebuilds the catalog; `stamp` (`YYYYMMDD_HHMMSS`) names a broken catalog kept aside.
 /// Callers hold the write lock.
 pub fn rebuild(
-    backups_dir: &Path,
-    catalog_path: &Path,
+    store: &Arc<dyn Store>,
     programs: &PgPrograms,
     interrupt: &Interrupt,
     stamp: &str,
 ) -> Result<Rebuilt> {
     let mut rebuilt = Rebuilt::default();
-    let mut catalog = match read_catalog(catalog_path) {
+    let mut catalog = match read_catalog(&**store) {
         Ok(catalog) => catalog,
-        Err(problem) => {
-            let aside = keep_aside(catalog_path, stamp)?;
+        Err((problem, bytes)) => {
+            let aside = keep_aside(&**store, bytes, &problem, stamp)?;
             tracing::warn!(
-                "catalog {} cannot be read ({problem}); kept it as {}",
-                catalog_path.display(),
-                aside.display()
+                "catalog {} cannot be read ({problem}); kept it as {aside}",
+                store.describe(FILE_NAME),
             );
             rebuilt.kept_aside = Some(aside);
             Catalog::default()
@@ -74,7 +71,7 @@ pub fn rebuild(
         let recorded = d
             .filename
             .as_deref()
-            .and_then(|f| sidecar::read(backups_dir, f));
+            .and_then(|f| sidecar::read(&**store, f));
         match recorded {
             Some(Ok(entry)) => {
                 tracing::warn!("{} repaired from its metadata file", d.label());
@@ -84,18 +81,22 @@ pub fn rebuild(
             _ => catalog.damaged.push(d),
         }
     }
-    for name in files::scan(backups_dir)?.backups {
-        let known = catalog.backups.iter().any(|e| e.filename == name)
+    let listed = store.list("")?;
+    let backups = listed
+        .iter()
+        .filter(|object| naming::parse_file_name(&object.name).is_some());
+    for object in backups {
+        let name = &object.name;
+        let known = catalog.backups.iter().any(|e| &e.filename == name)
             || catalog.damaged_files().any(|f| f == name);
         if known {
             continue;
         }
-        let adopted = match sidecar::read(backups_dir, &name) {
+        let adopted = match sidecar::read(&**store, name) {
             Some(Ok(entry)) => {
-                let size = fs::symlink_metadata(backups_dir.join(&name)).map(|m| m.len());
-                let notes = match size {
-                    Ok(size) if size == entry.size => Vec::new(),
-                    _ => vec![format!(
+                let notes = match object.size == entry.size {
+                    true => Vec::new(),
+                    false => vec![format!(
                         "the file's size differs from its metadata file's {} bytes; \
                          `pgbackup verify {}` checks it",
                         entry.size, entry.id
@@ -104,67 +105,83 @@ pub fn rebuild(
                 Adopted { entry, notes }
             }
             recorded => {
-                let mut adopted = adopt(backups_dir, &name, programs, interrupt)?;
+                let mut adopted = adopt(store, name, object.size, programs, interrupt)?;
                 if let Some(Err(problem)) = recorded {
                     adopted.notes.insert(0, problem);
                 }
-                sidecar::write(backups_dir, &adopted.entry)?;
+                sidecar::write(&**store, &adopted.entry)?;
                 adopted
             }
         };
         catalog.backups.push(adopted.entry.clone());
         rebuilt.adopted.push(adopted);
     }
-    catalog.save(catalog_path)?;
+    catalog.save(&**store)?;
     Ok(rebuilt)
 }
 
 /// The catalog as it is: missing is empty; anything that cannot be read or parsed
-/// (an I/O error, invalid UTF-8, broken JSON) is a problem, and the file goes aside.
-fn read_catalog(catalog_path: &Path) -> Result<Catalog, String> {
-    let bytes = match fs::read(catalog_path) {
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Catalog::default()),
-        Err(err) => return Err(err.to_string()),
-        Ok(bytes) => bytes,
+/// (an I/O error, invalid UTF-8, broken JSON) is a problem, and the file goes aside (its
+/// bytes with the problem, when they could be read).
+fn read_catalog(store: &dyn Store) -> Result<Catalog, (String, Option<Vec<u8>>)> {
+    let bytes = match store.read_small(FILE_NAME) {
+        Ok(None) => return Ok(Catalog::default()),
+        Err(err) => return Err((err.to_string(), None)),
+        Ok(Some(bytes)) => bytes,
     };
-    let text = String::from_utf8(bytes).map_err(|_| "it is not valid UTF-8".to_string())?;
-    Catalog::parse(&text).map_err(|err| format!("{err:#}"))
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Err(("it is not valid UTF-8".to_string(), Some(bytes)));
+    };
+    Catalog::parse(text).map_err(|err| (format!("{err:#}"), Some(bytes.clone())))
 }
 
-/// Renames the broken catalog to `backup_metadata.json.broken-<stamp>[-N]`.
-fn keep_aside(catalog_path: &Path, stamp: &str) -> Result<PathBuf> {
-    let dir = catalog_path.parent().unwrap_or(Path::new("."));
-    let base = catalog_path
-        .file_name()
-        .unwrap_or_default()
-        .to_string_lossy();
-    let aside = (1..)
-        .map(|n| match n {
-            1 => dir.join(format!("{base}.broken-{stamp}")),
-            n => dir.join(format!("{base}.broken-{stamp}-{n}")),
-        })
-        .find(|path| fs::symlink_metadata(path).is_err())
-        .expect("some name is free");
-    fs::rename(catalog_path, &aside).with_context(|| {
+/// Keeps the broken catalog's bytes as `backup_metadata.json.broken-<stamp>[-N]`, never
+/// replacing anything; the catalog itself is then rewritten.
+fn keep_aside(
+    store: &dyn Store,
+    bytes: Option<Vec<u8>>,
+    problem: &str,
+    stamp: &str,
+) -> Result<String> {
+    let what = || {
         format!(
             "could not move the broken catalog {} aside",
-            catalog_path.display()
+            store.describe(FILE_NAME)
         )
-    })?;
-    fsutil::sync_dir(dir)?;
-    Ok(aside)
+    };
+    let bytes = bytes
+        .ok_or_else(|| anyhow!("{problem}"))
+        .with_context(what)?;
+    for n in 1.. {
+        let aside = match n {
+            1 => format!("{FILE_NAME}.broken-{stamp}"),
+            n => format!("{FILE_NAME}.broken-{stamp}-{n}"),
+        };
+        if store.stat(&aside)? != Stat::Missing {
+            continue;
+        }
+        let mut pending = store.create(&aside).with_context(what)?;
+        pending.write_all(&bytes).with_context(what)?;
+        match pending.commit() {
+            Ok(_) => return Ok(store.describe(&aside)),
+            Err(StoreError::Exists(_)) => continue,
+            Err(err) => return Err(err).with_context(what),
+        }
+    }
+    unreachable!("some name is free")
 }
 
 /// An entry for a file: type and date from its name, size and checksum from its content.
 fn adopt(
-    backups_dir: &Path,
+    store: &Arc<dyn Store>,
     name: &str,
+    size: u64,
     programs: &PgPrograms,
     interrupt: &Interrupt,
 ) -> Result<Adopted> {
-    let mut entry = files::untracked_entry(backups_dir, name);
+    let mut entry = files::entry_for_name(name, size, &store.describe(name));
     let mut notes = Vec::new();
-    let file = match BackupFile::locate(backups_dir, &entry) {
+    let file = match BackupFile::locate(store, &entry) {
         Ok(file) => file,
         Err(problem) => {
             notes.push(problem);
@@ -180,7 +197,7 @@ fn adopt(
             entry.raw_size = Some(scan.raw_size);
         }
         None => {
-            let raw = decode::stream_file(&file.path, &Chain::NONE, &mut io::sink(), &mut |_| {});
+            let raw = file.stream(&Chain::NONE, &mut io::sink(), &mut |_| {});
             match raw {
                 Ok(scan) => entry.sha256 = Some(scan.sha256),
                 Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => {
@@ -211,7 +228,14 @@ fn database_name(
     match file.format {
         Format::Custom => {
             let pg_restore = Tool::new(&programs.pg_restore).arg("--list");
-            let listing = feed::capture(&pg_restore, &file.path, &file.chain, interrupt).ok()?;
+            let listing = feed::capture(
+                &pg_restore,
+                &*file.store,
+                &file.name,
+                &file.chain,
+                interrupt,
+            )
+            .ok()?;
             listing.lines().find_map(|line| {
                 let name = line
                     .strip_prefix(';')?
@@ -221,7 +245,7 @@ fn database_name(
             })
         }
         Format::Plain => {
-            let head = decode::head(&file.path, &file.chain, HEADER_BYTES).ok()?;
+            let head = file.head(HEADER_BYTES).ok()?;
             String::from_utf8_lossy(&head)
                 .lines()
                 .find_map(|line| connect_target(line.strip_prefix("\\connect ")?))

@@ -2,14 +2,12 @@
 //! A crash in between leaves entries marked `deleting`, which never count as backups and
 //! which the next delete or prune finishes.
 
-use std::path::Path;
+use anyhow::{Context, Result, anyhow};
 
-use anyhow::Result;
-
-use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
+use crate::catalog::{confine, sidecar};
 use crate::model::naming;
-use crate::store::files::{self, FileState};
+use crate::store::{Stat, Store, StoreError};
 
 /// What happened to one backup.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,12 +44,10 @@ pub fn pending(catalog: &Catalog) -> Vec<Target> {
         .collect()
 }
 
-/// Removes `targets` from the catalog and their files from `backups_dir`. Callers hold
-/// the lock.
+/// Removes `targets` from the catalog and their files from `store`. Callers hold the lock.
 pub fn remove(
     catalog: &mut Catalog,
-    catalog_path: &Path,
-    backups_dir: &Path,
+    store: &dyn Store,
     targets: &[Target],
 ) -> Result<Vec<Removed>> {
     for t in targets {
@@ -59,7 +55,7 @@ pub fn remove(
             entry.deleting = Some(true);
         }
     }
-    catalog.save(catalog_path)?;
+    catalog.save(store)?;
     let mut removed = Vec::new();
     let mut failure = None;
     for t in targets {
@@ -72,8 +68,8 @@ pub fn remove(
             .filter(|e| e.filename == entry.filename)
             .count()
             > 1;
-        let outcome = match files::state_of(backups_dir, &entry) {
-            FileState::Unsafe(reason) => Ok(entry_only(&entry, reason)),
+        let outcome = match state(store, &entry) {
+            Err(reason) => Ok(entry_only(&entry, reason)),
             _ if naming::parse_file_name(&entry.filename).is_none() => Ok(entry_only(
                 &entry,
                 format!(
@@ -85,8 +81,8 @@ pub fn remove(
                 &entry,
                 format!("another catalog entry names {} too", entry.filename),
             )),
-            _ => files::remove_entry_file(backups_dir, &entry)
-                .and_then(|()| sidecar::remove(backups_dir, &entry.filename))
+            _ => remove_file(store, &entry)
+                .and_then(|()| sidecar::remove(store, &entry.filename))
                 .map(|()| Removed::Deleted {
                     id: entry.id.clone(),
                 }),
@@ -102,13 +98,33 @@ pub fn remove(
             }
         }
     }
-    if !removed.is_empty() {
-        crate::store::fsutil::sync_dir(backups_dir)?;
-    }
-    catalog.save(catalog_path)?;
+    catalog.save(store)?;
     match failure {
         Some(err) => Err(err),
         None => Ok(removed),
+    }
+}
+
+/// Whether the entry's file may be touched: `Err` says why not.
+fn state(store: &dyn Store, entry: &Entry) -> Result<Stat, String> {
+    let name = confine::entry_name(store, entry)?;
+    match store.stat(name) {
+        Ok(Stat::Unsafe(reason)) => Err(reason),
+        Ok(stat) => Ok(stat),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Removes an entry's file after checking, right before, that it is a plain file in the
+/// repository. A file that is already gone is not an error.
+fn remove_file(store: &dyn Store, entry: &Entry) -> Result<()> {
+    match store.remove(&entry.filename) {
+        Ok(()) | Err(StoreError::Missing(_)) => Ok(()),
+        Err(StoreError::Unsafe { reason, .. }) => {
+            Err(anyhow!("refusing to delete backup {}: {reason}", entry.id))
+        }
+        Err(err) => Err(err)
+            .with_context(|| format!("could not delete {}", store.describe(&entry.filename))),
     }
 }
 

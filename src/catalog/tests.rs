@@ -3,8 +3,9 @@ use std::fs;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use super::{Catalog, Entry, path_in};
+use super::{Catalog, Entry};
 use crate::model::zone::Zone;
+use crate::store::LocalStore;
 
 const OLD_MODULE_CATALOG: &str = r#"[
   {
@@ -300,17 +301,17 @@ fn entries_are_found_and_removed_by_id_and_file() {
 #[test]
 fn loading_tells_a_missing_catalog_from_an_unreadable_one() {
     let dir = tempfile::tempdir().unwrap();
-    let path = path_in(dir.path());
-    assert_eq!(path, dir.path().join("backup_metadata.json"));
-    assert_eq!(Catalog::load(&path).unwrap(), Catalog::default());
+    let store = LocalStore::new(dir.path());
+    let path = dir.path().join("backup_metadata.json");
+    assert_eq!(Catalog::load(&store).unwrap(), Catalog::default());
     fs::create_dir(&path).unwrap();
-    let error = format!("{:#}", Catalog::load(&path).unwrap_err());
+    let error = format!("{:#}", Catalog::load(&store).unwrap_err());
     assert!(error.starts_with("could not read catalog"), "{error}");
     fs::remove_dir(&path).unwrap();
     fs::write(&path, "[").unwrap();
-    let error = format!("{:#}", Catalog::load(&path).unwrap_err());
+    let error = format!("{:#}", Catalog::load(&store).unwrap_err());
     assert!(error.contains("is corrupt"), "{error}");
     let catalog = Catalog::parse(OLD_MODULE_CATALOG).unwrap();
-    catalog.save(&path).unwrap();
-    assert_eq!(Catalog::load(&path).unwrap(), catalog);
+    catalog.save(&store).unwrap();
+    assert_eq!(Catalog::load(&store).unwrap(), catalog);
 }

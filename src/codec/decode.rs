@@ -3,9 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::fs::File;
 use std::io::{self, Read, Write};
-use std::path::Path;
 use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
@@ -40,15 +38,15 @@ pub enum StreamFailure {
     Write(io::Error),
 }
 
-/// Decodes `path` into `sink`, calling `progress` with the bytes read from disk so far.
-pub fn stream_file(
-    path: &Path,
+/// Decodes the stored bytes read from `source` into `sink`, calling `progress` with the
+/// stored bytes read so far.
+pub fn stream(
+    source: impl Read,
     chain: &Chain,
     sink: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scan, StreamFailure> {
-    let file = File::open(path).map_err(StreamFailure::Read)?;
-    let mut raw = Tally::new(file);
+    let mut raw = Tally::new(source);
     let read_so_far = Rc::clone(&raw.count);
     let mut tail = VecDeque::with_capacity(2 * TAIL);
     let mut raw_size = 0u64;
@@ -86,25 +84,24 @@ pub fn stream_file(
 }
 
 /// Up to `limit` bytes from the start of the decoded stream.
-pub fn head(path: &Path, chain: &Chain, limit: u64) -> io::Result<Vec<u8>> {
-    let mut file = File::open(path)?;
+pub fn head(mut source: impl Read, chain: &Chain, limit: u64) -> io::Result<Vec<u8>> {
     let mut head = Vec::new();
     chain
-        .decoder(&mut file)?
+        .decoder(&mut source)?
         .take(limit)
         .read_to_end(&mut head)?;
     Ok(head)
 }
 
-/// The file as read from disk, counted and hashed.
-struct Tally {
-    file: File,
+/// The stored bytes as read, counted and hashed.
+struct Tally<R> {
+    file: R,
     hasher: Sha256,
     count: Rc<Cell<u64>>,
 }
 
-impl Tally {
-    fn new(file: File) -> Tally {
+impl<R: Read> Tally<R> {
+    fn new(file: R) -> Tally<R> {
         Tally {
             file,
             hasher: Sha256::new(),
@@ -113,7 +110,7 @@ impl Tally {
     }
 }
 
-impl Read for Tally {
+impl<R: Read> Read for Tally<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
         self.hasher.update(&buf[..n]);
@@ -128,7 +125,7 @@ mod tests {
 
     use sha2::{Digest, Sha256};
 
-    use super::{StreamFailure, stream_file};
+    use super::{StreamFailure, stream};
     use crate::codec::Chain;
     use crate::model::naming::Compression;
     use crate::pg::dump::hex;
@@ -140,11 +137,8 @@ mod tests {
     }
 
     fn scan(bytes: &[u8], compression: Compression) -> Result<(super::Scan, Vec<u8>), String> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, bytes).unwrap();
         let mut out = Vec::new();
-        match stream_file(&path, &Chain::from(compression), &mut out, &mut |_| {}) {
+        match stream(bytes, &Chain::from(compression), &mut out, &mut |_| {}) {
             Ok(scan) => Ok((scan, out)),
             Err(StreamFailure::Read(e)) | Err(StreamFailure::Write(e)) => Err(e.to_string()),
         }
@@ -179,9 +173,6 @@ mod tests {
 
     #[test]
     fn a_consumer_that_stops_is_told_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, b"hello").unwrap();
         struct Closed;
         impl Write for Closed {
             fn write(&mut self, _: &[u8]) -> io::Result<usize> {
@@ -191,7 +182,7 @@ mod tests {
                 Ok(())
             }
         }
-        let failure = stream_file(&path, &Chain::NONE, &mut Closed, &mut |_| {});
+        let failure = stream(&b"hello"[..], &Chain::NONE, &mut Closed, &mut |_| {});
         assert!(matches!(failure, Err(StreamFailure::Write(_))));
     }
 }

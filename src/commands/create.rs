@@ -1,6 +1,5 @@
 //! `pgbackup create`: dump one database into a new, cataloged backup.
 
-use std::fs;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -22,7 +21,6 @@ use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
 use crate::state::audit;
 use crate::state::lock::WriteLock;
-use crate::store::files;
 use crate::store::fsutil;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
@@ -154,8 +152,8 @@ pub fn create_locked(
     _lock: &WriteLock,
 ) -> Result<Entry> {
     let interrupt = Interrupt::install()?;
-    files::sweep_partials(&config.backups_dir)?;
-    let mut catalog = Catalog::load(&config.catalog_path)?;
+    config.store.sweep()?;
+    let mut catalog = Catalog::load(&*config.store)?;
     let facts = postgres::connect(&config.programs, &mut config.conn, config.interactive)?;
     let pg_dump_version = postgres::pg_dump_version(&config.programs)?;
     interrupt.check()?;
@@ -168,7 +166,7 @@ pub fn create_locked(
     let bar = present::progress_bar(config.interactive, &format!("dumping {}", facts.database));
     let plan = DumpPlan {
         pg_dump: pg_dump_command(config, recipe),
-        backups_dir: &config.backups_dir,
+        store: &*config.store,
         final_name: final_name.clone(),
         compression: recipe.compression,
         level: recipe.level,
@@ -200,12 +198,11 @@ pub fn create_locked(
     catalog.backups.push(entry.clone());
     let saved = interrupt
         .check()
-        .and_then(|()| sidecar::write(&config.backups_dir, &entry))
-        .and_then(|()| catalog.save(&config.catalog_path));
+        .and_then(|()| sidecar::write(&*config.store, &entry))
+        .and_then(|()| catalog.save(&*config.store));
     if let Err(err) = saved {
-        let _ = sidecar::remove(&config.backups_dir, &entry.filename);
-        let _ = fs::remove_file(&dumped.path);
-        let _ = fsutil::sync_dir(&config.backups_dir);
+        let _ = sidecar::remove(&*config.store, &entry.filename);
+        let _ = config.store.remove(&entry.filename);
         return Err(
             err.context("the backup file was removed again because it could not be recorded")
         );
@@ -217,10 +214,8 @@ pub fn create_locked(
 /// and no file uses it.
 fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result<String> {
     let stamp = config.zone.wall_clock(now).naive_local();
-    let on_disk: Vec<String> = files::scan(&config.backups_dir)?
-        .backups
-        .iter()
-        .filter_map(|name| naming::parse_file_name(name).map(|p| p.id))
+    let on_disk: Vec<String> = (config.store.list("backup_")?.iter())
+        .filter_map(|object| naming::parse_file_name(&object.name).map(|p| p.id))
         .collect();
     let damaged: Vec<&str> = catalog
         .damaged
@@ -278,11 +273,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         chain.compression(),
     );
     Entry {
-        path: config
-            .backups_dir
-            .join(&filename)
-            .to_string_lossy()
-            .into_owned(),
+        path: config.store.describe(&filename),
         filename,
         id: parts.id,
         kind: parts.recipe.kind.into(),
@@ -320,7 +311,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
 
 /// This process's peak resident memory (VmHWM), for benchmarks.
 fn peak_memory_kib() -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }

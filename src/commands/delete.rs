@@ -13,7 +13,7 @@ use crate::exit;
 use crate::state::audit;
 
 pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
-    let catalog = Catalog::load(&config.catalog_path)?;
+    let catalog = Catalog::load(&*config.store)?;
     let mut chosen: Vec<&Entry> = Vec::new();
     for selector in &args.ids {
         let entry = select::resolve(
@@ -75,13 +75,8 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
     )?;
     let outcome = (|| {
         let _lock = recovery::acquire(config)?;
-        let mut catalog = Catalog::load(&config.catalog_path)?;
-        removal::remove(
-            &mut catalog,
-            &config.catalog_path,
-            &config.backups_dir,
-            &targets,
-        )
+        let mut catalog = Catalog::load(&*config.store)?;
+        removal::remove(&mut catalog, &*config.store, &targets)
     })();
     audit::record_outcome(config, &outcome, |removed| {
         format!("deleted={}", removed.len())

@@ -62,7 +62,7 @@ pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a
 const DESCRIPTION_SHOWN: usize = 60;
 
 pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
-    let catalog = Catalog::load(&config.catalog_path)?;
+    let catalog = Catalog::load(&*config.store)?;
     let mut listed = gather(config, &catalog)?;
     listed.retain(|l| {
         args.database

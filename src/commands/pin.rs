@@ -13,7 +13,7 @@ use crate::state::audit;
 pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
     let outcome = (|| {
         let _lock = recovery::acquire(config)?;
-        let mut catalog = Catalog::load(&config.catalog_path)?;
+        let mut catalog = Catalog::load(&*config.store)?;
         let id = select::resolve(
             &catalog,
             selector,
@@ -26,8 +26,8 @@ pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
         let entry = catalog.find_mut(&id).expect("resolved IDs exist");
         entry.pinned = pinned.then_some(true);
         let entry = entry.clone();
-        catalog.save(&config.catalog_path)?;
-        sidecar::write(&config.backups_dir, &entry)?;
+        catalog.save(&*config.store)?;
+        sidecar::write(&*config.store, &entry)?;
         Ok(id)
     })();
     audit::record_outcome(config, &outcome, |id| format!("id={id}"));

@@ -30,7 +30,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     };
     let policy = spec.to_policy().map_err(exit::usage)?;
     if args.dry_run {
-        let catalog = Catalog::load(&config.catalog_path)?;
+        let catalog = Catalog::load(&*config.store)?;
         let plan = prune::plan(
             &catalog,
             &config.backups_dir,
@@ -43,7 +43,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     }
     let outcome = create::lock_home(config).and_then(|_lock| {
         prune::apply(
-            &config.catalog_path,
+            &*config.store,
             &config.backups_dir,
             &policy,
             config.zone,

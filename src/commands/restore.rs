@@ -83,7 +83,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         )
         .into());
     }
-    let catalog = Catalog::load(&config.catalog_path)?;
+    let catalog = Catalog::load(&*config.store)?;
     let entry = select::resolve_kind(
         &catalog,
         &args.id,
@@ -97,7 +97,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
     schema_only::check_type(&entry, args.kind)?;
-    let file = BackupFile::locate(&config.backups_dir, &entry)
+    let file = BackupFile::locate(&config.store, &entry)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
     let mut selection = selection(args, &file)?;
     if selection.is_partial() {
@@ -165,7 +165,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
 
     let _lock = recovery::acquire(config)?;
-    let still_there = Catalog::load(&config.catalog_path)?
+    let still_there = Catalog::load(&*config.store)?
         .find(&entry.id)
         .is_some_and(|e| e.filename == entry.filename && e.sha256 == entry.sha256);
     if !still_there {
@@ -252,7 +252,7 @@ fn replace_objects(
         warning.iter().for_each(|w| eprintln!("{w}"));
     }
     confirm::confirm(config, "Type RESTORE to proceed:", "RESTORE")?;
-    let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let _lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
     let interrupt = Interrupt::install()?;
     let mut progress = Progress::new(config.progress, "restoring", entry.size);
     let replaced = restore::replace_objects(

@@ -241,7 +241,7 @@ fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Resul
     };
     let group = Some((entry.database.as_str(), entry.kind.as_str()));
     let (plan, removed) = prune::apply(
-        &config.catalog_path,
+        &*config.store,
         &config.backups_dir,
         &policy,
         config.zone,

@@ -49,7 +49,7 @@ pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
     if args.rebuild_catalog {
         return rebuild_catalog(config);
     }
-    let catalog = Catalog::load(&config.catalog_path)?;
+    let catalog = Catalog::load(&*config.store)?;
     let entries = selected(config, &catalog, &args.ids)?;
     if entries.is_empty() {
         present::print_line("no backups to verify")?;
@@ -117,7 +117,7 @@ fn verify_one(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut restore_tested = None;
-    match BackupFile::locate(&config.backups_dir, entry) {
+    match BackupFile::locate(&config.store, entry) {
         Err(problem) => problems.push(problem),
         Ok(_) if entry.is_deleting() => problems.push("the backup is being deleted".to_string()),
         Ok(file) => {
@@ -177,7 +177,7 @@ fn verify_one(
 fn record(config: &Config, results: &[Verified]) -> Result<()> {
     let deadline = Instant::now() + LOCK_WAIT;
     let _lock = loop {
-        match lock::acquire(&config.backups_dir, &config.command_line) {
+        match lock::acquire(&config.home, &*config.store, &config.command_line) {
             Ok(lock) => break lock,
             Err(err)
                 if matches!(err.downcast_ref(), Some(Refusal::LockHeld { .. }))
@@ -188,7 +188,7 @@ fn record(config: &Config, results: &[Verified]) -> Result<()> {
             Err(err) => return Err(err),
         }
     };
-    let mut catalog = Catalog::load(&config.catalog_path)?;
+    let mut catalog = Catalog::load(&*config.store)?;
     let mut updated = Vec::new();
     for result in results {
         if let Some(entry) = catalog.find_file_mut(&result.id, &result.filename) {
@@ -205,8 +205,8 @@ fn record(config: &Config, results: &[Verified]) -> Result<()> {
             updated.push(entry.clone());
         }
     }
-    catalog.save(&config.catalog_path)?;
-    sidecar::write_all(&config.backups_dir, &updated)
+    catalog.save(&*config.store)?;
+    sidecar::write_all(&*config.store, &updated)
 }
 
 fn print(config: &Config, results: &[Verified]) -> Result<()> {
@@ -262,20 +262,14 @@ struct AdoptedReport {
 fn rebuild_catalog(config: &Config) -> Result<u8> {
     let outcome = (|| {
         fsutil::ensure_private_dir(&config.backups_dir)?;
-        let _lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+        let _lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
         let interrupt = Interrupt::install()?;
         let stamp = config
             .zone
             .wall_clock(Utc::now())
             .format("%Y%m%d_%H%M%S")
             .to_string();
-        rebuild::rebuild(
-            &config.backups_dir,
-            &config.catalog_path,
-            &config.programs,
-            &interrupt,
-            &stamp,
-        )
+        rebuild::rebuild(&config.store, &config.programs, &interrupt, &stamp)
     })();
     audit::record_outcome(config, &outcome, |r| {
         format!(
@@ -286,7 +280,7 @@ fn rebuild_catalog(config: &Config) -> Result<u8> {
     });
     let rebuilt = outcome?;
     let report = RebuildReport {
-        kept_aside: rebuilt.kept_aside.as_ref().map(|p| p.display().to_string()),
+        kept_aside: rebuilt.kept_aside,
         kept: rebuilt.kept,
         repaired: rebuilt.repaired.clone(),
         adopted: rebuilt

@@ -16,7 +16,7 @@ use crate::pg::process::Tool;
 use crate::store::files;
 
 pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
-    let catalog = Catalog::load(&config.catalog_path)?;
+    let catalog = Catalog::load(&*config.store)?;
     let entry = select::resolve(
         &catalog,
         &args.id,
@@ -74,7 +74,7 @@ struct Contents<'a> {
 
 /// `view --contents`: the tables the backup holds, with rows and bytes of data.
 fn contents(config: &Config, entry: &Entry) -> Result<u8> {
-    let file = BackupFile::locate(&config.backups_dir, entry).map_err(anyhow::Error::msg)?;
+    let file = BackupFile::locate(&config.store, entry).map_err(anyhow::Error::msg)?;
     let pg_restore = Tool::new(&config.programs.pg_restore);
     let tables = contents::read(&file, &pg_restore, &Interrupt::untrapped())?;
     if config.json {

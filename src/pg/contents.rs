@@ -8,7 +8,6 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::backup::integrity::BackupFile;
-use crate::codec::decode;
 use crate::interrupt::Interrupt;
 use crate::model::naming::Format;
 use crate::pg::feed;
@@ -30,8 +29,8 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
     let mut scanner = Scanner::default();
     match file.format {
         Format::Plain => {
-            decode::stream_file(&file.path, &file.chain, &mut scanner, &mut |_| {})
-                .map_err(|_| anyhow::anyhow!("could not read or decode {}", file.path.display()))?;
+            file.stream(&file.chain, &mut scanner, &mut |_| {})
+                .map_err(|_| anyhow::anyhow!("could not read or decode {}", file.describe()))?;
         }
         Format::Custom => {
             let (mut reader, writer) = io::pipe().context("could not create a pipe")?;
@@ -43,7 +42,8 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
             let fed = feed::feed(
                 &tool,
                 Stdio::from(writer),
-                &file.path,
+                &*file.store,
+                &file.name,
                 &file.chain,
                 interrupt,
                 &mut |_| {},

@@ -1,20 +1,19 @@
 //! The dump pipeline: pg_dump's stdout is compressed and hashed as it streams into a
-//! partial file, which gets its final name only once pg_dump exited 0 and the file is on disk.
+//! pending object of the repository, committed under its final name only once pg_dump
+//! exited 0.
 
-use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::fd::AsRawFd;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{Chain, Settings};
 use crate::interrupt::Interrupt;
-use crate::model::naming::{self, Compression};
+use crate::model::naming::Compression;
 use crate::pg::process::{Running, Tool};
 use crate::pg::readahead::ReadAhead;
-use crate::store::fsutil;
+use crate::store::{Pending, Store};
 
 const CHUNK: usize = 256 * 1024;
 /// Chunks read ahead of compression: at most 8 MiB in memory.
@@ -24,7 +23,7 @@ const PIPE_SIZE: libc::c_int = 1024 * 1024;
 /// What to run and where the result goes.
 pub struct DumpPlan<'a> {
     pub pg_dump: Tool,
-    pub backups_dir: &'a Path,
+    pub store: &'a dyn Store,
     pub final_name: String,
     pub compression: Compression,
     pub level: u32,
@@ -35,7 +34,6 @@ pub struct DumpPlan<'a> {
 /// A complete backup file.
 #[derive(Debug)]
 pub struct Dumped {
-    pub path: PathBuf,
     pub size: u64,
     pub raw_size: u64,
     pub sha256: String,
@@ -43,22 +41,13 @@ pub struct Dumped {
     pub warnings: String,
 }
 
-/// Runs the dump. On any failure or signal, pg_dump is stopped and nothing is left behind.
+/// Runs the dump. On any failure or signal, pg_dump is stopped and nothing is left behind
+/// (the pending object is dropped uncommitted).
 pub fn run(plan: DumpPlan<'_>, interrupt: &Interrupt) -> Result<Dumped> {
-    let partial = plan
-        .backups_dir
-        .join(naming::partial_name(&plan.final_name));
-    let final_path = plan.backups_dir.join(&plan.final_name);
-    let file = fsutil::create_private_file(&partial)?;
-    let mut child = match plan.pg_dump.spawn_reader() {
-        Ok(child) => child,
-        Err(err) => {
-            let _ = fs::remove_file(&partial);
-            return Err(err);
-        }
-    };
+    let pending = plan.store.create(&plan.final_name)?;
+    let mut child = plan.pg_dump.spawn_reader()?;
     let guard = interrupt.watch_child(child.pid());
-    let streamed = stream(&mut child, file, &plan, &partial);
+    let streamed = stream(&mut child, pending, &plan);
     let outcome = match streamed {
         Ok(written) => child.finish().map(|warnings| (written, warnings)),
         Err(err) => {
@@ -67,38 +56,33 @@ pub fn run(plan: DumpPlan<'_>, interrupt: &Interrupt) -> Result<Dumped> {
         }
     };
     drop(guard);
-    let outcome = interrupt
-        .check()
-        .and(outcome)
-        .and_then(|(written, warnings)| {
-            publish(&partial, &final_path, plan.backups_dir)?;
-            Ok(Dumped {
-                path: final_path.clone(),
-                size: written.size,
-                raw_size: written.raw_size,
-                sha256: written.sha256,
-                warnings,
-            })
-        });
-    if outcome.is_err() {
-        let _ = fs::remove_file(&partial);
-    }
-    outcome
+    let (written, warnings) = interrupt.check().and(outcome)?;
+    written.pending.commit()?;
+    Ok(Dumped {
+        size: written.size,
+        raw_size: written.raw_size,
+        sha256: written.sha256,
+        warnings,
+    })
 }
 
 struct Written {
+    pending: Box<dyn Pending>,
     size: u64,
     raw_size: u64,
     sha256: String,
 }
 
-fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) -> Result<Written> {
+fn stream(child: &mut Running, pending: Box<dyn Pending>, plan: &DumpPlan<'_>) -> Result<Written> {
     let stdout = child.take_stdout();
     enlarge_pipe(&stdout);
     let write_error = |err: io::Error| {
-        anyhow::Error::new(err).context(format!("could not write {}", partial.display()))
+        anyhow::Error::new(err).context(format!(
+            "could not write {}",
+            plan.store.describe(&plan.final_name)
+        ))
     };
-    let mut hashing = HashingFile::new(file);
+    let mut hashing = HashingFile::new(pending);
     let settings = Settings { level: plan.level };
     let mut sink = Chain::from(plan.compression)
         .encoder(&mut hashing, &settings)
@@ -114,25 +98,12 @@ fn stream(child: &mut Running, file: File, plan: &DumpPlan<'_>, partial: &Path) 
         chunks.recycle(chunk);
     }
     sink.finish().map_err(write_error)?;
-    hashing.file.sync_all().map_err(write_error)?;
     Ok(Written {
+        pending: hashing.file,
         size: hashing.size,
         raw_size,
         sha256: hex(&hashing.hasher.finalize()),
     })
-}
-
-/// Gives the final name without ever replacing an existing file, then syncs the folder.
-fn publish(partial: &Path, final_path: &Path, dir: &Path) -> Result<()> {
-    fs::hard_link(partial, final_path).with_context(|| {
-        format!(
-            "could not rename {} to {}",
-            partial.display(),
-            final_path.display()
-        )
-    })?;
-    fs::remove_file(partial).with_context(|| format!("could not remove {}", partial.display()))?;
-    fsutil::sync_dir(dir)
 }
 
 /// Fewer wake-ups when pg_dump outpaces compression for a moment.
@@ -143,15 +114,15 @@ pub fn enlarge_pipe(pipe: &impl AsRawFd) {
     }
 }
 
-/// The file being written, hashed and counted on the way.
+/// The object being written, hashed and counted on the way.
 struct HashingFile {
-    file: File,
+    file: Box<dyn Pending>,
     hasher: Sha256,
     size: u64,
 }
 
 impl HashingFile {
-    fn new(file: File) -> HashingFile {
+    fn new(file: Box<dyn Pending>) -> HashingFile {
         HashingFile {
             file,
             hasher: Sha256::new(),

@@ -1,8 +1,7 @@
 //! Streaming a backup file, decoded, into a program's stdin (psql, pg_restore), and telling
 //! apart a backup that cannot be read from a program that failed.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{self, Read};
 use std::process::Stdio;
 
 use anyhow::{Context, Result};
@@ -12,6 +11,7 @@ use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::interrupt::Interrupt;
 use crate::pg::dump::enlarge_pipe;
 use crate::pg::process::Tool;
+use crate::store::Store;
 
 /// A program that read the whole backup and exited 0.
 #[derive(Debug)]
@@ -42,12 +42,13 @@ impl FeedFailure {
     }
 }
 
-/// Runs `tool` with the decoded content of `file` on its stdin and its stdout sent to
-/// `stdout`. A signal stops the program.
+/// Runs `tool` with the decoded content of the object `name` on its stdin and its stdout
+/// sent to `stdout`. A signal stops the program.
 pub fn feed(
     tool: &Tool,
     stdout: Stdio,
-    file: &Path,
+    store: &dyn Store,
+    name: &str,
     chain: &Chain,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
@@ -56,13 +57,16 @@ pub fn feed(
     let guard = interrupt.watch_child(child.pid());
     let mut stdin = child.take_stdin();
     enlarge_pipe(&stdin);
-    let streamed = decode::stream_file(file, chain, &mut stdin, progress);
+    let streamed = store
+        .open(name)
+        .map_err(|e| StreamFailure::Read(io::Error::other(e)))
+        .and_then(|source| decode::stream(source, chain, &mut stdin, progress));
     drop(stdin);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {
             child.abort();
             Err(FeedFailure::Unreadable(anyhow::Error::new(err).context(
-                format!("could not read or decode {}", file.display()),
+                format!("could not read or decode {}", store.describe(name)),
             )))
         }
         Err(StreamFailure::Write(err)) => match child.finish() {
@@ -83,9 +87,16 @@ pub fn feed(
     outcome
 }
 
-/// Runs `tool` with the decoded content of `file` on its stdin and returns its stdout; the
-/// program may stop reading early (as `pg_restore --list` does after the table of contents).
-pub fn capture(tool: &Tool, file: &Path, chain: &Chain, interrupt: &Interrupt) -> Result<String> {
+/// Runs `tool` with the decoded content of the object `name` on its stdin and returns its
+/// stdout; the program may stop reading early (as `pg_restore --list` does after the table
+/// of contents).
+pub fn capture(
+    tool: &Tool,
+    store: &dyn Store,
+    name: &str,
+    chain: &Chain,
+    interrupt: &Interrupt,
+) -> Result<String> {
     let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let collector = std::thread::spawn(move || {
         let mut output = String::new();
@@ -94,7 +105,8 @@ pub fn capture(tool: &Tool, file: &Path, chain: &Chain, interrupt: &Interrupt) -
     let fed = feed(
         tool,
         Stdio::from(writer),
-        file,
+        store,
+        name,
         chain,
         interrupt,
         &mut |_| {},

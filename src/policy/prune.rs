@@ -13,6 +13,7 @@ use crate::catalog::removal::{self, Removed, Target};
 use crate::catalog::{Catalog, Entry};
 use crate::model::zone::Zone;
 use crate::policy::retention::{self, Policy};
+use crate::store::Store;
 use crate::store::files::{self, FileState};
 
 /// A backup the policy keeps, and why.
@@ -130,21 +131,21 @@ pub fn plan(
 /// Plans under the write lock and removes what the policy drops, through the same
 /// confined, crash-safe path as `delete`.
 pub fn apply(
-    catalog_path: &Path,
+    store: &dyn Store,
     backups_dir: &Path,
     policy: &Policy,
     zone: Zone,
     now: DateTime<Utc>,
     only: GroupFilter<'_>,
 ) -> anyhow::Result<(Plan, Vec<Removed>)> {
-    let mut catalog = Catalog::load(catalog_path)?;
+    let mut catalog = Catalog::load(store)?;
     let plan = plan(&catalog, backups_dir, policy, zone, now, only);
     let mut targets = removal::pending(&catalog);
     targets.extend(plan.remove.iter().map(|d| Target {
         id: d.id.clone(),
         filename: d.filename.clone(),
     }));
-    let removed = removal::remove(&mut catalog, catalog_path, backups_dir, &targets)?;
+    let removed = removal::remove(&mut catalog, store, &targets)?;
     Ok((plan, removed))
 }
 

@@ -3,12 +3,18 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::exit::Refusal;
+use crate::store::Store;
+
+/// `$PGBACKUP_HOME/backups/.lock`: host-local, whatever the repository is.
+pub fn path(home: &Path) -> PathBuf {
+    home.join("backups").join(".lock")
+}
 
 /// Held for as long as the value lives; the kernel releases it if the process dies.
 #[derive(Debug)]
@@ -17,8 +23,9 @@ pub struct WriteLock {
 }
 
 /// Takes the lock at once or fails with [`Refusal::LockHeld`] naming the holder.
-pub fn acquire(backups_dir: &Path, command_line: &str) -> Result<WriteLock> {
-    let path = backups_dir.join(".lock");
+/// Leftovers of interrupted writers in `store` are swept once the lock is held.
+pub fn acquire(home: &Path, store: &dyn Store, command_line: &str) -> Result<WriteLock> {
+    let path = path(home);
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -39,7 +46,7 @@ pub fn acquire(backups_dir: &Path, command_line: &str) -> Result<WriteLock> {
         &format!("{}\n{}\n", std::process::id(), command_line),
     )
     .with_context(|| format!("could not write lock file {}", path.display()))?;
-    for name in crate::store::files::sweep_partials(backups_dir)? {
+    for name in store.sweep()? {
         tracing::debug!("swept {name}");
     }
     Ok(WriteLock { _file: file })
@@ -93,23 +100,30 @@ mod tests {
 
     use super::acquire;
     use crate::exit::Refusal;
+    use crate::store::LocalStore;
 
     #[test]
     fn a_second_writer_always_reads_the_whole_holder_record() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
+        std::fs::create_dir(path.join("backups")).unwrap();
+        let store = LocalStore::new(path.join("backups"));
         let stop = Arc::new(AtomicBool::new(false));
         let holder = {
-            let (path, stop) = (path.clone(), stop.clone());
+            let (path, stop, store) = (path.clone(), stop.clone(), store.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    drop(acquire(&path, "pgbackup create --description holder"));
+                    drop(acquire(
+                        &path,
+                        &store,
+                        "pgbackup create --description holder",
+                    ));
                 }
             })
         };
         let mut refusals = 0;
         for _ in 0..20_000 {
-            if let Err(err) = acquire(&path, "pgbackup prune") {
+            if let Err(err) = acquire(&path, &store, "pgbackup prune") {
                 let Some(Refusal::LockHeld { pid, command }) = err.downcast_ref() else {
                     panic!("{err:#}");
                 };

@@ -3,10 +3,10 @@ use chrono::{DateTime, FixedOffset};
 use super::assess;
 use crate::status::backups::{BackupsReport, Checked, EntryRef, Group, Newest, Verification};
 use crate::status::database::DatabaseReport;
-use crate::status::disk::Space;
 use crate::status::limits::Thresholds;
 use crate::status::schedule_view::{LastResult, ScheduleReport};
 use crate::status::{Reason, State};
+use crate::store::Space;
 
 const HOUR: i64 = 3600;
 const GIB: u64 = 1 << 30;

@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use crate::backup::verification::{Verdict, VerifyState};
 use crate::catalog::order;
-use crate::catalog::{self, Catalog, Entry};
+use crate::catalog::{Catalog, Entry, FILE_NAME};
 use crate::model::zone::{self, Zone};
 use crate::status::Reason;
-use crate::status::disk::{self, Space};
 use crate::store::files::{self, FileState};
+use crate::store::{Space, Store};
 
 /// The backups section of the status report.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -124,19 +124,20 @@ pub struct Writer {
 /// Reads the catalog and the folder. A catalog that does not parse is critical (every
 /// writer will refuse to run); one that cannot be read at all leaves the state unknown.
 pub fn survey(
+    store: &dyn Store,
     backups_dir: &Path,
     zone: Zone,
     now: DateTime<Utc>,
     checked: Checked,
 ) -> Result<BackupsReport, Reason> {
-    let catalog = load_catalog(backups_dir)?;
+    let catalog = load_catalog(store)?;
     let scan = files::scan(backups_dir).map_err(|e| Reason::unknown(format!("{e:#}")))?;
     let mut report = BackupsReport {
         folder: backups_dir.to_path_buf(),
         checked,
         partials: scan.partials,
         running: running_writer(backups_dir),
-        filesystem: disk::space_of(backups_dir).ok(),
+        filesystem: store.free_space(),
         ..BackupsReport::default()
     };
     let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
@@ -187,23 +188,23 @@ pub fn survey(
     Ok(report)
 }
 
-fn load_catalog(backups_dir: &Path) -> Result<Catalog, Reason> {
-    let path = catalog::path_in(backups_dir);
-    let text = fs::read(&path).map(|bytes| {
-        String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not valid UTF-8"))
+fn load_catalog(store: &dyn Store) -> Result<Catalog, Reason> {
+    let path = store.describe(FILE_NAME);
+    let text = store.read_small(FILE_NAME).map(|bytes| {
+        bytes.map(|bytes| {
+            String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("it is not valid UTF-8"))
+        })
     });
     match text {
-        Ok(text) => text.and_then(|text| Catalog::parse(&text)).map_err(|e| {
+        Ok(Some(text)) => text.and_then(|text| Catalog::parse(&text)).map_err(|e| {
             Reason::critical(format!(
-                "catalog {} is corrupt ({e:#}): backups cannot be made or listed until \
-                 `pgbackup verify --rebuild-catalog` rebuilds it",
-                path.display()
+                "catalog {path} is corrupt ({e:#}): backups cannot be made or listed until \
+                 `pgbackup verify --rebuild-catalog` rebuilds it"
             ))
         }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Catalog::default()),
+        Ok(None) => Ok(Catalog::default()),
         Err(e) => Err(Reason::unknown(format!(
-            "could not read catalog {}: {e}",
-            path.display()
+            "could not read catalog {path}: {e}"
         ))),
     }
 }

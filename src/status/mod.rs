@@ -4,7 +4,6 @@
 pub mod assess;
 pub mod backups;
 pub mod database;
-pub mod disk;
 pub mod limits;
 pub mod prometheus;
 pub mod restores;
@@ -179,7 +178,13 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
             .as_ref()
             .map_or_else(|| "full".to_string(), |s| s.kind.clone()),
     };
-    let backups = match backups::survey(&config.backups_dir, config.zone, now, checked) {
+    let backups = match backups::survey(
+        &*config.store,
+        &config.backups_dir,
+        config.zone,
+        now,
+        checked,
+    ) {
         Ok(report) => Some(report),
         Err(reason) => {
             reasons.push(reason);

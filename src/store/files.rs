@@ -3,11 +3,11 @@
 
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
-use crate::catalog::Entry;
+use crate::catalog::{Entry, confine};
 use crate::model::naming::{self, Compression};
 
 /// How an entry's file looks on disk.
@@ -24,38 +24,8 @@ pub enum FileState {
 /// The one file an entry may refer to: `backups/<filename>`, a plain file, never a link,
 /// never outside the folder, whatever `path` and `filename` say.
 pub fn entry_file(backups_dir: &Path, entry: &Entry) -> Result<PathBuf, String> {
-    let name = entry.filename.as_str();
-    let mut components = Path::new(name).components();
-    let single_normal = matches!(components.next(), Some(Component::Normal(_)))
-        && components.next().is_none()
-        && !name.contains('/')
-        && !name.contains('\0');
-    if !single_normal {
-        return Err(format!(
-            "filename {name:?} is not a plain file name inside backups/"
-        ));
-    }
-    if !entry.path.is_empty() {
-        let path = Path::new(&entry.path);
-        if path.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(format!("path {:?} contains '..'", entry.path));
-        }
-        if path.file_name().and_then(|n| n.to_str()) != Some(name) {
-            return Err(format!(
-                "path {:?} does not end in filename {name:?}",
-                entry.path
-            ));
-        }
-        let elsewhere = path.is_absolute() && path.parent() != Some(backups_dir);
-        if elsewhere && naming::parse_file_name(name).is_none() {
-            return Err(format!(
-                "path {:?} is outside {}",
-                entry.path,
-                backups_dir.display()
-            ));
-        }
-    }
-    Ok(backups_dir.join(name))
+    let location = backups_dir.display().to_string();
+    confine::checked(entry, Some(backups_dir), &location).map(|name| backups_dir.join(name))
 }
 
 /// The state of an entry's file, never following a symbolic link.
@@ -73,33 +43,6 @@ pub fn state_of(backups_dir: &Path, entry: &Entry) -> FileState {
         }
         Ok(meta) => FileState::Present { size: meta.len() },
         Err(_) => FileState::Missing,
-    }
-}
-
-/// Unlinks an entry's file after checking, right before, that it is a plain file in the
-/// folder. A file that is already gone is not an error.
-pub fn remove_entry_file(backups_dir: &Path, entry: &Entry) -> Result<()> {
-    match state_of(backups_dir, entry) {
-        FileState::Unsafe(reason) => {
-            Err(anyhow!("refusing to delete backup {}: {reason}", entry.id))
-        }
-        FileState::Missing => Ok(()),
-        FileState::Present { .. } if naming::parse_file_name(&entry.filename).is_none() => {
-            Err(anyhow!(
-                "refusing to delete backup {}: {:?} does not follow the backup naming scheme",
-                entry.id,
-                entry.filename
-            ))
-        }
-        FileState::Present { .. } => {
-            let path = backups_dir.join(&entry.filename);
-            match fs::remove_file(&path) {
-                Err(err) if err.kind() != io::ErrorKind::NotFound => {
-                    Err(err).with_context(|| format!("could not delete {}", path.display()))
-                }
-                _ => Ok(()),
-            }
-        }
     }
 }
 
@@ -140,14 +83,19 @@ pub fn scan(backups_dir: &Path) -> Result<FolderScan> {
 
 /// What the file's name and size say about a backup the catalog does not know.
 pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
-    let parsed = naming::parse_file_name(name).expect("scan returns names that parse");
     let size = std::fs::symlink_metadata(backups_dir.join(name))
         .map(|m| m.len())
         .unwrap_or(0);
+    entry_for_name(name, size, &backups_dir.join(name).to_string_lossy())
+}
+
+/// The entry a backup file's name and size describe, recorded at `path`.
+pub fn entry_for_name(name: &str, size: u64, path: &str) -> Entry {
+    let parsed = naming::parse_file_name(name).expect("callers pass names that parse");
     let value = serde_json::json!({
         "id": parsed.id,
         "filename": name,
-        "path": backups_dir.join(name),
+        "path": path,
         "type": parsed.kind.as_str(),
         "compressed": parsed.compression != Compression::None,
         "size": size,
@@ -158,18 +106,6 @@ pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
         "compression": parsed.compression.as_str(),
     });
     serde_json::from_value(value).expect("the untracked entry is well formed")
-}
-
-/// Removes partial and temporary files left by an interrupted run. Callers hold the
-/// write lock, so no other process is writing them.
-pub fn sweep_partials(backups_dir: &Path) -> Result<Vec<String>> {
-    let partials = scan(backups_dir)?.partials;
-    for name in &partials {
-        let path = backups_dir.join(name);
-        fs::remove_file(&path).with_context(|| format!("could not remove {}", path.display()))?;
-        tracing::warn!("removed leftover partial file {}", path.display());
-    }
-    Ok(partials)
 }
 
 #[cfg(test)]

@@ -6,14 +6,19 @@
 //! writer lock is not part of the repository: a flock cannot exist on object storage, so it
 //! stays host-local in `$PGBACKUP_HOME`.
 
+pub mod conformance;
 pub mod files;
 pub mod fsutil;
+pub mod local;
 pub mod s3;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
+use serde::Serialize;
 use thiserror::Error;
+
+pub use local::LocalStore;
 
 /// An object the repository holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +50,14 @@ pub enum StoreError {
     Unsafe { name: String, reason: String },
     #[error("{0}")]
     Other(#[from] anyhow::Error),
+}
+
+/// Space on the filesystem holding a repository, as an unprivileged writer sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Space {
+    /// Bytes a non-root process may still write.
+    pub free_bytes: u64,
+    pub size_bytes: u64,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -84,6 +97,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// A local file holding the object, when the repository is a local folder: programs
     /// that need a seekable file (pg_restore --jobs) read it in place.
     fn local_path(&self, _name: &str) -> Option<PathBuf> {
+        None
+    }
+
+    /// How messages name one object, e.g. `/var/lib/pgbackup/backups/backup_….sql.gz`.
+    fn describe(&self, name: &str) -> String {
+        format!("{}/{name}", self.location().trim_end_matches('/'))
+    }
+
+    /// Free space where the repository is kept, when that means something (a local
+    /// filesystem).
+    fn free_space(&self) -> Option<Space> {
         None
     }
 }

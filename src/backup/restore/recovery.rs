@@ -16,7 +16,7 @@ use crate::state::lock::{self, WriteLock};
 
 /// Takes the write lock, then finishes or undoes a restore that was interrupted.
 pub fn acquire(config: &Config) -> Result<WriteLock> {
-    let lock = lock::acquire(&config.backups_dir, &config.command_line)?;
+    let lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
     recover(config)?;
     Ok(lock)
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::backup::integrity::BackupFile;
 use crate::backup::restore::selection::{Needed, Qualified, TocSelection};
-use crate::codec::decode::{self, StreamFailure};
+use crate::codec::decode::StreamFailure;
 use crate::config::PgPrograms;
 use crate::exit;
 use crate::interrupt::Interrupt;
@@ -34,13 +34,19 @@ pub fn read_toc(
     interrupt: &Interrupt,
 ) -> Result<Vec<TocEntry>> {
     let pg_restore = Tool::new(&programs.pg_restore).args(["--list", "--verbose"]);
-    let listing =
-        feed::capture(&pg_restore, &file.path, &file.chain, interrupt).with_context(|| {
-            format!(
-                "could not read the table of contents of {}",
-                file.path.display()
-            )
-        })?;
+    let listing = feed::capture(
+        &pg_restore,
+        &*file.store,
+        &file.name,
+        &file.chain,
+        interrupt,
+    )
+    .with_context(|| {
+        format!(
+            "could not read the table of contents of {}",
+            file.describe()
+        )
+    })?;
     Ok(listing::parse_listing(&listing))
 }
 
@@ -283,7 +289,13 @@ pub fn load(
             let pg_restore = Tool::new(&server.programs().pg_restore)
                 .args(["--exit-on-error", "--file=-", "--use-list"])
                 .arg(&acl_list.0);
-            feed::capture(&pg_restore, &file.path, &file.chain, interrupt)?
+            feed::capture(
+                &pg_restore,
+                &*file.store,
+                &file.name,
+                &file.chain,
+                interrupt,
+            )?
         }
     };
 
@@ -367,13 +379,13 @@ fn run_pg_restore(
         inner: Some(stdin),
         interrupt,
     };
-    let streamed = decode::stream_file(&file.path, &file.chain, &mut sink, progress);
+    let streamed = file.stream(&file.chain, &mut sink, progress);
     drop(sink);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {
             child.abort();
             Err(anyhow::Error::new(err)
-                .context(format!("could not read or decode {}", file.path.display())))
+                .context(format!("could not read or decode {}", file.describe())))
         }
         Err(StreamFailure::Write(err)) => {
             let _ = child.finish();

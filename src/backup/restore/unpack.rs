@@ -8,7 +8,7 @@ use std::{fs, process};
 use anyhow::Result;
 
 use crate::backup::integrity::BackupFile;
-use crate::codec::decode::{self, StreamFailure};
+use crate::codec::decode::StreamFailure;
 use crate::store::fsutil;
 
 /// The decoded archive on disk, removed when this is dropped.
@@ -31,29 +31,24 @@ impl Drop for Unpacked {
 
 /// Decodes `file` into a private temporary file; returns it and the SHA-256 of what was read.
 pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpacked, String)> {
-    let stem = file
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = &file.name;
     let path = std::env::temp_dir().join(format!("pgbackup-{}-{stem}.unpacked", process::id()));
     let mut out = fsutil::create_private_file(&path)?;
     let unpacked = Unpacked { path };
     tracing::info!(
         "decoding {} into {} for a parallel pg_restore",
-        file.path.display(),
+        file.describe(),
         unpacked.path.display()
     );
-    let scan =
-        decode::stream_file(&file.path, &file.chain, &mut out, progress).map_err(|failure| {
-            match failure {
-                StreamFailure::Read(err) => anyhow::Error::new(err)
-                    .context(format!("could not read or decode {}", file.path.display())),
-                StreamFailure::Write(err) => anyhow::Error::new(err).context(format!(
-                    "could not write {} (set TMPDIR to a folder with room for the decoded archive)",
-                    unpacked.path.display()
-                )),
-            }
+    let scan = file
+        .stream(&file.chain, &mut out, progress)
+        .map_err(|failure| match failure {
+            StreamFailure::Read(err) => anyhow::Error::new(err)
+                .context(format!("could not read or decode {}", file.describe())),
+            StreamFailure::Write(err) => anyhow::Error::new(err).context(format!(
+                "could not write {} (set TMPDIR to a folder with room for the decoded archive)",
+                unpacked.path.display()
+            )),
         })?;
     Ok((unpacked, scan.sha256))
 }

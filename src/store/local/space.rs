@@ -5,19 +5,11 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use serde::Serialize;
-
-/// Space on one filesystem, as an unprivileged writer sees it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Space {
-    /// Bytes a non-root process may still write.
-    pub free_bytes: u64,
-    pub size_bytes: u64,
-}
+use crate::store::Space;
 
 /// The space on the filesystem of `path`, or of its nearest existing ancestor when the
 /// folder does not exist yet.
-pub fn space_of(path: &Path) -> io::Result<Space> {
+pub(super) fn space_of(path: &Path) -> io::Result<Space> {
     let existing = path
         .ancestors()
         .find(|p| p.exists())
