@@ -247,3 +247,13 @@ fn an_upload_cut_by_the_server_going_away_stays_invisible_and_is_swept() {
     assert_eq!(next.sweep().unwrap(), vec!["backup_cut.sql".to_string()]);
     assert_eq!(next.list("").unwrap(), vec![]);
 }
+
+#[test]
+fn the_s3_store_passes_the_store_conformance_suite() {
+    let server = S3Server::start();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    pgbackup::store::conformance::run_all(&|| {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Box::new(store(&server, &format!("conformance-{n}"))) as Box<dyn Store>
+    });
+}
