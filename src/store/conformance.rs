@@ -10,9 +10,12 @@ const A: &str = "backup_full_20250101_000000.sql.gz";
 const B: &str = "backup_full_20250102_000000.sql.gz";
 const META: &str = "backup_metadata.json";
 
+/// One case: its name, and the check run against an empty repository.
+type Case = (&'static str, fn(&dyn Store));
+
 /// Runs every case, each against a repository of its own.
 pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
-    let cases: [(&str, fn(&dyn Store)); 9] = [
+    let cases: [Case; 9] = [
         ("commit never overwrites", commit_never_overwrites),
         (
             "an uncommitted write is invisible",
