@@ -76,12 +76,8 @@ struct Written {
 fn stream(child: &mut Running, pending: Box<dyn Pending>, plan: &DumpPlan<'_>) -> Result<Written> {
     let stdout = child.take_stdout();
     enlarge_pipe(&stdout);
-    let write_error = |err: io::Error| {
-        anyhow::Error::new(err).context(format!(
-            "could not write {}",
-            plan.store.describe(&plan.final_name)
-        ))
-    };
+    // The pending object's errors name what it was writing.
+    let write_error = anyhow::Error::new;
     let mut hashing = HashingFile::new(pending);
     let settings = Settings { level: plan.level };
     let mut sink = Chain::from(plan.compression)

@@ -112,7 +112,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// An object being written. Bytes written here are invisible until committed.
+/// An object being written. Bytes written here are invisible until committed. Write
+/// errors say what was being written (`could not write …: No space left on device`).
 pub trait Pending: Write + Send {
     /// Makes the object visible under its final name, durably, and returns its size. Fails,
     /// leaving nothing visible, when an object of that name already exists.

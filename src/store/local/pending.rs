@@ -40,7 +40,7 @@ impl LocalPending {
 
 impl Write for LocalPending {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let n = self.file.write(buf).map_err(|e| self.write_error(e))?;
         self.size += n as u64;
         Ok(n)
     }
