@@ -318,3 +318,7 @@ fn parse_timezone(value: &Value) -> Result<Option<Tz>, String> {
             .map_err(|_| format!("{value} is not an IANA time zone name such as Europe/Berlin")),
     }
 }
+
+#[cfg(test)]
+#[path = "document_tests.rs"]
+mod tests;
