@@ -14,16 +14,21 @@ use crate::model::naming::{Compression, Kind};
 pub use crate::model::zone::Zone;
 use crate::policy::keep::{self, Keep};
 
+mod document;
 mod run_state;
 mod run_times;
 mod salvage;
+mod tolerant;
+
+pub use document::{Damage, Document, Field, Retention};
 
 pub use run_state::{
     Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
     plan_first_run,
 };
-pub use run_times::WALL_CLOCK_FORMAT;
+pub use run_times::{RunTime, WALL_CLOCK_FORMAT};
 pub use salvage::salvage;
+pub use tolerant::{Tolerant, TolerantResult};
 
 const DEFAULT_TIME: NaiveTime = NaiveTime::from_hms_opt(3, 0, 0).unwrap();
 const WEEKDAY_NAMES: [&str; 7] = [
@@ -174,39 +179,10 @@ impl Schedule {
     }
 }
 
-/// Reads `backup_schedule.json`; absent or null fields take their defaults, and old
-/// naive `last_run`/`next_run` values are read on the schedule's wall clock.
+/// Reads `backup_schedule.json` strictly: absent or null fields take their defaults, and
+/// the first field that does not read is the error.
 pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
-    parse_fields(serde_json::from_str(text)?)
-}
-
-fn parse_fields(mut fields: Map<String, Value>) -> Result<Schedule, ScheduleError> {
-    let timezone = take(&mut fields, "timezone", parse_timezone)?.flatten();
-    let zone = timezone.map_or(Zone::Local, Zone::Named);
-    Ok(Schedule {
-        enabled: take(&mut fields, "enabled", parse_bool)?.unwrap_or(true),
-        frequency: take(&mut fields, "frequency", |v| {
-            choice(v, "hourly, daily, weekly or monthly")
-        })?
-        .unwrap_or_default(),
-        time: take(&mut fields, "time", parse_time)?.unwrap_or(DEFAULT_TIME),
-        retention: parse_retention(fields.shift_remove("retention"))?,
-        last_run: run_times::read(&mut fields, "last_run", "last_run_at", zone)?,
-        next_run: run_times::read(&mut fields, "next_run", "next_run_at", zone)?,
-        weekday: take(&mut fields, "weekday", parse_weekday)?,
-        day_of_month: take(&mut fields, "day_of_month", parse_day_of_month)?,
-        kind: take(&mut fields, "type", |v| choice(v, "full or schema"))?,
-        compression: take(&mut fields, "compression", |v| {
-            choice(v, "gzip, zstd or none")
-        })?,
-        timezone,
-        last_result: take(&mut fields, "last_result", |v| {
-            LastResult::deserialize(v).map_err(|e| e.to_string())
-        })?,
-        failed_attempts: take(&mut fields, "failed_attempts", parse_attempts)?,
-        metrics_file: take(&mut fields, "metrics_file", |v| as_str(v).map(String::from))?,
-        extra: fields,
-    })
+    Document::parse(text)?.strict()
 }
 
 /// The first scheduled instant strictly after `after`, on the schedule's wall clock.
@@ -245,94 +221,6 @@ where
         .expect("second 0 exists");
     let minute = TimeDelta::minutes(1);
     successors(Some(minute_start + minute), move |t| Some(*t + minute))
-}
-
-/// Removes `field` and validates it; absent and null are `None`.
-fn take<T>(
-    fields: &mut Map<String, Value>,
-    field: &'static str,
-    validate: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<Option<T>, ScheduleError> {
-    match fields.shift_remove(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => validate(&value)
-            .map(Some)
-            .map_err(|reason| ScheduleError::Field {
-                field: field.to_string(),
-                reason,
-            }),
-    }
-}
-
-fn parse_retention(value: Option<Value>) -> Result<Keep, ScheduleError> {
-    match value {
-        None | Some(Value::Null) => Ok(Keep::schedule_default()),
-        Some(Value::Object(keys)) => {
-            Keep::from_object(&keys).map_err(|(key, reason)| ScheduleError::Field {
-                field: format!("retention.{key}"),
-                reason,
-            })
-        }
-        Some(other) => Err(ScheduleError::Field {
-            field: "retention".to_string(),
-            reason: format!("{other} is not an object"),
-        }),
-    }
-}
-
-fn as_str(value: &Value) -> Result<&str, String> {
-    value
-        .as_str()
-        .ok_or_else(|| format!("{value} is not a string"))
-}
-
-fn choice<'a, T: Deserialize<'a>>(value: &'a Value, expected: &str) -> Result<T, String> {
-    T::deserialize(value).map_err(|_| format!("{value} (expected {expected})"))
-}
-
-fn parse_bool(value: &Value) -> Result<bool, String> {
-    value
-        .as_bool()
-        .ok_or_else(|| format!("{value} is not true or false"))
-}
-
-fn parse_time(value: &Value) -> Result<NaiveTime, String> {
-    value
-        .as_str()
-        .and_then(|text| NaiveTime::parse_from_str(text, "%H:%M").ok())
-        .ok_or_else(|| format!("{value} is not HH:MM (00:00-23:59)"))
-}
-
-fn parse_attempts(value: &Value) -> Result<u32, String> {
-    value
-        .as_u64()
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| format!("{value} is not a count of failed attempts"))
-}
-
-fn parse_weekday(value: &Value) -> Result<Weekday, String> {
-    as_str(value)?
-        .parse()
-        .map_err(|_| format!("{value} (expected monday to sunday, or mon to sun)"))
-}
-
-fn parse_day_of_month(value: &Value) -> Result<u32, String> {
-    value
-        .as_u64()
-        .filter(|day| (1..=31).contains(day))
-        .and_then(|day| u32::try_from(day).ok())
-        .ok_or_else(|| format!("{value} is not a day of the month (1-31, 31 = the last day)"))
-}
-
-/// `None` for an empty name, which means the system zone.
-fn parse_timezone(value: &Value) -> Result<Option<Tz>, String> {
-    match as_str(value)? {
-        "" => Ok(None),
-        name => name
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{value} is not an IANA time zone name such as Europe/Berlin")),
-    }
 }
 
 fn write_time<S: Serializer>(time: &NaiveTime, out: S) -> Result<S::Ok, S::Error> {

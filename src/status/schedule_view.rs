@@ -1,17 +1,17 @@
 //! What status needs from `backup_schedule.json`: the schedule as `run-scheduled` reads
 //! it, with the next run and overdue from the same computation (a missing file means the
-//! defaults). A damaged file is read leniently, for what can still be shown.
+//! defaults). A damaged file is shown through the schedule document's tolerant view.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::model::zone::{self, Zone};
+use crate::model::zone::Zone;
 pub use crate::policy::schedule::OVERDUE_SLACK_MINUTES;
-use crate::policy::schedule::{self, RunStatus, Schedule};
+use crate::policy::schedule::{self, Document, RunStatus, Schedule};
 use crate::state::schedule_file::{self, Stored};
 
 /// The schedule as `status` reports it.
@@ -122,9 +122,9 @@ pub fn report(schedule: &Schedule, now: DateTime<Utc>) -> ScheduleReport {
 /// A damaged file: its readable fields for the report, but no next run (none happens
 /// until it is repaired).
 fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
-    let mut report = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(fields)) => interpret(&fields, zone, now).report,
-        _ => ScheduleReport {
+    let mut report = match Document::parse(text) {
+        Ok(document) => interpret(&document, zone, now).report,
+        Err(_) => ScheduleReport {
             present: true,
             kind: "full".to_string(),
             ..ScheduleReport::default()
@@ -142,130 +142,39 @@ fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> Schedule
     }
 }
 
-/// A damaged file's fields read leniently in `zone`, judged at `now`: what can be shown,
-/// and each field that could not be understood.
-pub fn interpret(fields: &Map<String, Value>, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
-    let mut reader = Reader {
-        fields,
-        zone,
-        problems: Vec::new(),
-    };
-    let enabled = reader.boolean("enabled");
-    let next_run = reader.date("next_run");
-    let overdue = enabled
-        && next_run.is_some_and(|next| now > next + Duration::minutes(OVERDUE_SLACK_MINUTES));
-    let frequency = reader.text("frequency");
-    if let Some(f) = &frequency
-        && !["hourly", "daily", "weekly", "monthly"].contains(&f.as_str())
-    {
-        reader.problem(format!(
-            "\"frequency\" {f:?} is not hourly, daily, weekly or monthly"
-        ));
-    }
+/// A damaged file's tolerant view in `zone`, judged at `now`: what can be shown, on the
+/// zone's wall clock, and each field that could not be understood.
+pub fn interpret(document: &Document, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
+    let seen = document.tolerant(zone);
+    let overdue = seen.enabled
+        && seen
+            .next_run
+            .is_some_and(|next| now > next + Duration::minutes(OVERDUE_SLACK_MINUTES));
     let report = ScheduleReport {
         file: PathBuf::new(),
         present: true,
         error: None,
-        enabled,
-        frequency,
-        time: reader.text("time"),
-        timezone: reader.text("timezone"),
-        kind: reader.text("type").unwrap_or_else(|| "full".to_string()),
-        last_run: reader.date("last_run").map(|t| zone.wall_clock(t)),
-        next_run: next_run.map(|t| zone.wall_clock(t)),
+        enabled: seen.enabled,
+        frequency: seen.frequency,
+        time: seen.time,
+        timezone: seen.timezone,
+        kind: seen.kind,
+        last_run: seen.last_run.map(|t| zone.wall_clock(t)),
+        next_run: seen.next_run.map(|t| zone.wall_clock(t)),
         overdue,
-        last_result: reader.last_result(),
-        failed_attempts: reader
-            .present("failed_attempts")
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok()),
-        metrics_file: reader.text("metrics_file").map(PathBuf::from),
+        last_result: seen.last_result.map(|r| LastResult {
+            status: r.status,
+            backup_id: r.backup_id,
+            error: r.error,
+            duration_ms: r.duration_ms,
+            finished_at: r.finished_at.map(|t| zone.wall_clock(t)),
+        }),
+        failed_attempts: seen.failed_attempts,
+        metrics_file: seen.metrics_file.map(PathBuf::from),
     };
     ScheduleView {
         report,
-        problems: reader.problems,
-    }
-}
-
-/// Reads fields of the wrong type as absent, noting each one.
-struct Reader<'a> {
-    fields: &'a Map<String, Value>,
-    zone: Zone,
-    problems: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn problem(&mut self, message: String) {
-        self.problems.push(message);
-    }
-
-    fn present(&self, key: &str) -> Option<&Value> {
-        self.fields.get(key).filter(|v| !v.is_null())
-    }
-
-    fn boolean(&mut self, key: &str) -> bool {
-        match self.present(key) {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                let message = format!("\"{key}\" is {other}, not true or false");
-                self.problem(message);
-                false
-            }
-        }
-    }
-
-    fn text(&mut self, key: &str) -> Option<String> {
-        match self.present(key)? {
-            Value::String(s) if s.is_empty() => None,
-            Value::String(s) => Some(s.clone()),
-            other => {
-                let message = format!("\"{key}\" is {other}, not a string");
-                self.problem(message);
-                None
-            }
-        }
-    }
-
-    fn date(&mut self, key: &str) -> Option<DateTime<Utc>> {
-        let text = self.text(key)?;
-        let parsed = zone::parse_date(&text, self.zone);
-        if parsed.is_none() {
-            self.problem(format!("\"{key}\" {text:?} is not a date"));
-        }
-        parsed
-    }
-
-    fn last_result(&mut self) -> Option<LastResult> {
-        let object = match self.present("last_result")? {
-            Value::Object(object) => object.clone(),
-            other => {
-                let message = format!("\"last_result\" is {other}, not an object");
-                self.problem(message);
-                return None;
-            }
-        };
-        let mut inner = Reader {
-            fields: &object,
-            zone: self.zone,
-            problems: Vec::new(),
-        };
-        let result = LastResult {
-            status: inner
-                .text("status")
-                .unwrap_or_else(|| "unknown".to_string()),
-            backup_id: inner.text("backup_id"),
-            error: inner.text("error"),
-            duration_ms: inner.present("duration_ms").and_then(Value::as_u64),
-            finished_at: inner.date("finished_at").map(|t| self.zone.wall_clock(t)),
-        };
-        let problems = inner.problems;
-        self.problems.extend(
-            problems
-                .into_iter()
-                .map(|p| format!("in \"last_result\": {p}")),
-        );
-        Some(result)
+        problems: seen.problems,
     }
 }
 
@@ -276,10 +185,12 @@ mod tests {
 
     use super::{ScheduleView, interpret};
     use crate::model::zone::Zone;
+    use crate::policy::schedule::Document;
 
     fn view(value: Value, now: DateTime<Utc>) -> ScheduleView {
         let zone = Zone::parse(Some("Europe/Berlin")).unwrap();
-        interpret(value.as_object().unwrap(), zone, now)
+        let document = Document::from_fields(value.as_object().unwrap().clone());
+        interpret(&document, zone, now)
     }
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {

@@ -6,30 +6,27 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, SubsecRound, Utc};
 use serde::Serializer;
 use serde_json::{Map, Value};
 
-use super::{ScheduleError, Zone, as_str, take};
+use super::Zone;
+use super::document::as_str;
 
 /// The old module's format: local time, to the second.
 pub const WALL_CLOCK_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
-/// Reads `key` and its `<key>_at` companion. The old module's field decides: when the two
-/// disagree (the old module or a script rewrote `key`), `key` wins; when they agree, the
-/// companion says which of two repeated wall times it was. Null `key` is "not set".
-pub(super) fn read(
-    fields: &mut Map<String, Value>,
-    key: &'static str,
-    at_key: &'static str,
+/// The instant of `key` given its `<key>_at` companion. The old module's field decides:
+/// when the two disagree (the old module or a script rewrote `key`), `key` wins; when they
+/// agree, the companion says which of two repeated wall times it was.
+pub(super) fn resolve(
+    written: Option<RunTime>,
+    companion: Option<DateTime<Utc>>,
     zone: Zone,
-) -> Result<Option<DateTime<FixedOffset>>, ScheduleError> {
-    let written = take(fields, key, parse_run_time)?;
-    let companion = take(fields, at_key, parse_offset_time)?;
-    let instant = match (written, companion) {
-        (None, _) => return Ok(None),
-        (Some(RunTime::Instant(t)), _) => t,
-        (Some(RunTime::WallClock(wall)), Some(at)) if same_second(zone, at, wall) => at,
-        (Some(RunTime::WallClock(wall)), _) => zone.resolve(wall),
+) -> Option<DateTime<FixedOffset>> {
+    let instant = match (written?, companion) {
+        (RunTime::Instant(t), _) => t,
+        (RunTime::WallClock(wall), Some(at)) if same_second(zone, at, wall) => at,
+        (RunTime::WallClock(wall), _) => zone.resolve(wall),
     };
     // To the second, as the old module's format holds it.
-    Ok(Some(zone.wall_clock(instant.trunc_subsecs(0))))
+    Some(zone.wall_clock(instant.trunc_subsecs(0)))
 }
 
 /// Writes the old module's form of `last_run`/`next_run` (null when not set).
@@ -65,14 +62,15 @@ pub(super) fn with_companions(
     out
 }
 
-enum RunTime {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunTime {
     /// RFC 3339, as pgbackup 1.x wrote it: an instant already.
     Instant(DateTime<Utc>),
     /// The old module's naive local time.
     WallClock(NaiveDateTime),
 }
 
-fn parse_run_time(value: &Value) -> Result<RunTime, String> {
+pub(super) fn parse_run_time(value: &Value) -> Result<RunTime, String> {
     let text = as_str(value)?;
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(RunTime::Instant(instant.to_utc()));
@@ -86,7 +84,7 @@ fn parse_run_time(value: &Value) -> Result<RunTime, String> {
         })
 }
 
-fn parse_offset_time(value: &Value) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_offset_time(value: &Value) -> Result<DateTime<Utc>, String> {
     let text = as_str(value)?;
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.to_utc())

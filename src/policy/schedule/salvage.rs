@@ -1,38 +1,20 @@
 //! What `schedule set` rebuilds a damaged `backup_schedule.json` from: every field that
 //! can still be read, the defaults for the rest.
 
-use serde_json::{Map, Value};
-
-use super::{Schedule, ScheduleError, parse_fields};
+use super::{Document, Schedule};
 
 /// The readable part of `text`, and the fields that were not (dotted paths such as
 /// `retention.daily`, or `the whole file` when it is not a JSON object).
 pub fn salvage(text: &str) -> (Schedule, Vec<String>) {
-    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(text) else {
-        return (Schedule::default(), vec!["the whole file".to_string()]);
+    let whole_file = || (Schedule::default(), vec!["the whole file".to_string()]);
+    let Ok(document) = Document::parse(text) else {
+        return whole_file();
     };
-    let mut dropped = Vec::new();
-    loop {
-        match parse_fields(fields.clone()) {
-            Ok(schedule) => return (schedule, dropped),
-            Err(ScheduleError::Field { field, .. }) if remove(&mut fields, &field) => {
-                dropped.push(field);
-            }
-            Err(_) => return (Schedule::default(), vec!["the whole file".to_string()]),
-        }
+    if !document.retention.salvageable {
+        return whole_file();
     }
-}
-
-/// Removes a top-level key or, for `retention.daily`, a key of an object; false when
-/// there was nothing to remove.
-fn remove(fields: &mut Map<String, Value>, path: &str) -> bool {
-    match path.split_once('.') {
-        None => fields.shift_remove(path).is_some(),
-        Some((outer, key)) => fields
-            .get_mut(outer)
-            .and_then(Value::as_object_mut)
-            .is_some_and(|inner| inner.shift_remove(key).is_some()),
-    }
+    let dropped = document.damage().into_iter().map(|d| d.field).collect();
+    (document.readable(), dropped)
 }
 
 #[cfg(test)]

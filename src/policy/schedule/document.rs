@@ -1,0 +1,324 @@
+//! `backup_schedule.json` parsed once: each field this version knows is either read or
+//! carries why it did not, beside the keys it does not know. The strict view
+//! ([`Document::strict`], the `Schedule` run-scheduled and `schedule set` work from), the
+//! salvage of a damaged file and the tolerant view `status` shows are all derived from it.
+
+use chrono::{DateTime, NaiveTime, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::run_times::{self, RunTime};
+use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
+use crate::model::naming::{Compression, Kind};
+use crate::model::zone::Zone;
+use crate::policy::keep::Keep;
+
+/// One key of the file and how it read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field<T> {
+    pub key: &'static str,
+    /// What the file holds there; null when the key is absent.
+    pub raw: Value,
+    /// `Ok(None)` when absent or null; `Err` says why the value does not read.
+    pub read: Result<Option<T>, String>,
+}
+
+/// A field that does not read: its dotted path (`time`, `retention.daily`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    pub field: String,
+    pub reason: String,
+}
+
+/// The `retention` object, read key by key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    /// The policy from the keys that read (an empty policy when none do); `None` when
+    /// absent, null or not an object, which means the schedule's default.
+    pub keep: Option<Keep>,
+    /// What does not read, in the order the strict view names it: `retention` when it is
+    /// not an object, else each key that does not read on its own.
+    pub damage: Vec<Damage>,
+    /// false when every key reads on its own but not together, so that no key can be
+    /// dropped to repair it.
+    pub salvageable: bool,
+}
+
+/// The whole file, field by field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub timezone: Field<Option<Tz>>,
+    pub enabled: Field<bool>,
+    pub frequency: Field<Frequency>,
+    pub time: Field<NaiveTime>,
+    pub retention: Retention,
+    pub last_run: Field<RunTime>,
+    pub last_run_at: Field<DateTime<Utc>>,
+    pub next_run: Field<RunTime>,
+    pub next_run_at: Field<DateTime<Utc>>,
+    pub weekday: Field<Weekday>,
+    pub day_of_month: Field<u32>,
+    pub kind: Field<Kind>,
+    pub compression: Field<Compression>,
+    pub last_result: Field<LastResult>,
+    pub failed_attempts: Field<u32>,
+    pub metrics_file: Field<String>,
+    /// Keys this version does not know, in the file's order, written back as they were.
+    pub extra: Map<String, Value>,
+}
+
+impl<T> Field<T> {
+    /// Removes `key` from `fields` and validates it; absent and null read as `None`.
+    fn take(
+        fields: &mut Map<String, Value>,
+        key: &'static str,
+        validate: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Self {
+        let raw = fields.shift_remove(key).unwrap_or(Value::Null);
+        let read = match &raw {
+            Value::Null => Ok(None),
+            value => validate(value).map(Some),
+        };
+        Field { key, raw, read }
+    }
+
+    /// The value read; `None` when absent, null or damaged.
+    pub fn value(&self) -> Option<&T> {
+        self.read.as_ref().ok().and_then(Option::as_ref)
+    }
+
+    fn into_value(self) -> Option<T> {
+        self.read.ok().flatten()
+    }
+
+    fn damage(&self) -> Option<Damage> {
+        self.read.as_ref().err().map(|reason| Damage {
+            field: self.key.to_string(),
+            reason: reason.clone(),
+        })
+    }
+}
+
+impl From<Damage> for ScheduleError {
+    fn from(damage: Damage) -> Self {
+        ScheduleError::Field {
+            field: damage.field,
+            reason: damage.reason,
+        }
+    }
+}
+
+impl Document {
+    /// Parses the file's text; an error only when it is not a JSON object.
+    pub fn parse(text: &str) -> Result<Document, serde_json::Error> {
+        Ok(Document::from_fields(serde_json::from_str(text)?))
+    }
+
+    pub fn from_fields(mut fields: Map<String, Value>) -> Document {
+        let f = &mut fields;
+        Document {
+            timezone: Field::take(f, "timezone", parse_timezone),
+            enabled: Field::take(f, "enabled", parse_bool),
+            frequency: Field::take(f, "frequency", |v| {
+                choice(v, "hourly, daily, weekly or monthly")
+            }),
+            time: Field::take(f, "time", parse_time),
+            retention: Retention::read(f.shift_remove("retention")),
+            last_run: Field::take(f, "last_run", run_times::parse_run_time),
+            last_run_at: Field::take(f, "last_run_at", run_times::parse_offset_time),
+            next_run: Field::take(f, "next_run", run_times::parse_run_time),
+            next_run_at: Field::take(f, "next_run_at", run_times::parse_offset_time),
+            weekday: Field::take(f, "weekday", parse_weekday),
+            day_of_month: Field::take(f, "day_of_month", parse_day_of_month),
+            kind: Field::take(f, "type", |v| choice(v, "full or schema")),
+            compression: Field::take(f, "compression", |v| choice(v, "gzip, zstd or none")),
+            last_result: Field::take(f, "last_result", |v| {
+                LastResult::deserialize(v).map_err(|e| e.to_string())
+            }),
+            failed_attempts: Field::take(f, "failed_attempts", parse_attempts),
+            metrics_file: Field::take(f, "metrics_file", |v| as_str(v).map(String::from)),
+            extra: fields,
+        }
+    }
+
+    /// Every field that does not read, in the order the strict view checks them.
+    pub fn damage(&self) -> Vec<Damage> {
+        let mut damage: Vec<Damage> = [self.timezone.damage(), self.enabled.damage()]
+            .into_iter()
+            .chain([self.frequency.damage(), self.time.damage()])
+            .flatten()
+            .collect();
+        damage.extend(self.retention.damage.iter().cloned());
+        damage.extend(
+            [
+                self.last_run.damage(),
+                self.last_run_at.damage(),
+                self.next_run.damage(),
+                self.next_run_at.damage(),
+                self.weekday.damage(),
+                self.day_of_month.damage(),
+                self.kind.damage(),
+                self.compression.damage(),
+                self.last_result.damage(),
+                self.failed_attempts.damage(),
+                self.metrics_file.damage(),
+            ]
+            .into_iter()
+            .flatten(),
+        );
+        damage
+    }
+
+    /// The strict view: the schedule, or the first field that does not read.
+    pub fn strict(self) -> Result<Schedule, ScheduleError> {
+        match self.damage().into_iter().next() {
+            Some(damage) => Err(damage.into()),
+            None => Ok(self.readable()),
+        }
+    }
+
+    /// The schedule from the fields that read, the defaults for the rest. Old naive
+    /// `last_run`/`next_run` values are read on the schedule's wall clock.
+    pub fn readable(self) -> Schedule {
+        let timezone = self.timezone.into_value().flatten();
+        let zone = timezone.map_or(Zone::Local, Zone::Named);
+        Schedule {
+            enabled: self.enabled.into_value().unwrap_or(true),
+            frequency: self.frequency.into_value().unwrap_or_default(),
+            time: self.time.into_value().unwrap_or(DEFAULT_TIME),
+            retention: self.retention.keep.unwrap_or_else(Keep::schedule_default),
+            last_run: run_times::resolve(
+                self.last_run.into_value(),
+                self.last_run_at.into_value(),
+                zone,
+            ),
+            next_run: run_times::resolve(
+                self.next_run.into_value(),
+                self.next_run_at.into_value(),
+                zone,
+            ),
+            weekday: self.weekday.into_value(),
+            day_of_month: self.day_of_month.into_value(),
+            kind: self.kind.into_value(),
+            compression: self.compression.into_value(),
+            timezone,
+            last_result: self.last_result.into_value(),
+            failed_attempts: self.failed_attempts.into_value(),
+            metrics_file: self.metrics_file.into_value(),
+            extra: self.extra,
+        }
+    }
+}
+
+impl Retention {
+    /// Reads the object with [`Keep::from_object`], dropping each key it names until the
+    /// rest reads.
+    fn read(value: Option<Value>) -> Retention {
+        let mut keys = match value {
+            None | Some(Value::Null) => {
+                return Retention {
+                    keep: None,
+                    damage: Vec::new(),
+                    salvageable: true,
+                };
+            }
+            Some(Value::Object(keys)) => keys,
+            Some(other) => {
+                return Retention {
+                    keep: None,
+                    damage: vec![Damage {
+                        field: "retention".to_string(),
+                        reason: format!("{other} is not an object"),
+                    }],
+                    salvageable: true,
+                };
+            }
+        };
+        let mut damage = Vec::new();
+        loop {
+            match Keep::from_object(&keys) {
+                Ok(keep) => {
+                    return Retention {
+                        keep: Some(keep),
+                        damage,
+                        salvageable: true,
+                    };
+                }
+                Err((key, reason)) => {
+                    let salvageable = keys.shift_remove(&key).is_some();
+                    damage.push(Damage {
+                        field: format!("retention.{key}"),
+                        reason,
+                    });
+                    if !salvageable {
+                        return Retention {
+                            keep: None,
+                            damage,
+                            salvageable,
+                        };
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn as_str(value: &Value) -> Result<&str, String> {
+    value
+        .as_str()
+        .ok_or_else(|| format!("{value} is not a string"))
+}
+
+fn choice<'a, T: Deserialize<'a>>(value: &'a Value, expected: &str) -> Result<T, String> {
+    T::deserialize(value).map_err(|_| format!("{value} (expected {expected})"))
+}
+
+fn parse_bool(value: &Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| format!("{value} is not true or false"))
+}
+
+fn parse_time(value: &Value) -> Result<NaiveTime, String> {
+    value
+        .as_str()
+        .and_then(|text| NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .ok_or_else(|| format!("{value} is not HH:MM (00:00-23:59)"))
+}
+
+fn parse_attempts(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("{value} is not a count of failed attempts"))
+}
+
+fn parse_weekday(value: &Value) -> Result<Weekday, String> {
+    as_str(value)?
+        .parse()
+        .map_err(|_| format!("{value} (expected monday to sunday, or mon to sun)"))
+}
+
+fn parse_day_of_month(value: &Value) -> Result<u32, String> {
+    value
+        .as_u64()
+        .filter(|day| (1..=31).contains(day))
+        .and_then(|day| u32::try_from(day).ok())
+        .ok_or_else(|| format!("{value} is not a day of the month (1-31, 31 = the last day)"))
+}
+
+/// `None` for an empty name, which means the system zone.
+fn parse_timezone(value: &Value) -> Result<Option<Tz>, String> {
+    match as_str(value)? {
+        "" => Ok(None),
+        name => name
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{value} is not an IANA time zone name such as Europe/Berlin")),
+    }
+}
+
+#[cfg(test)]
+#[path = "document_tests.rs"]
+mod tests;
