@@ -1,6 +1,7 @@
 //! The catalog, `backups/backup_metadata.json`: the old module's fields plus pgbackup's,
 //! loaded leniently, rewritten atomically, unknown fields preserved.
 
+pub mod inventory;
 pub mod legacy;
 pub mod order;
 pub mod rebuild;
