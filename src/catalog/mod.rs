@@ -2,6 +2,7 @@
 //! loaded leniently, rewritten atomically, unknown fields preserved.
 
 pub mod confine;
+pub mod inventory;
 pub mod legacy;
 pub mod order;
 pub mod rebuild;

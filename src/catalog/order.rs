@@ -1,7 +1,7 @@
 //! The one order of backups, newest first: by the recorded instant (sub-second when
 //! recorded), then by the `_N` suffix that tells same-second backups apart.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 
 use crate::catalog::Entry;
 use crate::model::zone::Zone;
@@ -12,9 +12,12 @@ pub fn newest_first(a: &Entry, b: &Entry, zone: Zone) -> Ordering {
     key(b).cmp(&key(a))
 }
 
-/// Sorts entries newest first (stable).
+/// Sorts entries newest first (stable). Each entry's date is read once.
 pub fn sort_newest_first<T>(items: &mut [T], zone: Zone, entry: impl Fn(&T) -> &Entry) {
-    items.sort_by(|a, b| newest_first(entry(a), entry(b), zone));
+    items.sort_by_cached_key(|item| {
+        let e = entry(item);
+        Reverse((e.instant(zone), sequence(&e.id)))
+    });
 }
 
 /// The `_N` of `YYYYMMDD_HHMMSS_N`; 1 for an ID without one.

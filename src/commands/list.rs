@@ -5,12 +5,11 @@ use std::borrow::Cow;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::catalog::order;
+use crate::catalog::inventory::{self, Item};
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ListArgs;
 use crate::commands::present;
 use crate::config::Config;
-use crate::store::files::{self, FileState};
 
 /// A catalog entry or an untracked file, with what is true of it on disk.
 #[derive(Debug, Serialize)]
@@ -21,41 +20,23 @@ pub struct Listed<'a> {
     pub state: &'static str,
 }
 
-pub fn state_name(state: &FileState, entry: &Entry) -> &'static str {
-    match state {
-        _ if entry.is_deleting() => "deleting",
-        FileState::Present { .. } => "ok",
-        FileState::Missing => "missing",
-        FileState::Unsafe(_) => "unsafe",
+impl<'a> From<Item<'a>> for Listed<'a> {
+    fn from(item: Item<'a>) -> Listed<'a> {
+        Listed {
+            state: item.state.name(),
+            entry: item.entry,
+        }
     }
 }
 
 /// Everything `list` shows: cataloged entries and untracked files, newest first.
 pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a>>> {
-    let mut listed: Vec<Listed<'a>> = catalog
-        .backups
-        .iter()
-        .map(|entry| Listed {
-            state: state_name(&files::state_of(&config.backups_dir, entry), entry),
-            entry: Cow::Borrowed(entry),
-        })
-        .collect();
-    listed.extend(catalog.damaged.iter().map(|d| Listed {
-        entry: Cow::Owned(d.stand_in()),
-        state: "damaged",
-    }));
-    for name in files::scan(&config.backups_dir)?.backups {
-        let known = catalog.backups.iter().any(|e| e.filename == name)
-            || catalog.damaged_files().any(|f| f == name);
-        if !known {
-            listed.push(Listed {
-                entry: Cow::Owned(files::untracked_entry(&config.backups_dir, &name)),
-                state: "untracked",
-            });
-        }
-    }
-    order::sort_newest_first(&mut listed, config.zone, |l| &l.entry);
-    Ok(listed)
+    let inventory = inventory::of_folder(catalog, &config.backups_dir)?;
+    Ok(inventory
+        .into_newest_first(config.zone)
+        .into_iter()
+        .map(Listed::from)
+        .collect())
 }
 
 /// The characters of a description the table shows; `view ID` shows all of it.

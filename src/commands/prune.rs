@@ -4,8 +4,8 @@ use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::catalog::Catalog;
 use crate::catalog::removal::Removed;
+use crate::catalog::{Catalog, inventory};
 use crate::cli::PruneArgs;
 use crate::commands::{create, present};
 use crate::config::Config;
@@ -32,8 +32,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     if args.dry_run {
         let catalog = Catalog::load(&*config.store)?;
         let plan = prune::plan(
-            &catalog,
-            &config.backups_dir,
+            &inventory::of_folder(&catalog, &config.backups_dir)?,
             &policy,
             config.zone,
             Utc::now(),

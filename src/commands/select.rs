@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::catalog::inventory;
 use crate::catalog::order;
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::model::zone::Zone;
-use crate::store::files::{self, FileState};
 
 /// The type `latest` stands for unless told otherwise: a schema-only backup never stands in
 /// for a full one.
@@ -86,11 +86,11 @@ fn latest<'a>(
     backups_dir: &Path,
     zone: Zone,
 ) -> Result<&'a Entry> {
-    let mut complete: Vec<&Entry> = catalog
-        .backups
-        .iter()
-        .filter(|e| !e.is_deleting() && e.kind == kind)
-        .filter(|e| matches!(files::state_of(backups_dir, e), FileState::Present { .. }))
+    let inventory = inventory::of_folder(catalog, backups_dir)?;
+    let mut complete: Vec<&Entry> = inventory
+        .complete()
+        .map(|(e, _)| e)
+        .filter(|e| e.kind == kind)
         .collect();
     let databases: std::collections::BTreeSet<&str> =
         complete.iter().map(|e| e.database.as_str()).collect();

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore_test;
 use crate::backup::verification::{Verdict, VerifyState};
+use crate::catalog::inventory::{self, State};
 use crate::catalog::rebuild;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
@@ -84,10 +85,11 @@ pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
 /// The entries named on the command line, or every backup that is not being deleted.
 fn selected(config: &Config, catalog: &Catalog, ids: &[String]) -> Result<Vec<Entry>> {
     if ids.is_empty() {
-        let mut all: Vec<&Entry> = catalog
-            .backups
-            .iter()
-            .filter(|e| !e.is_deleting())
+        let inventory = inventory::of_folder(catalog, &config.backups_dir)?;
+        let mut all: Vec<&Entry> = inventory
+            .cataloged()
+            .filter(|(_, state)| **state != State::Deleting)
+            .map(|(e, _)| e)
             .collect();
         select::newest_first(&mut all, config.zone);
         return Ok(all.into_iter().cloned().collect());

@@ -5,15 +5,15 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::backup::integrity::BackupFile;
+use crate::catalog::inventory::{self, State};
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
-use crate::commands::list::{Listed, state_name};
+use crate::commands::list::Listed;
 use crate::commands::{present, select};
 use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::pg::contents;
 use crate::pg::process::Tool;
-use crate::store::files;
 
 pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
     let catalog = Catalog::load(&*config.store)?;
@@ -27,10 +27,13 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
     if args.contents {
         return contents(config, entry);
     }
-    let file_state = files::state_of(&config.backups_dir, entry);
+    let inventory = inventory::of_folder(&catalog, &config.backups_dir)?;
+    let state = inventory
+        .state_of(entry)
+        .expect("the entry is in the catalog");
     let listed = Listed {
         entry: std::borrow::Cow::Borrowed(entry),
-        state: state_name(&file_state, entry),
+        state: state.name(),
     };
     if config.json {
         return present::print_json(&listed).map(|()| 0);
@@ -42,7 +45,7 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
     for (key, value) in &fields {
         table.add_row(vec![key.clone(), show(value)]);
     }
-    if let files::FileState::Unsafe(reason) = &file_state {
+    if let State::Unsafe(reason) = state {
         table.add_row(vec!["problem".to_string(), present::printable(reason)]);
     }
     present::fit(&mut table, &[0], &[]);

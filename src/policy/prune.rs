@@ -8,13 +8,13 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::catalog::inventory::{self, Inventory};
 use crate::catalog::order;
 use crate::catalog::removal::{self, Removed, Target};
 use crate::catalog::{Catalog, Entry};
 use crate::model::zone::Zone;
 use crate::policy::retention::{self, Policy};
 use crate::store::Store;
-use crate::store::files::{self, FileState};
 
 /// A backup the policy keeps, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -53,23 +53,19 @@ type Dated<'a> = (&'a Entry, DateTime<Utc>);
 /// Only these groups take part; `None` means every group.
 pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
 
-/// Applies `policy` to the catalog at `now`, bucketing in `zone`.
+/// Applies `policy` to the inventory's complete backups at `now`, bucketing in `zone`.
+/// Pure: what the repository holds is already in the inventory.
 pub fn plan(
-    catalog: &Catalog,
-    backups_dir: &Path,
+    inventory: &Inventory<'_>,
     policy: &Policy,
     zone: Zone,
     now: DateTime<Utc>,
     only: GroupFilter<'_>,
 ) -> Plan {
     let mut groups: BTreeMap<(&str, &str), Vec<Dated<'_>>> = BTreeMap::new();
-    for entry in &catalog.backups {
-        let present = matches!(
-            files::state_of(backups_dir, entry),
-            FileState::Present { .. }
-        );
+    for (entry, _) in inventory.complete() {
         let in_scope = only.is_none_or(|(db, kind)| entry.database == db && entry.kind == kind);
-        if entry.is_deleting() || !present || !in_scope {
+        if !in_scope {
             continue;
         }
         let Some(instant) = entry.instant(zone) else {
@@ -139,7 +135,13 @@ pub fn apply(
     only: GroupFilter<'_>,
 ) -> anyhow::Result<(Plan, Vec<Removed>)> {
     let mut catalog = Catalog::load(store)?;
-    let plan = plan(&catalog, backups_dir, policy, zone, now, only);
+    let plan = plan(
+        &inventory::of_folder(&catalog, backups_dir)?,
+        policy,
+        zone,
+        now,
+        only,
+    );
     let mut targets = removal::pending(&catalog);
     targets.extend(plan.remove.iter().map(|d| Target {
         id: d.id.clone(),

@@ -1,7 +1,7 @@
 //! The backups as status sees them: complete backups per (database, type) with the newest
 //! one and its age, what is wrong in the folder, and the space left for the next one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,11 +10,11 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use crate::backup::verification::{Verdict, VerifyState};
+use crate::catalog::inventory::{self, State};
 use crate::catalog::order;
 use crate::catalog::{Catalog, Entry, FILE_NAME};
 use crate::model::zone::{self, Zone};
 use crate::status::Reason;
-use crate::store::files::{self, FileState};
 use crate::store::{Space, Store};
 
 /// The backups section of the status report.
@@ -131,40 +131,36 @@ pub fn survey(
     checked: Checked,
 ) -> Result<BackupsReport, Reason> {
     let catalog = load_catalog(store)?;
-    let scan = files::scan(backups_dir).map_err(|e| Reason::unknown(format!("{e:#}")))?;
+    let inventory = inventory::of_folder(&catalog, backups_dir)
+        .map_err(|e| Reason::unknown(format!("{e:#}")))?;
     let mut report = BackupsReport {
         folder: backups_dir.to_path_buf(),
         checked,
-        partials: scan.partials,
+        partials: inventory.partials.clone(),
         running: running_writer(backups_dir),
         filesystem: store.free_space(),
         ..BackupsReport::default()
     };
     let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
-    report.damaged = catalog
-        .damaged
-        .iter()
-        .map(|d| EntryRef {
-            id: d.id.clone().unwrap_or_else(|| "?".to_string()),
-            filename: d.filename.clone().unwrap_or_default(),
-            reason: Some(format!("{}: {}", d.label(), d.problem)),
-            ..EntryRef::default()
-        })
-        .collect();
-    report.deleting = catalog
-        .backups
-        .iter()
-        .filter(|e| e.is_deleting())
-        .map(|e| entry_ref(e, None))
-        .collect();
-    for entry in catalog.backups.iter().filter(|e| !e.is_deleting()) {
-        match files::state_of(backups_dir, entry) {
-            FileState::Present { size } => complete
+    for item in &inventory.items {
+        let entry = item.entry.as_ref();
+        match &item.state {
+            State::Ok { size } => complete
                 .entry((&entry.database, entry.kind.as_str()))
                 .or_default()
-                .push((entry, size)),
-            FileState::Missing => report.missing.push(entry_ref(entry, None)),
-            FileState::Unsafe(why) => report.unsafe_entries.push(entry_ref(entry, Some(why))),
+                .push((entry, *size)),
+            State::Missing => report.missing.push(entry_ref(entry, None)),
+            State::Unsafe(why) => report
+                .unsafe_entries
+                .push(entry_ref(entry, Some(why.clone()))),
+            State::Deleting => report.deleting.push(entry_ref(entry, None)),
+            State::Untracked => report.untracked.push(entry.filename.clone()),
+            State::Damaged(why) => report.damaged.push(EntryRef {
+                id: entry.id.clone(),
+                filename: entry.filename.clone(),
+                reason: Some(why.clone()),
+                ..EntryRef::default()
+            }),
         }
     }
     report.groups = complete
@@ -173,17 +169,6 @@ pub fn survey(
         .collect();
     report.count = report.groups.iter().map(|g| g.count).sum();
     report.total_bytes = report.groups.iter().map(|g| g.total_bytes).sum();
-    let known: HashSet<&str> = catalog
-        .backups
-        .iter()
-        .map(|e| e.filename.as_str())
-        .chain(catalog.damaged_files())
-        .collect();
-    report.untracked = scan
-        .backups
-        .into_iter()
-        .filter(|name| !known.contains(name.as_str()))
-        .collect();
     report.next_backup_estimate_bytes = next_backup_estimate(&report);
     Ok(report)
 }

@@ -9,17 +9,10 @@ use anyhow::{Context, Result};
 
 use crate::catalog::{Entry, confine};
 use crate::model::naming::{self, Compression};
+use crate::store::Object;
 
 /// How an entry's file looks on disk.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FileState {
-    Present {
-        size: u64,
-    },
-    Missing,
-    /// The entry names something pgbackup must never touch.
-    Unsafe(String),
-}
+pub type FileState = crate::store::Stat;
 
 /// The one file an entry may refer to: `backups/<filename>`, a plain file, never a link,
 /// never outside the folder, whatever `path` and `filename` say.
@@ -30,10 +23,15 @@ pub fn entry_file(backups_dir: &Path, entry: &Entry) -> Result<PathBuf, String> 
 
 /// The state of an entry's file, never following a symbolic link.
 pub fn state_of(backups_dir: &Path, entry: &Entry) -> FileState {
-    let path = match entry_file(backups_dir, entry) {
-        Ok(path) => path,
-        Err(reason) => return FileState::Unsafe(reason),
-    };
+    match entry_file(backups_dir, entry) {
+        Ok(_) => stat(backups_dir, &entry.filename),
+        Err(reason) => FileState::Unsafe(reason),
+    }
+}
+
+/// What the folder holds under `name` (a plain file name), never following a symbolic link.
+pub fn stat(backups_dir: &Path, name: &str) -> FileState {
+    let path = backups_dir.join(name);
     match fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_symlink() => {
             FileState::Unsafe(format!("{} is a symbolic link", path.display()))
@@ -56,29 +54,48 @@ pub struct FolderScan {
 
 pub fn scan(backups_dir: &Path) -> Result<FolderScan> {
     let mut scan = FolderScan::default();
+    for object in list(backups_dir)? {
+        if is_leftover(&object.name) {
+            scan.partials.push(object.name);
+        } else if naming::parse_file_name(&object.name).is_some() {
+            scan.backups.push(object.name);
+        }
+    }
+    Ok(scan)
+}
+
+/// A partial or temporary file an interrupted run left.
+pub fn is_leftover(name: &str) -> bool {
+    naming::is_partial_name(name) || naming::is_temporary_name(name)
+}
+
+/// The folder's plain files with their sizes, plus leftover partial and temporary names
+/// whatever they are, sorted by name. A folder that does not exist holds nothing.
+pub fn list(backups_dir: &Path) -> Result<Vec<Object>> {
     let entries = match fs::read_dir(backups_dir) {
         Ok(entries) => entries,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(scan),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(err) => {
             return Err(err).with_context(|| format!("could not read {}", backups_dir.display()));
         }
     };
+    let mut objects = Vec::new();
     for dirent in entries {
         let dirent = dirent.with_context(|| format!("could not read {}", backups_dir.display()))?;
         let Ok(name) = dirent.file_name().into_string() else {
             continue;
         };
-        if naming::is_partial_name(&name) || naming::is_temporary_name(&name) {
-            scan.partials.push(name);
-        } else if naming::parse_file_name(&name).is_some()
-            && dirent.file_type().is_ok_and(|t| t.is_file())
-        {
-            scan.backups.push(name);
+        let plain = dirent.file_type().is_ok_and(|t| t.is_file());
+        if plain || is_leftover(&name) {
+            let size = match plain {
+                true => dirent.metadata().map(|m| m.len()).unwrap_or(0),
+                false => 0,
+            };
+            objects.push(Object { name, size });
         }
     }
-    scan.backups.sort();
-    scan.partials.sort();
-    Ok(scan)
+    objects.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(objects)
 }
 
 /// What the file's name and size say about a backup the catalog does not know.
@@ -86,6 +103,11 @@ pub fn untracked_entry(backups_dir: &Path, name: &str) -> Entry {
     let size = std::fs::symlink_metadata(backups_dir.join(name))
         .map(|m| m.len())
         .unwrap_or(0);
+    untracked_entry_of(backups_dir, name, size)
+}
+
+/// As [`untracked_entry`], with the size already known (from a listing).
+pub fn untracked_entry_of(backups_dir: &Path, name: &str, size: u64) -> Entry {
     entry_for_name(name, size, &backups_dir.join(name).to_string_lossy())
 }
 
