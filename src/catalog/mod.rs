@@ -145,6 +145,50 @@ struct Top {
     backups: Vec<Box<RawValue>>,
 }
 
+/// A catalog's entries (unread) and its unknown top-level fields.
+type TopLevel = (Vec<Box<RawValue>>, Map<String, Value>);
+
+/// The top level's entries (unread) and unknown fields, read without building the whole
+/// tree; `None` when the text is anything but a well-formed array or `backups` object.
+fn top_level(text: &str) -> Option<TopLevel> {
+    #[derive(Deserialize)]
+    struct Fields {
+        #[serde(default, rename = "backups")]
+        _backups: Option<serde::de::IgnoredAny>,
+        #[serde(default, rename = "version")]
+        _version: Option<serde::de::IgnoredAny>,
+        #[serde(flatten)]
+        extra: Map<String, Value>,
+    }
+    match text.trim_start().as_bytes().first()? {
+        b'[' => Some((serde_json::from_str(text).ok()?, Map::new())),
+        b'{' => {
+            let top: Top = serde_json::from_str(text).ok()?;
+            let fields: Fields = serde_json::from_str(text).ok()?;
+            Some((top.backups, fields.extra))
+        }
+        _ => None,
+    }
+}
+
+/// As [`top_level`], through the whole tree, for the error a broken catalog deserves.
+fn slow_top_level(text: &str) -> Result<TopLevel> {
+    let value: Value = serde_json::from_str(text)?;
+    Ok(match value {
+        Value::Array(_) => (
+            serde_json::from_str::<Vec<Box<RawValue>>>(text)?,
+            Map::new(),
+        ),
+        Value::Object(mut map) => {
+            let top: Top = serde_json::from_str(text).context("in \"backups\"")?;
+            map.remove("backups");
+            map.remove("version");
+            (top.backups, map)
+        }
+        _ => bail!("expected a JSON array or object"),
+    })
+}
+
 impl Catalog {
     /// Loads the catalog; a missing file is an empty catalog, one that does not parse is an
     /// error that leaves the file alone. Damaged entries are reported and kept.
@@ -182,19 +226,9 @@ impl Catalog {
         if text.trim().is_empty() {
             bail!("the file is empty");
         }
-        let value: Value = serde_json::from_str(text)?;
-        let (raw_entries, extra) = match value {
-            Value::Array(_) => (
-                serde_json::from_str::<Vec<Box<RawValue>>>(text)?,
-                Map::new(),
-            ),
-            Value::Object(mut map) => {
-                let top: Top = serde_json::from_str(text).context("in \"backups\"")?;
-                map.remove("backups");
-                map.remove("version");
-                (top.backups, map)
-            }
-            _ => bail!("expected a JSON array or object"),
+        let (raw_entries, extra) = match top_level(text) {
+            Some(read) => read,
+            None => slow_top_level(text)?,
         };
         let mut catalog = Catalog {
             extra,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -51,12 +52,7 @@ impl Damaged {
 
 /// One entry read from its text: the entry and whether its ID was a JSON number.
 pub fn read(raw: &RawValue, position: usize) -> Result<(Entry, bool), Damaged> {
-    let fields: Result<BTreeMap<String, &RawValue>, _> = serde_json::from_str(raw.get());
-    let id_text = fields
-        .as_ref()
-        .ok()
-        .and_then(|f| f.get("id"))
-        .map(|v| v.get().to_string());
+    let id_text = id_text(raw);
     match serde_json::from_str::<Entry>(raw.get()) {
         Ok(mut entry) => {
             let numeric = id_text.as_deref().is_some_and(is_number);
@@ -84,6 +80,23 @@ pub fn read(raw: &RawValue, position: usize) -> Result<(Entry, bool), Damaged> {
                 problem: err.to_string(),
             })
         }
+    }
+}
+
+/// The ID as written (a number stays a number), read without copying the other fields.
+fn id_text(raw: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Id<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    match serde_json::from_str::<Id<'_>>(raw.get()) {
+        Ok(Id { id }) => id.map(|v| v.get().to_string()),
+        // Duplicate keys and the like: the last "id" counts.
+        Err(_) => serde_json::from_str::<BTreeMap<String, &RawValue>>(raw.get())
+            .ok()?
+            .get("id")
+            .map(|v| v.get().to_string()),
     }
 }
 
