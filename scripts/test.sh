@@ -32,7 +32,7 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
 fi
 
 ./scripts/build-deps.sh
-shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh
+shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/list.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
 cargo build --locked --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
