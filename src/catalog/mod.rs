@@ -8,6 +8,7 @@ pub mod order;
 pub mod rebuild;
 pub mod removal;
 pub mod sidecar;
+pub mod untracked;
 
 use std::collections::BTreeSet;
 

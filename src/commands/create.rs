@@ -20,7 +20,7 @@ use crate::pg::dump::{self, DumpPlan, Dumped};
 use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
 use crate::state::audit;
-use crate::state::lock::WriteLock;
+use crate::state::lock::{self, WriteLock};
 use crate::store::fsutil;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
@@ -139,7 +139,7 @@ pub fn create(
 /// Makes the home folders when missing and takes the write lock.
 pub fn lock_home(config: &Config) -> Result<WriteLock> {
     fsutil::ensure_private_dir(&config.home)?;
-    fsutil::ensure_private_dir(&config.backups_dir)?;
+    lock::ensure_folder(&config.home)?;
     recovery::acquire(config)
 }
 

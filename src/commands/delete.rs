@@ -20,7 +20,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             &catalog,
             selector,
             config.database_hint.as_deref(),
-            &config.backups_dir,
+            &*config.store,
             config.zone,
         )?;
         if entry.is_pinned() {

@@ -31,7 +31,7 @@ impl<'a> From<Item<'a>> for Listed<'a> {
 
 /// Everything `list` shows: cataloged entries and untracked files, newest first.
 pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a>>> {
-    let inventory = inventory::of_folder(catalog, &config.backups_dir)?;
+    let inventory = inventory::of_store(catalog, &*config.store)?;
     Ok(inventory
         .into_newest_first(config.zone)
         .into_iter()

@@ -18,7 +18,7 @@ pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
             &catalog,
             selector,
             config.database_hint.as_deref(),
-            &config.backups_dir,
+            &*config.store,
             config.zone,
         )?
         .id

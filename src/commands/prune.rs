@@ -32,7 +32,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     if args.dry_run {
         let catalog = Catalog::load(&*config.store)?;
         let plan = prune::plan(
-            &inventory::of_folder(&catalog, &config.backups_dir)?,
+            &inventory::of_store(&catalog, &*config.store)?,
             &policy,
             config.zone,
             Utc::now(),
@@ -40,16 +40,8 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
         );
         return print(config, &plan, true, &[]);
     }
-    let outcome = create::lock_home(config).and_then(|_lock| {
-        prune::apply(
-            &*config.store,
-            &config.backups_dir,
-            &policy,
-            config.zone,
-            Utc::now(),
-            None,
-        )
-    });
+    let outcome = create::lock_home(config)
+        .and_then(|_lock| prune::apply(&*config.store, &policy, config.zone, Utc::now(), None));
     audit::record_outcome(config, &outcome, |(plan, _)| {
         format!("kept={} removed={}", plan.keep.len(), plan.remove.len())
     });

@@ -89,7 +89,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.id,
         schema_only::latest_kind(args.kind).as_str(),
         config.database_hint.as_deref(),
-        &config.backups_dir,
+        &*config.store,
         config.zone,
     )?
     .clone();

@@ -240,15 +240,8 @@ fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Resul
         }
     };
     let group = Some((entry.database.as_str(), entry.kind.as_str()));
-    let (plan, removed) = prune::apply(
-        &*config.store,
-        &config.backups_dir,
-        &policy,
-        config.zone,
-        Utc::now(),
-        group,
-    )
-    .context("could not remove expired backups")?;
+    let (plan, removed) = prune::apply(&*config.store, &policy, config.zone, Utc::now(), group)
+        .context("could not remove expired backups")?;
     tracing::info!(
         "retention kept {} and removed {} backup(s)",
         plan.keep.len(),

@@ -24,7 +24,6 @@ use crate::interrupt::Interrupt;
 use crate::pg::server::Server;
 use crate::state::audit;
 use crate::state::lock;
-use crate::store::fsutil;
 
 /// How long verify waits for another writer to release the lock before giving up recording.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -85,7 +84,7 @@ pub fn run(config: &Config, args: &VerifyArgs) -> Result<u8> {
 /// The entries named on the command line, or every backup that is not being deleted.
 fn selected(config: &Config, catalog: &Catalog, ids: &[String]) -> Result<Vec<Entry>> {
     if ids.is_empty() {
-        let inventory = inventory::of_folder(catalog, &config.backups_dir)?;
+        let inventory = inventory::of_store(catalog, &*config.store)?;
         let mut all: Vec<&Entry> = inventory
             .cataloged()
             .filter(|(_, state)| **state != State::Deleting)
@@ -100,7 +99,7 @@ fn selected(config: &Config, catalog: &Catalog, ids: &[String]) -> Result<Vec<En
             catalog,
             selector,
             config.database_hint.as_deref(),
-            &config.backups_dir,
+            &*config.store,
             config.zone,
         )?;
         if !chosen.iter().any(|c| c.id == entry.id) {
@@ -263,7 +262,7 @@ struct AdoptedReport {
 
 fn rebuild_catalog(config: &Config) -> Result<u8> {
     let outcome = (|| {
-        fsutil::ensure_private_dir(&config.backups_dir)?;
+        lock::ensure_folder(&config.home)?;
         let _lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
         let interrupt = Interrupt::install()?;
         let stamp = config

@@ -21,13 +21,13 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
         &catalog,
         &args.id,
         config.database_hint.as_deref(),
-        &config.backups_dir,
+        &*config.store,
         config.zone,
     )?;
     if args.contents {
         return contents(config, entry);
     }
-    let inventory = inventory::of_folder(&catalog, &config.backups_dir)?;
+    let inventory = inventory::of_store(&catalog, &*config.store)?;
     let state = inventory
         .state_of(entry)
         .expect("the entry is in the catalog");
