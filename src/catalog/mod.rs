@@ -7,6 +7,7 @@ pub mod legacy;
 pub mod order;
 pub mod rebuild;
 pub mod removal;
+pub mod select;
 pub mod sidecar;
 pub mod untracked;
 

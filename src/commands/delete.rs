@@ -5,9 +5,10 @@ use serde::Serialize;
 
 use crate::backup::restore::recovery;
 use crate::catalog::removal::{self, Removed, Target};
+use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::DeleteArgs;
-use crate::commands::{confirm, present, select};
+use crate::commands::{confirm, present};
 use crate::config::Config;
 use crate::exit;
 use crate::state::audit;

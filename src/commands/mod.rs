@@ -14,7 +14,6 @@ mod restore;
 mod run_scheduled;
 mod schedule;
 mod schema_only;
-mod select;
 mod status;
 mod verify;
 mod view;

@@ -6,10 +6,11 @@ use serde_json::Value;
 
 use crate::backup::integrity::BackupFile;
 use crate::catalog::inventory::{self, State};
+use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
 use crate::commands::list::Listed;
-use crate::commands::{present, select};
+use crate::commands::present;
 use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::pg::contents;
