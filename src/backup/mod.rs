@@ -6,3 +6,4 @@ pub mod restore;
 pub mod restore_test;
 pub mod scheduled;
 pub mod verification;
+pub mod verify;

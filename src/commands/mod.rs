@@ -1,5 +1,7 @@
-//! One file per subcommand; `run` dispatches. Commands gather inputs, call the domain
-//! code, and print.
+//! One file per subcommand; `run` dispatches. Commands gather inputs, call one workflow
+//! of the domain (`backup`, `catalog`, `policy`, `status`), and print. Commands never
+//! import each other; `present`, `confirm`, `progress` and `schema_only` are not commands
+//! but presentation helpers they share.
 
 mod completions;
 mod confirm;
