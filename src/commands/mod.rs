@@ -1,13 +1,14 @@
 //! One file per subcommand; `run` dispatches. Commands gather inputs, call one workflow
 //! of the domain (`backup`, `catalog`, `policy`, `status`), and print. Commands never
-//! import each other; `present`, `confirm`, `progress` and `schema_only` are not commands
-//! but presentation helpers they share.
+//! import each other; `present`, `confirm`, `progress`, `listed` and `schema_only` are not
+//! commands but presentation helpers they share.
 
 mod completions;
 mod confirm;
 mod create;
 mod delete;
 mod list;
+mod listed;
 mod pin;
 mod present;
 mod progress;

@@ -9,7 +9,7 @@ use crate::catalog::inventory::{self, State};
 use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
-use crate::commands::list::Listed;
+use crate::commands::listed::Listed;
 use crate::commands::present;
 use crate::config::Config;
 use crate::interrupt::Interrupt;
