@@ -29,9 +29,6 @@ pub struct PgPrograms {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub home: PathBuf,
-    /// `$PGBACKUP_HOME/backups`: holds the writer lock; everything else in it is reached
-    /// through `store`.
-    pub backups_dir: PathBuf,
     /// The repository: backup files, their metadata files, the catalog.
     pub store: Arc<dyn Store>,
     pub logs_dir: PathBuf,
@@ -71,7 +68,6 @@ impl Config {
                 .context("could not read the current folder")?
                 .join(home)
         };
-        let backups_dir = home.join("backups");
         let pgdatabase = env("PGDATABASE");
         let conn = Conn::resolve(
             global.dbname.as_deref(),
@@ -92,10 +88,9 @@ impl Config {
             None => OsString::from(name),
         };
         Ok(Config {
-            store: Arc::new(LocalStore::new(&backups_dir)),
+            store: Arc::new(LocalStore::new(home.join("backups"))),
             logs_dir: home.join("logs"),
             schedule_path,
-            backups_dir,
             home,
             conn,
             connect_timeout: env("PGCONNECT_TIMEOUT"),

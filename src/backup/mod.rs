@@ -1,6 +1,9 @@
 //! The workflows over backups: making, verifying and restoring them.
 
+pub mod create;
 pub mod integrity;
 pub mod restore;
 pub mod restore_test;
+pub mod scheduled;
 pub mod verification;
+pub mod verify;

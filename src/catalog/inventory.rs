@@ -4,16 +4,15 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use anyhow::Result;
 
 use crate::catalog::order;
 use crate::catalog::{Catalog, Entry};
+use crate::catalog::{confine, untracked};
 use crate::model::naming;
 use crate::model::zone::Zone;
-use crate::store::files;
-use crate::store::{Object, Stat};
+use crate::store::{Object, Stat, Store};
 
 /// What is true of one backup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,18 +67,17 @@ impl<'a> Inventory<'a> {
     /// Joins `catalog` with `listing` (the repository's objects, name and size; a listing
     /// names only plain files, and leftovers whatever they are). `stat` is asked only about
     /// entries whose file the listing does not hold, so links and folders are told apart
-    /// from missing files. `folder` is where the repository is, for confinement and for
-    /// the path of untracked files.
+    /// from missing files. `store` confines entries and names untracked files.
     pub fn build(
         catalog: &'a Catalog,
-        folder: &Path,
+        store: &dyn Store,
         listing: Vec<Object>,
         stat: &dyn Fn(&str) -> Stat,
     ) -> Inventory<'a> {
         let mut partials = Vec::new();
         let mut held: HashMap<String, u64> = HashMap::with_capacity(listing.len());
         for object in listing {
-            if files::is_leftover(&object.name) {
+            if naming::is_partial_name(&object.name) || naming::is_temporary_name(&object.name) {
                 partials.push(object.name);
             } else {
                 held.insert(object.name, object.size);
@@ -88,7 +86,7 @@ impl<'a> Inventory<'a> {
         partials.sort();
         let mut items: Vec<Item<'a>> = Vec::with_capacity(catalog.backups.len() + 1);
         for entry in &catalog.backups {
-            let state = match files::entry_file(folder, entry) {
+            let state = match confine::entry_name(store, entry) {
                 _ if entry.is_deleting() => State::Deleting,
                 Err(reason) => State::Unsafe(reason),
                 Ok(_) => match held.get(&entry.filename) {
@@ -123,7 +121,7 @@ impl<'a> Inventory<'a> {
             .collect();
         untracked.sort();
         items.extend(untracked.into_iter().map(|(name, size)| Item {
-            entry: Cow::Owned(files::untracked_entry_of(folder, name, size)),
+            entry: Cow::Owned(untracked::entry_for_name(name, size, &store.describe(name))),
             state: State::Untracked,
         }));
         Inventory { items, partials }
@@ -160,13 +158,18 @@ impl<'a> Inventory<'a> {
     }
 }
 
-/// The inventory of the local backups folder: its one listing and, for entries it does not
-/// hold, a stat. The one adapter between the inventory and the folder (a `Store`'s `list`
-/// and `stat` take its place).
-pub fn of_folder<'a>(catalog: &'a Catalog, backups_dir: &Path) -> Result<Inventory<'a>> {
-    let listing = files::list(backups_dir)?;
-    Ok(Inventory::build(catalog, backups_dir, listing, &|name| {
-        files::stat(backups_dir, name)
+/// The inventory of `store`: its one listing with the leftovers of interrupted writers
+/// and, for entries the listing does not hold, a stat.
+pub fn of_store<'a>(catalog: &'a Catalog, store: &dyn Store) -> Result<Inventory<'a>> {
+    let mut listing = store.list("")?;
+    listing.extend(
+        store
+            .leftovers()?
+            .into_iter()
+            .map(|name| Object { name, size: 0 }),
+    );
+    Ok(Inventory::build(catalog, store, listing, &|name| {
+        store.stat(name).unwrap_or(Stat::Missing)
     }))
 }
 

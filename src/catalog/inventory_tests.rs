@@ -1,9 +1,8 @@
 use std::cell::RefCell;
-use std::path::Path;
 
 use super::{Inventory, State};
 use crate::catalog::Catalog;
-use crate::store::{Object, Stat};
+use crate::store::{LocalStore, Object, Stat};
 
 const FOLDER: &str = "/srv/pgbackup/backups";
 
@@ -51,7 +50,7 @@ fn every_backup_gets_exactly_one_state() {
         object("backup_full_20250308_030000.sql.gz", 80),
         object("backup_metadata.json", 2),
     ];
-    let inventory = Inventory::build(&catalog, Path::new(FOLDER), listing, &stat);
+    let inventory = Inventory::build(&catalog, &LocalStore::new(FOLDER), listing, &stat);
     let states: Vec<(&str, &State)> = inventory
         .items
         .iter()
@@ -113,7 +112,9 @@ fn files_of_damaged_entries_are_not_untracked() {
     let catalog = Catalog::parse(&text).unwrap();
     assert_eq!(catalog.damaged.len(), 1, "the entry is damaged");
     let listing = vec![object("backup_full_20250301_030000.sql", 1)];
-    let inventory = Inventory::build(&catalog, Path::new(FOLDER), listing, &|_| Stat::Missing);
+    let inventory = Inventory::build(&catalog, &LocalStore::new(FOLDER), listing, &|_| {
+        Stat::Missing
+    });
     let states: Vec<&str> = inventory.items.iter().map(|i| i.state.name()).collect();
     assert_eq!(states, ["damaged"]);
 }

@@ -7,7 +7,9 @@ pub mod legacy;
 pub mod order;
 pub mod rebuild;
 pub mod removal;
+pub mod select;
 pub mod sidecar;
+pub mod untracked;
 
 use std::collections::BTreeSet;
 

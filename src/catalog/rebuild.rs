@@ -9,8 +9,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 
 use crate::backup::integrity::{self, BackupFile};
-use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry, FILE_NAME};
+use crate::catalog::{sidecar, untracked};
 use crate::codec::Chain;
 use crate::codec::decode::StreamFailure;
 use crate::config::PgPrograms;
@@ -18,7 +18,6 @@ use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Format};
 use crate::pg::feed;
 use crate::pg::process::Tool;
-use crate::store::files;
 use crate::store::{Stat, Store, StoreError};
 
 /// How far into a plain dump to look for a `\connect` line naming the database.
@@ -179,7 +178,7 @@ fn adopt(
     programs: &PgPrograms,
     interrupt: &Interrupt,
 ) -> Result<Adopted> {
-    let mut entry = files::entry_for_name(name, size, &store.describe(name));
+    let mut entry = untracked::entry_for_name(name, size, &store.describe(name));
     let mut notes = Vec::new();
     let file = match BackupFile::locate(store, &entry) {
         Ok(file) => file,

@@ -5,9 +5,10 @@ use serde::Serialize;
 
 use crate::backup::restore::recovery;
 use crate::catalog::removal::{self, Removed, Target};
+use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::DeleteArgs;
-use crate::commands::{confirm, present, select};
+use crate::commands::{confirm, present};
 use crate::config::Config;
 use crate::exit;
 use crate::state::audit;
@@ -20,7 +21,7 @@ pub fn run(config: &Config, args: &DeleteArgs) -> Result<u8> {
             &catalog,
             selector,
             config.database_hint.as_deref(),
-            &config.backups_dir,
+            &*config.store,
             config.zone,
         )?;
         if entry.is_pinned() {

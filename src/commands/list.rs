@@ -1,37 +1,17 @@
 //! `pgbackup list`: the catalog and the backups folder, newest first.
 
-use std::borrow::Cow;
-
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::catalog::inventory::{self, Item};
-use crate::catalog::{Catalog, Entry};
+use crate::catalog::Catalog;
+use crate::catalog::inventory;
 use crate::cli::ListArgs;
+use crate::commands::listed::Listed;
 use crate::commands::present;
 use crate::config::Config;
 
-/// A catalog entry or an untracked file, with what is true of it on disk.
-#[derive(Debug, Serialize)]
-pub struct Listed<'a> {
-    #[serde(flatten)]
-    pub entry: Cow<'a, Entry>,
-    /// ok, missing, untracked, unsafe, deleting, damaged (the entry does not read)
-    pub state: &'static str,
-}
-
-impl<'a> From<Item<'a>> for Listed<'a> {
-    fn from(item: Item<'a>) -> Listed<'a> {
-        Listed {
-            state: item.state.name(),
-            entry: item.entry,
-        }
-    }
-}
-
 /// Everything `list` shows: cataloged entries and untracked files, newest first.
 pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a>>> {
-    let inventory = inventory::of_folder(catalog, &config.backups_dir)?;
+    let inventory = inventory::of_store(catalog, &*config.store)?;
     Ok(inventory
         .into_newest_first(config.zone)
         .into_iter()

@@ -1,11 +1,14 @@
-//! One file per subcommand; `run` dispatches. Commands gather inputs, call the domain
-//! code, and print.
+//! One file per subcommand; `run` dispatches. Commands gather inputs, call one workflow
+//! of the domain (`backup`, `catalog`, `policy`, `status`), and print. Commands never
+//! import each other; `present`, `confirm`, `progress`, `listed` and `schema_only` are not
+//! commands but presentation helpers they share.
 
 mod completions;
 mod confirm;
 mod create;
 mod delete;
 mod list;
+mod listed;
 mod pin;
 mod present;
 mod progress;
@@ -14,7 +17,6 @@ mod restore;
 mod run_scheduled;
 mod schedule;
 mod schema_only;
-mod select;
 mod status;
 mod verify;
 mod view;

@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::backup::restore::recovery;
 use crate::catalog::Catalog;
+use crate::catalog::select;
 use crate::catalog::sidecar;
-use crate::commands::{present, select};
+use crate::commands::present;
 use crate::config::Config;
 use crate::state::audit;
 
@@ -18,7 +19,7 @@ pub fn run(config: &Config, selector: &str, pinned: bool) -> Result<u8> {
             &catalog,
             selector,
             config.database_hint.as_deref(),
-            &config.backups_dir,
+            &*config.store,
             config.zone,
         )?
         .id

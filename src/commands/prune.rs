@@ -4,10 +4,11 @@ use anyhow::Result;
 use chrono::Utc;
 use serde::Serialize;
 
+use crate::backup::restore::recovery;
 use crate::catalog::removal::Removed;
 use crate::catalog::{Catalog, inventory};
 use crate::cli::PruneArgs;
-use crate::commands::{create, present};
+use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
 use crate::policy::prune::{self, Plan};
@@ -32,7 +33,7 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
     if args.dry_run {
         let catalog = Catalog::load(&*config.store)?;
         let plan = prune::plan(
-            &inventory::of_folder(&catalog, &config.backups_dir)?,
+            &inventory::of_store(&catalog, &*config.store)?,
             &policy,
             config.zone,
             Utc::now(),
@@ -40,16 +41,8 @@ pub fn run(config: &Config, args: &PruneArgs) -> Result<u8> {
         );
         return print(config, &plan, true, &[]);
     }
-    let outcome = create::lock_home(config).and_then(|_lock| {
-        prune::apply(
-            &*config.store,
-            &config.backups_dir,
-            &policy,
-            config.zone,
-            Utc::now(),
-            None,
-        )
-    });
+    let outcome = recovery::lock_home(config)
+        .and_then(|_lock| prune::apply(&*config.store, &policy, config.zone, Utc::now(), None));
     audit::record_outcome(config, &outcome, |(plan, _)| {
         format!("kept={} removed={}", plan.keep.len(), plan.remove.len())
     });

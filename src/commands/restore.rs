@@ -11,10 +11,11 @@ use crate::backup::restore::recovery;
 use crate::backup::restore::selection;
 use crate::backup::restore::selective;
 use crate::backup::restore::{self, Plan, PropertiesFrom, Request, Selection};
+use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::RestoreArgs;
 use crate::commands::progress::Progress;
-use crate::commands::{confirm, present, schema_only, select};
+use crate::commands::{confirm, present, schema_only};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::interrupt::Interrupt;
@@ -89,7 +90,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         &args.id,
         schema_only::latest_kind(args.kind).as_str(),
         config.database_hint.as_deref(),
-        &config.backups_dir,
+        &*config.store,
         config.zone,
     )?
     .clone();

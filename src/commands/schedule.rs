@@ -4,8 +4,9 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use crate::backup::restore::recovery;
 use crate::cli::{ScheduleCommand, ScheduleSetArgs};
-use crate::commands::{confirm, create, present};
+use crate::commands::{confirm, present};
 use crate::config::Config;
 use crate::exit;
 use crate::policy::schedule::{self, RETRY_DELAYS_MINUTES, Schedule};
@@ -116,7 +117,7 @@ fn show(config: &Config) -> Result<u8> {
 
 fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
     let outcome = (|| {
-        let _lock = create::lock_home(config)?;
+        let _lock = recovery::lock_home(config)?;
         let path = &config.schedule_path;
         let (current, damage) = match schedule_file::read(path)? {
             Stored::Missing => (Schedule::default(), None),

@@ -6,10 +6,11 @@ use serde_json::Value;
 
 use crate::backup::integrity::BackupFile;
 use crate::catalog::inventory::{self, State};
+use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::ViewArgs;
-use crate::commands::list::Listed;
-use crate::commands::{present, select};
+use crate::commands::listed::Listed;
+use crate::commands::present;
 use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::pg::contents;
@@ -21,13 +22,13 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
         &catalog,
         &args.id,
         config.database_hint.as_deref(),
-        &config.backups_dir,
+        &*config.store,
         config.zone,
     )?;
     if args.contents {
         return contents(config, entry);
     }
-    let inventory = inventory::of_folder(&catalog, &config.backups_dir)?;
+    let inventory = inventory::of_store(&catalog, &*config.store)?;
     let state = inventory
         .state_of(entry)
         .expect("the entry is in the catalog");

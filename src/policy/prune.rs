@@ -3,7 +3,6 @@
 //! complete backups whose file is present take part.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -128,7 +127,6 @@ pub fn plan(
 /// confined, crash-safe path as `delete`.
 pub fn apply(
     store: &dyn Store,
-    backups_dir: &Path,
     policy: &Policy,
     zone: Zone,
     now: DateTime<Utc>,
@@ -136,7 +134,7 @@ pub fn apply(
 ) -> anyhow::Result<(Plan, Vec<Removed>)> {
     let mut catalog = Catalog::load(store)?;
     let plan = plan(
-        &inventory::of_folder(&catalog, backups_dir)?,
+        &inventory::of_store(&catalog, store)?,
         policy,
         zone,
         now,

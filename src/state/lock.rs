@@ -9,11 +9,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::exit::Refusal;
-use crate::store::Store;
+use crate::store::{Store, fsutil};
 
 /// `$PGBACKUP_HOME/backups/.lock`: host-local, whatever the repository is.
 pub fn path(home: &Path) -> PathBuf {
     home.join("backups").join(".lock")
+}
+
+/// Makes the folder holding the lock file when missing (private to the owner). With a
+/// local repository it is the repository's folder too.
+pub fn ensure_folder(home: &Path) -> Result<()> {
+    fsutil::ensure_private_dir(&home.join("backups"))
 }
 
 /// Held for as long as the value lives; the kernel releases it if the process dies.

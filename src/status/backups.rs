@@ -125,19 +125,19 @@ pub struct Writer {
 /// writer will refuse to run); one that cannot be read at all leaves the state unknown.
 pub fn survey(
     store: &dyn Store,
-    backups_dir: &Path,
+    lock_path: &Path,
     zone: Zone,
     now: DateTime<Utc>,
     checked: Checked,
 ) -> Result<BackupsReport, Reason> {
     let catalog = load_catalog(store)?;
-    let inventory = inventory::of_folder(&catalog, backups_dir)
-        .map_err(|e| Reason::unknown(format!("{e:#}")))?;
+    let inventory =
+        inventory::of_store(&catalog, store).map_err(|e| Reason::unknown(format!("{e:#}")))?;
     let mut report = BackupsReport {
-        folder: backups_dir.to_path_buf(),
+        folder: PathBuf::from(store.location()),
         checked,
         partials: inventory.partials.clone(),
-        running: running_writer(backups_dir),
+        running: running_writer(lock_path),
         filesystem: store.free_space(),
         ..BackupsReport::default()
     };
@@ -264,9 +264,10 @@ fn next_backup_estimate(report: &BackupsReport) -> Option<u64> {
     newest_size(true).or_else(|| newest_size(false))
 }
 
-/// The holder named in backups/.lock, when that process is still alive.
-pub fn running_writer(backups_dir: &Path) -> Option<Writer> {
-    let text = fs::read_to_string(backups_dir.join(".lock")).ok()?;
+/// The holder named in the lock file at `lock_path` (`backups/.lock`), when that process
+/// is still alive.
+pub fn running_writer(lock_path: &Path) -> Option<Writer> {
+    let text = fs::read_to_string(lock_path).ok()?;
     let mut lines = text.lines();
     let pid: i32 = lines.next()?.trim().parse().ok().filter(|p| *p > 0)?;
     // SAFETY: kill(2) with signal 0 only checks that the process exists; pid is positive,

@@ -180,7 +180,7 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
     };
     let backups = match backups::survey(
         &*config.store,
-        &config.backups_dir,
+        &crate::state::lock::path(&config.home),
         config.zone,
         now,
         checked,

@@ -93,7 +93,7 @@ pub fn probe(config: &Config, reachable: bool) -> RestoresReport {
         },
         None => config.conn.clone(),
     };
-    let running = backups::running_writer(&config.backups_dir).map(|w| w.pid);
+    let running = backups::running_writer(&crate::state::lock::path(&config.home)).map(|w| w.pid);
     let loading = pending.as_ref().map(|p| p.staging.clone());
     let record = pending.map(|p| Interrupted {
         backup_id: p.backup_id,

@@ -7,7 +7,6 @@
 //! stays host-local in `$PGBACKUP_HOME`.
 
 pub mod conformance;
-pub mod files;
 pub mod fsutil;
 pub mod local;
 pub mod s3;
@@ -93,6 +92,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Removes what interrupted writers left (partial files, unfinished uploads) and names
     /// it. Callers hold the writer lock.
     fn sweep(&self) -> StoreResult<Vec<String>>;
+
+    /// Names of what interrupted writers left and [`Store::sweep`] would remove, sorted;
+    /// never part of [`Store::list`].
+    fn leftovers(&self) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
 
     /// A local file holding the object, when the repository is a local folder: programs
     /// that need a seekable file (pg_restore --jobs) read it in place.

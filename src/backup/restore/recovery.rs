@@ -13,12 +13,21 @@ use crate::pg::server::Server;
 use crate::pg::sql::{ident, literal};
 use crate::state::audit;
 use crate::state::lock::{self, WriteLock};
+use crate::store::fsutil;
 
 /// Takes the write lock, then finishes or undoes a restore that was interrupted.
 pub fn acquire(config: &Config) -> Result<WriteLock> {
     let lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
     recover(config)?;
     Ok(lock)
+}
+
+/// Makes the home folders when missing, takes the write lock, and finishes or undoes an
+/// interrupted restore.
+pub fn lock_home(config: &Config) -> Result<WriteLock> {
+    fsutil::ensure_private_dir(&config.home)?;
+    lock::ensure_folder(&config.home)?;
+    acquire(config)
 }
 
 /// Whether an interrupted restore waits to be finished or undone.

@@ -1,7 +1,5 @@
 //! The planner over hand-made inventories: no folder, a fixed clock, one table of cases.
 
-use std::path::Path;
-
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{GroupFilter, plan};
@@ -9,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::catalog::inventory::Inventory;
 use crate::model::zone::Zone;
 use crate::policy::retention::Policy;
-use crate::store::{Object, Stat};
+use crate::store::{LocalStore, Object, Stat};
 
 const FOLDER: &str = "/srv/pgbackup/backups";
 
@@ -32,7 +30,7 @@ fn inventory_of(catalog: &Catalog) -> Inventory<'_> {
         true => Stat::Unsafe(format!("{FOLDER}/{name} is a symbolic link")),
         false => Stat::Missing,
     };
-    Inventory::build(catalog, Path::new(FOLDER), listing, &stat)
+    Inventory::build(catalog, &LocalStore::new(FOLDER), listing, &stat)
 }
 
 fn catalog_of(specs: &[Spec]) -> Catalog {

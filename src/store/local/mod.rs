@@ -194,27 +194,35 @@ impl Store for LocalStore {
     /// Removes the partial and temporary files (`.backup_….partial`, `.backup_….tmp`) that
     /// an interrupted run left.
     fn sweep(&self) -> StoreResult<Vec<String>> {
+        let swept = self.leftovers()?;
+        for name in &swept {
+            let path = self.dir.join(name);
+            fs::remove_file(&path)
+                .with_context(|| format!("could not remove {}", path.display()))?;
+            tracing::warn!("removed leftover partial file {}", path.display());
+        }
+        Ok(swept)
+    }
+
+    /// Partial and temporary names, whatever they are (a file, a link, a folder).
+    fn leftovers(&self) -> StoreResult<Vec<String>> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => return Err(read_dir_error(&self.dir, err)),
         };
-        let mut swept = Vec::new();
+        let mut names = Vec::new();
         for dirent in entries {
             let dirent = dirent.map_err(|e| read_dir_error(&self.dir, e))?;
             let Ok(name) = dirent.file_name().into_string() else {
                 continue;
             };
             if naming::is_partial_name(&name) || naming::is_temporary_name(&name) {
-                let path = self.dir.join(&name);
-                fs::remove_file(&path)
-                    .with_context(|| format!("could not remove {}", path.display()))?;
-                tracing::warn!("removed leftover partial file {}", path.display());
-                swept.push(name);
+                names.push(name);
             }
         }
-        swept.sort();
-        Ok(swept)
+        names.sort();
+        Ok(names)
     }
 
     fn local_path(&self, name: &str) -> Option<PathBuf> {

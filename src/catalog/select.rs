@@ -1,7 +1,5 @@
 //! Finding backups by ID, unambiguous prefix, or `latest`.
 
-use std::path::Path;
-
 use anyhow::Result;
 
 use crate::catalog::inventory;
@@ -9,6 +7,7 @@ use crate::catalog::order;
 use crate::catalog::{Catalog, Entry};
 use crate::exit;
 use crate::model::zone::Zone;
+use crate::store::Store;
 
 /// The type `latest` stands for unless told otherwise: a schema-only backup never stands in
 /// for a full one.
@@ -25,10 +24,10 @@ pub fn resolve<'a>(
     catalog: &'a Catalog,
     selector: &str,
     database: Option<&str>,
-    backups_dir: &Path,
+    store: &dyn Store,
     zone: Zone,
 ) -> Result<&'a Entry> {
-    resolve_kind(catalog, selector, FULL, database, backups_dir, zone)
+    resolve_kind(catalog, selector, FULL, database, store, zone)
 }
 
 /// As `resolve`, with `latest` meaning the newest complete backup of type `kind`.
@@ -37,11 +36,11 @@ pub fn resolve_kind<'a>(
     selector: &str,
     kind: &str,
     database: Option<&str>,
-    backups_dir: &Path,
+    store: &dyn Store,
     zone: Zone,
 ) -> Result<&'a Entry> {
     if selector == "latest" {
-        return latest(catalog, kind, database, backups_dir, zone);
+        return latest(catalog, kind, database, store, zone);
     }
     match catalog.find_all(selector).as_slice() {
         [] => {}
@@ -83,10 +82,10 @@ fn latest<'a>(
     catalog: &'a Catalog,
     kind: &str,
     database: Option<&str>,
-    backups_dir: &Path,
+    store: &dyn Store,
     zone: Zone,
 ) -> Result<&'a Entry> {
-    let inventory = inventory::of_folder(catalog, backups_dir)?;
+    let inventory = inventory::of_store(catalog, store)?;
     let mut complete: Vec<&Entry> = inventory
         .complete()
         .map(|(e, _)| e)

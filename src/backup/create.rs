@@ -1,0 +1,222 @@
+//! Making a backup: dump one database through the store into a new file, then record it
+//! in its metadata file and the catalog; nothing is recorded when the dump fails.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use indicatif::ProgressBar;
+
+use crate::backup::restore::recovery;
+use crate::catalog::sidecar;
+use crate::catalog::{Catalog, Entry};
+use crate::codec::Chain;
+use crate::config::Config;
+use crate::interrupt::Interrupt;
+use crate::model::naming::{self, Compression, Format, Kind};
+use crate::model::recorded::Kept;
+use crate::pg::dump::{self, DumpPlan, Dumped};
+use crate::pg::postgres::{self, ServerFacts};
+use crate::pg::process::Tool;
+use crate::state::lock::WriteLock;
+
+/// Shows the dump's progress: given what is being dumped, a bar the workflow advances and
+/// clears.
+pub type ShowProgress<'a> = &'a dyn Fn(&str) -> ProgressBar;
+
+/// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
+/// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.
+pub const DEFAULT_GZIP_LEVEL: u32 = 1;
+/// zstd level when none is given: level 1 was both faster and smaller than 3 on the
+/// benchmark dump (bench/RESULTS.md).
+pub const DEFAULT_ZSTD_LEVEL: u32 = 1;
+/// How the backup is to be made, resolved from the flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Recipe {
+    pub kind: Kind,
+    pub format: Format,
+    pub compression: Compression,
+    pub level: u32,
+    /// `pg_dump --compress` for a custom archive that pg_dump compresses itself; pg_dump's
+    /// default when `None`.
+    pub pg_dump_level: Option<u32>,
+}
+
+/// Takes the write lock, makes one backup and records it.
+pub fn create(
+    config: &mut Config,
+    recipe: Recipe,
+    description: &str,
+    trigger: &str,
+    progress: ShowProgress<'_>,
+) -> Result<Entry> {
+    let lock = recovery::lock_home(config)?;
+    create_locked(config, recipe, description, trigger, &lock, progress)
+}
+
+/// Makes one backup and records it; the caller holds the write lock.
+pub fn create_locked(
+    config: &mut Config,
+    recipe: Recipe,
+    description: &str,
+    trigger: &str,
+    _lock: &WriteLock,
+    progress: ShowProgress<'_>,
+) -> Result<Entry> {
+    let interrupt = Interrupt::install()?;
+    config.store.sweep()?;
+    let mut catalog = Catalog::load(&*config.store)?;
+    let facts = postgres::connect(&config.programs, &mut config.conn, config.interactive)?;
+    let pg_dump_version = postgres::pg_dump_version(&config.programs)?;
+    interrupt.check()?;
+
+    let started = Utc::now();
+    let clock = Instant::now();
+    let id = allocate_id(config, &catalog, started)?;
+    let final_name = naming::file_name(recipe.kind, &id, recipe.format, recipe.compression);
+    tracing::info!("dumping {} into {}", facts.database, final_name);
+    let bar = progress(&format!("dumping {}", facts.database));
+    let plan = DumpPlan {
+        pg_dump: pg_dump_command(config, recipe),
+        store: &*config.store,
+        final_name: final_name.clone(),
+        compression: recipe.compression,
+        level: recipe.level,
+        progress: &|bytes| bar.set_position(bytes),
+    };
+    let dumped = dump::run(plan, &interrupt);
+    bar.finish_and_clear();
+    let dumped = dumped
+        .with_context(|| format!("backup of {} failed; nothing was recorded", facts.database))?;
+    for line in dumped.warnings.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::warn!("pg_dump: {line}");
+    }
+    let finished = Utc::now();
+    let entry = new_entry(
+        config,
+        EntryParts {
+            id,
+            recipe,
+            description,
+            trigger,
+            facts: &facts,
+            pg_dump_version,
+            dumped: &dumped,
+            started,
+            finished,
+            duration_ms: clock.elapsed().as_millis() as u64,
+        },
+    );
+    catalog.backups.push(entry.clone());
+    let saved = interrupt
+        .check()
+        .and_then(|()| sidecar::write(&*config.store, &entry))
+        .and_then(|()| catalog.save(&*config.store));
+    if let Err(err) = saved {
+        let _ = sidecar::remove(&*config.store, &entry.filename);
+        let _ = config.store.remove(&entry.filename);
+        return Err(
+            err.context("the backup file was removed again because it could not be recorded")
+        );
+    }
+    Ok(entry)
+}
+
+/// The time stamp of `now` in the configured zone, with `_N` added until no catalog entry
+/// and no file uses it.
+fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result<String> {
+    let stamp = config.zone.wall_clock(now).naive_local();
+    let on_disk: Vec<String> = (config.store.list("backup_")?.iter())
+        .filter_map(|object| naming::parse_file_name(&object.name).map(|p| p.id))
+        .collect();
+    let damaged: Vec<&str> = catalog
+        .damaged
+        .iter()
+        .filter_map(|d| d.id.as_deref())
+        .collect();
+    let taken = |id: &str| {
+        catalog.find(id).is_some() || on_disk.iter().any(|d| d == id) || damaged.contains(&id)
+    };
+    let id = (1..)
+        .map(|sequence| naming::backup_id(stamp, sequence))
+        .find(|id| !taken(id))
+        .expect("some sequence number is free");
+    Ok(id)
+}
+
+fn pg_dump_command(config: &Config, recipe: Recipe) -> Tool {
+    let mut tool = Tool::new(&config.programs.pg_dump).arg("--no-password");
+    tool = match recipe.format {
+        Format::Plain => tool.arg("--format=plain"),
+        Format::Custom if recipe.compression == Compression::None => match recipe.pg_dump_level {
+            Some(level) => {
+                tool.args(["--format=custom".to_string(), format!("--compress={level}")])
+            }
+            None => tool.arg("--format=custom"),
+        },
+        Format::Custom => tool.args(["--format=custom", "--compress=0"]),
+    };
+    if recipe.kind == Kind::Schema {
+        tool = tool.arg("--schema-only");
+    }
+    config.conn.apply(tool)
+}
+
+struct EntryParts<'a> {
+    id: String,
+    recipe: Recipe,
+    description: &'a str,
+    trigger: &'a str,
+    facts: &'a ServerFacts,
+    pg_dump_version: String,
+    dumped: &'a Dumped,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    duration_ms: u64,
+}
+
+fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
+    let local = |t: DateTime<Utc>| config.zone.wall_clock(t);
+    let chain = Chain::from(parts.recipe.compression);
+    let filename = naming::file_name(
+        parts.recipe.kind,
+        &parts.id,
+        parts.recipe.format,
+        chain.compression(),
+    );
+    Entry {
+        path: config.store.describe(&filename),
+        filename,
+        id: parts.id,
+        kind: parts.recipe.kind.into(),
+        compressed: chain.compression() != Compression::None,
+        size: parts.dumped.size,
+        date: local(parts.started)
+            .naive_local()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
+        description: parts.description.to_string(),
+        database: parts.facts.database.clone(),
+        created_at: Some(local(parts.started).to_rfc3339_opts(SecondsFormat::Micros, false)),
+        finished_at: Some(local(parts.finished).to_rfc3339_opts(SecondsFormat::Micros, false)),
+        duration_ms: Some(parts.duration_ms),
+        format: Some(parts.recipe.format.into()),
+        compression: Some(chain.compression().into()),
+        codecs: Some(chain.stages().iter().map(|&stage| stage.into()).collect()),
+        sha256: Some(parts.dumped.sha256.clone()),
+        raw_size: Some(parts.dumped.raw_size),
+        server_version: Some(parts.facts.server_version.clone()),
+        pg_dump_version: Some(parts.pg_dump_version),
+        host: parts.facts.host.clone(),
+        port: parts.facts.port.as_deref().and_then(|p| p.parse().ok()),
+        trigger: Some(parts.trigger.to_string()),
+        pinned: None,
+        verified_at: None,
+        verify_result: None,
+        verify_detail: None,
+        tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        database_properties: Some(Kept::new(parts.facts.properties.clone())),
+        deleting: None,
+        extra: Default::default(),
+    }
+}

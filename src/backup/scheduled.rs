@@ -1,0 +1,239 @@
+//! Running the schedule: what the systemd timer starts every 15 minutes. Does nothing
+//! unless backup_schedule.json says a run is due; then backs up, prunes only when the
+//! backup succeeded, and records the outcome.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{SecondsFormat, Utc};
+
+use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe, ShowProgress};
+use crate::backup::restore::recovery;
+use crate::catalog::Entry;
+use crate::config::Config;
+use crate::model::naming::{Compression, Format};
+use crate::policy::prune;
+use crate::policy::schedule::{self, Due, LastResult, RunStatus, Schedule};
+use crate::state::audit;
+use crate::state::lock::WriteLock;
+use crate::state::schedule_file;
+use crate::status;
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Run {
+    /// The schedule as the run left it.
+    pub schedule: Schedule,
+    /// The backup made (retention applied to its group); `None` when nothing was due or
+    /// another run handled the slot meanwhile.
+    pub made: Option<Entry>,
+}
+
+impl Run {
+    fn idle(schedule: Schedule) -> Run {
+        Run {
+            schedule,
+            made: None,
+        }
+    }
+}
+
+/// Runs the schedule once: nothing unless a run is due (or `force`), else the backup and
+/// its retention, with the outcome recorded in the schedule file and the audit log.
+pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Result<Run> {
+    let schedule = schedule_file::load(&config.schedule_path)?;
+    if !force && !matches!(schedule::due(&schedule, Utc::now()), Due::Due { .. }) {
+        let schedule = plan_first_run(config, schedule);
+        log_not_due(config, &schedule);
+        write_metrics(config, &schedule);
+        return Ok(Run::idle(schedule));
+    }
+    let lock = recovery::lock_home(config)?;
+    // Another run may have finished between the check and the lock.
+    let mut schedule = schedule_file::load(&config.schedule_path)?;
+    match schedule::due(&schedule, Utc::now()) {
+        _ if force => tracing::info!("scheduled backup forced"),
+        Due::Due { slot } => tracing::info!(
+            "scheduled backup due (slot {})",
+            schedule.zone().wall_clock(slot).to_rfc3339()
+        ),
+        _ => {
+            tracing::info!(
+                "another run handled this slot, or the schedule changed, meanwhile; nothing to do"
+            );
+            return Ok(Run::idle(schedule));
+        }
+    }
+    let started = Utc::now();
+    let clock = Instant::now();
+    let outcome = backup_then_prune(config, &schedule, &lock, progress);
+    let result = LastResult {
+        status: if outcome.is_ok() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Failed
+        },
+        backup_id: match &outcome {
+            Ok(entry) => Some(entry.id.clone()),
+            Err(failure) => failure.backup_id.clone(),
+        },
+        error: outcome.as_ref().err().map(|f| format!("{:#}", f.error)),
+        duration_ms: Some(clock.elapsed().as_millis() as u64),
+        finished_at: Some(schedule.zone().wall_clock(Utc::now())),
+    };
+    schedule::after_run(&mut schedule, started, result);
+    let saved = schedule_file::save(&config.schedule_path, &schedule);
+    write_metrics(config, &schedule);
+    let outcome = outcome.map_err(|f| f.error);
+    if outcome.is_err() {
+        log_retry(&schedule);
+    }
+    audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
+    saved?;
+    let entry = outcome?;
+    tracing::info!(
+        "scheduled backup {} done; next run at {}",
+        entry.id,
+        schedule
+            .next_run
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+            .unwrap_or_default()
+    );
+    Ok(Run {
+        schedule,
+        made: Some(entry),
+    })
+}
+
+/// Refreshes the Prometheus textfile when `metrics_file` is set; a failure is only a warning.
+fn write_metrics(config: &Config, schedule: &Schedule) {
+    let Some(path) = &schedule.metrics_file else {
+        return;
+    };
+    let text = status::metrics_text(config, Utc::now());
+    if let Err(err) = status::prometheus::write_file(Path::new(path), &text) {
+        tracing::warn!("could not write metrics to {path}: {err:#}");
+    }
+}
+
+/// A schedule that never ran and has nothing planned (the shipped file) gets its first
+/// slot recorded, so that it stays put; skipped quietly while another operation runs.
+fn plan_first_run(config: &Config, schedule: Schedule) -> Schedule {
+    if schedule.next_run.is_some() || schedule.last_run.is_some() || !schedule.enabled {
+        return schedule;
+    }
+    let planned = (|| {
+        let _lock = recovery::lock_home(config)?;
+        let mut current = schedule_file::load(&config.schedule_path)?;
+        if schedule::plan_first_run(&mut current, Utc::now()) {
+            schedule_file::save(&config.schedule_path, &current)?;
+        }
+        anyhow::Ok(current)
+    })();
+    planned.unwrap_or_else(|err| {
+        tracing::debug!("the first run is not recorded yet: {err:#}");
+        schedule
+    })
+}
+
+fn log_retry(schedule: &Schedule) {
+    let next = schedule
+        .next_run
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+        .unwrap_or_default();
+    match schedule.failed_attempts {
+        Some(n) => tracing::warn!(
+            "the scheduled backup failed; retry {n} of {} at {next}",
+            schedule::RETRY_DELAYS_MINUTES.len()
+        ),
+        None => tracing::warn!(
+            "the scheduled backup failed; no retry left before the next run at {next}"
+        ),
+    }
+}
+
+fn log_not_due(config: &Config, schedule: &Schedule) {
+    match schedule::due(schedule, Utc::now()) {
+        Due::Disabled => tracing::info!(
+            "scheduled backups are disabled in {}; nothing to do",
+            config.schedule_path.display()
+        ),
+        // Not due (the caller checked), so the slot is the next run.
+        Due::NotYet { next } | Due::Due { slot: next } => {
+            let next = schedule
+                .zone()
+                .wall_clock(next)
+                .to_rfc3339_opts(SecondsFormat::Secs, false);
+            tracing::info!("no scheduled backup due; next at {next}");
+        }
+    }
+}
+
+struct Failure {
+    error: anyhow::Error,
+    backup_id: Option<String>,
+}
+
+/// The backup, then retention for its own (database, type) group, never after a failure.
+fn backup_then_prune(
+    config: &mut Config,
+    schedule: &Schedule,
+    lock: &WriteLock,
+    progress: ShowProgress<'_>,
+) -> Result<Entry, Failure> {
+    let recipe = recipe(schedule);
+    let entry = create::create_locked(
+        config,
+        recipe,
+        "scheduled backup",
+        "scheduled",
+        lock,
+        progress,
+    )
+    .map_err(|error| Failure {
+        error,
+        backup_id: None,
+    })?;
+    apply_retention(config, schedule, &entry).map_err(|error| Failure {
+        error: error.context(format!(
+            "backup {} was made, but retention failed",
+            entry.id
+        )),
+        backup_id: Some(entry.id.clone()),
+    })?;
+    Ok(entry)
+}
+
+fn recipe(schedule: &Schedule) -> Recipe {
+    let compression = schedule.compression.unwrap_or(Compression::Gzip);
+    Recipe {
+        kind: schedule.kind.unwrap_or_default(),
+        format: Format::Plain,
+        compression,
+        level: match compression {
+            Compression::Zstd => DEFAULT_ZSTD_LEVEL,
+            _ => DEFAULT_GZIP_LEVEL,
+        },
+        pg_dump_level: None,
+    }
+}
+
+fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Result<()> {
+    let policy = match schedule.retention.to_policy() {
+        Ok(policy) => policy,
+        Err(reason) => {
+            tracing::warn!("retention not applied: {reason}");
+            return Ok(());
+        }
+    };
+    let group = Some((entry.database.as_str(), entry.kind.as_str()));
+    let (plan, removed) = prune::apply(&*config.store, &policy, config.zone, Utc::now(), group)
+        .context("could not remove expired backups")?;
+    tracing::info!(
+        "retention kept {} and removed {} backup(s)",
+        plan.keep.len(),
+        removed.len()
+    );
+    Ok(())
+}
