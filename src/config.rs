@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -13,6 +13,7 @@ use crate::command_line;
 use crate::model::zone::Zone;
 use crate::pg::conn::{Conn, ServerOptions};
 use crate::state::schedule_file::{self, Stored};
+use crate::store::s3::S3Store;
 use crate::store::{LocalStore, Store};
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
@@ -88,7 +89,7 @@ impl Config {
             None => OsString::from(name),
         };
         Ok(Config {
-            store: Arc::new(LocalStore::new(home.join("backups"))),
+            store: repository(global.repo.as_deref(), &home.join("backups"))?,
             logs_dir: home.join("logs"),
             schedule_path,
             home,
@@ -153,4 +154,27 @@ fn current_uid_name() -> String {
             })
         })
         .unwrap_or_else(|| format!("uid-{uid}"))
+}
+
+/// The repository `--repo` (or `PGBACKUP_REPO`) names: `s3://BUCKET/PREFIX`, or a folder;
+/// without one, the home's `backups/` folder.
+fn repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
+    match url {
+        None | Some("") => Ok(Arc::new(LocalStore::new(default_folder))),
+        Some(url) if url.starts_with("s3://") => Ok(Arc::new(S3Store::open(url)?)),
+        Some(url) if url.contains("://") => Err(crate::exit::usage(format!(
+            "repository {url:?} is neither a folder nor an s3://BUCKET/PREFIX URL"
+        ))),
+        Some(folder) => {
+            let folder = Path::new(folder);
+            let folder = if folder.is_absolute() {
+                folder.to_path_buf()
+            } else {
+                std::env::current_dir()
+                    .context("could not read the current folder")?
+                    .join(folder)
+            };
+            Ok(Arc::new(LocalStore::new(&folder)))
+        }
+    }
 }
