@@ -52,7 +52,8 @@ pub fn bytes(seed: u32, len: usize) -> Vec<u8> {
         .collect()
 }
 
-fn write(store: &dyn Store, name: &str, data: &[u8]) -> Result<u64, StoreError> {
+/// Writes `data` under `name` and commits it.
+pub fn write(store: &dyn Store, name: &str, data: &[u8]) -> Result<u64, StoreError> {
     let mut pending = store.create(name)?;
     pending
         .write_all(data)
@@ -60,7 +61,8 @@ fn write(store: &dyn Store, name: &str, data: &[u8]) -> Result<u64, StoreError> 
     pending.commit()
 }
 
-fn read(store: &dyn Store, name: &str) -> Vec<u8> {
+/// The whole object, read as a stream.
+pub fn read(store: &dyn Store, name: &str) -> Vec<u8> {
     let mut out = Vec::new();
     store
         .open(name)

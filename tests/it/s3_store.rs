@@ -2,8 +2,9 @@
 //! byte, commit never overwrites, an uncommitted upload is never visible, prefixes keep
 //! repositories apart, and failures are clear one-liners that never show the secret.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
+use pgbackup::store::conformance::{bytes, read, write};
 use pgbackup::store::s3::{PART_SIZE, S3Store};
 use pgbackup::store::{Object, Stat, Store, StoreError};
 
@@ -11,31 +12,6 @@ use crate::support::s3::S3Server;
 
 fn store(server: &S3Server, prefix: &str) -> S3Store {
     S3Store::open_with(&server.url(prefix), server.vars()).expect("open the S3 repository")
-}
-
-/// `len` bytes that differ from part to part (a multiplicative generator).
-fn bytes(seed: u32, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
-}
-
-fn write(store: &S3Store, name: &str, data: &[u8]) -> Result<u64, StoreError> {
-    let mut pending = store.create(name)?;
-    pending.write_all(data).unwrap();
-    pending.commit()
-}
-
-fn read(store: &S3Store, name: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    store.open(name).unwrap().read_to_end(&mut out).unwrap();
-    out
 }
 
 #[test]
