@@ -2,7 +2,7 @@
 # Benchmarks `pgbackup create` and `restore` against pg_dump, psql and
 # pg_restore themselves, side by side in one run.
 #
-#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH]
+#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only SECTION]
 #
 # Starts a throwaway PostgreSQL cluster in a temporary folder, fills a database
 # with pgbench tables (scale N) plus a table of less compressible text/jsonb,
@@ -15,6 +15,10 @@
 # `pg_dump > /dev/null` (and to `psql -1 -f`), output sizes and peak RSS
 # (/usr/bin/time -v). --quick uses a tiny database and one run;
 # --bin uses an already built pgbackup instead of building the release binary.
+# When s3s-fs and rclone are installed, an s3 section starts s3s-fs on loopback
+# and times local create against create --repo s3://... and against
+# pg_dump | gzip -1 | rclone rcat, with peak memory. --only create|s3|restore
+# runs one section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,7 @@ scale=35
 docs=400000
 runs=3
 bin=""
+only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) scale=1; docs=2000; runs=1 ;;
@@ -29,7 +34,8 @@ while [ $# -gt 0 ]; do
         --docs) docs="$2"; shift ;;
         --runs) runs="$2"; shift ;;
         --bin) bin="$(realpath "$2")"; shift ;;
-        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH]" >&2; exit 2 ;;
+        --only) only="$2"; shift ;;
+        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only create|s3|restore]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -50,6 +56,7 @@ fi
 # The server user may not be able to enter the current folder.
 server() { (cd / && "${as_server[@]}" "$@"); }
 cleanup() {
+    [ -n "${s3_pid:-}" ] && kill "$s3_pid" 2>/dev/null
     server "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -80,6 +87,9 @@ home="$work/home"
 out="$work/out"
 mkdir -p "$out"
 
+# Whether to run a section: all of them unless --only names one.
+section() { [ -z "$only" ] || [ "$only" = "$1" ]; }
+
 # One hyperfine call per round, each running every command once: the commands
 # interleave, so a slow minute on a shared machine hurts them all alike. Round 0
 # is a warm-up and is not counted.
@@ -103,19 +113,6 @@ print(json.dumps([{"command": c, "median": statistics.median(v)} for c, v in tim
 PY
 }
 
-rounds create --prepare "rm -rf '$home' '$out'/*" \
-    -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
-    -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
-    -n 'pg_dump -Fc' "pg_dump -Fc -d bench > '$out/dump.fc'" \
-    -n 'pg_dump | zstd -3 -T0' "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'" \
-    -n 'pgbackup create' "'$bin' -q --home '$home' create" \
-    -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
-    -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
-    -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip"
-medians "$work"/create.*.json >"$work/create.json"
-# The measured runs below log pgbackup's own peak memory at debug level.
-
-echo "== output sizes and peak memory (one more run each)"
 measure() {
     local name="$1" file="$2"; shift 2
     rm -rf "$home" "${out:?}"/*
@@ -123,20 +120,34 @@ measure() {
     local rss size own
     rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$work/time.txt")
     own=$(sed -n 's/.*peak memory of pgbackup: \([0-9]*\) KiB.*/\1/p' "$work/stderr.txt" 2>/dev/null | tail -n 1)
-    size=$(find "$(dirname "$file")" -maxdepth 1 -name "$(basename "$file")" -printf '%s\n' 2>/dev/null | head -n 1)
+    size=$(find "$(dirname "$file")" -maxdepth 1 -name "$(basename "$file")" ! -name '*.meta.json' -printf '%s\n' 2>/dev/null | head -n 1)
     printf '%s\t%s\t%s\t%s\n' "$name" "${size:-0}" "$rss" "${own:-}" >>"$work/sizes.tsv"
 }
-: >"$work/sizes.tsv"
-measure 'pg_dump > /dev/null' /dev/null "pg_dump -d bench > /dev/null"
-measure 'pg_dump | gzip -6' "$out/dump.sql.gz" "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'"
-measure 'pg_dump -Fc' "$out/dump.fc" "pg_dump -Fc -d bench > '$out/dump.fc'"
-measure 'pg_dump | zstd -3 -T0' "$out/dump.sql.zst" "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'"
-measure 'pgbackup create' "$home/backups/backup_*" "'$bin' -v --home '$home' create"
-measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
-measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
-measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
+if section create; then
+    rounds create --prepare "rm -rf '$home' '$out'/*" \
+        -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
+        -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
+        -n 'pg_dump -Fc' "pg_dump -Fc -d bench > '$out/dump.fc'" \
+        -n 'pg_dump | zstd -3 -T0' "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'" \
+        -n 'pgbackup create' "'$bin' -q --home '$home' create" \
+        -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
+        -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
+        -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip"
+    medians "$work"/create.*.json >"$work/create.json"
+    # The measured runs below log pgbackup's own peak memory at debug level.
 
-python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
+    echo "== output sizes and peak memory (one more run each)"
+    : >"$work/sizes.tsv"
+    measure 'pg_dump > /dev/null' /dev/null "pg_dump -d bench > /dev/null"
+    measure 'pg_dump | gzip -6' "$out/dump.sql.gz" "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'"
+    measure 'pg_dump -Fc' "$out/dump.fc" "pg_dump -Fc -d bench > '$out/dump.fc'"
+    measure 'pg_dump | zstd -3 -T0' "$out/dump.sql.zst" "pg_dump -d bench | zstd -q -3 -T0 > '$out/dump.sql.zst'"
+    measure 'pgbackup create' "$home/backups/backup_*" "'$bin' -v --home '$home' create"
+    measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
+    measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
+    measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
+
+    python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
 import json, sys
 results = json.load(open(sys.argv[1]))
 sizes = {}
@@ -153,7 +164,14 @@ for r in results:
     own = f"{own / 1024:.1f}" if own else "-"
     print(f"| {r['command'].replace('|', chr(92) + '|')} | {r['median']:.2f} | {r['median'] / base:.2f} | {size / 2**20:.1f} | {rel} | {rss / 1024:.1f} | {own} |")
 PY
+fi
 
+if section s3 && command -v rclone >/dev/null && { command -v s3s-fs >/dev/null || [ -x "$HOME/.cargo/bin/s3s-fs" ]; }; then
+    # shellcheck source=bench/s3.sh
+    . bench/s3.sh
+fi
+
+section restore || exit 0
 echo
 echo "== restore: into a fresh database, side by side"
 rm -rf "$home" "${out:?}"/*

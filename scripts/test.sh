@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs pgbackup's whole test suite, first installing what it needs on Debian:
 # PostgreSQL's server and client programs (the tests start their own throwaway
-# cluster), faketime, zstd and shellcheck; and s3s-fs, the S3 server the tests start.
+# cluster), faketime, zstd, shellcheck, hyperfine and rclone (for the benchmark);
+# and s3s-fs, the S3 server the tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v rclone >/dev/null || missing+=(rclone)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v python3 >/dev/null || missing+=(python3)
 
@@ -32,7 +34,7 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
 fi
 
 ./scripts/build-deps.sh
-shellcheck scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/list.sh
+shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/s3.sh bench/list.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
 cargo build --locked --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
