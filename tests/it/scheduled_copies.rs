@@ -6,7 +6,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::scheduled::{schedule, write_schedule};
+use crate::scheduled::{run_at, schedule, write_schedule};
 use crate::support::s3::S3Server;
 use crate::support::{Env, assert_success, stderr, stdout};
 
@@ -237,4 +237,47 @@ fn damaged_repositories_and_copies_are_reported_clearly() {
     );
     let named = run(&env, &server, &["list", "--repo", &s3]);
     assert_success(&named);
+}
+
+#[test]
+fn a_repository_whose_copy_failed_is_not_pruned() {
+    let env = Env::new();
+    let folder = tempfile::tempdir().unwrap();
+    let usb = folder.path().join("usb").display().to_string();
+    let with_copy = |retention: Value| {
+        let mut copy = json!({"repository": usb});
+        if !retention.is_null() {
+            copy["retention"] = retention;
+        }
+        not_due(json!({"copies": [copy]}))
+    };
+    write_schedule(&env, with_copy(Value::Null));
+    for when in ["2025-04-06 03:00:00", "2025-04-07 03:00:00"] {
+        assert_success(&run_at(&env, when, &["run-scheduled", "--force"]));
+    }
+    let copied = ["20250407_030000", "20250406_030000"];
+    let listed = |env: &Env| {
+        let output = env.run(&["list", "--json", "--repo", &usb]);
+        assert_success(&output);
+        let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(&env), copied);
+
+    // The next copy cannot be made (something else holds its name); the copy repository's
+    // own retention would now keep only one.
+    let mut state = schedule(&env);
+    state["copies"][0]["retention"] = json!({"last": 1});
+    write_schedule(&env, state);
+    std::fs::create_dir(format!("{usb}/backup_full_20250408_030000.sql.gz")).unwrap();
+    let failed = run_at(&env, "2025-04-08 03:00:00", &["run-scheduled", "--force"]);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(stderr(&failed).contains(&usb), "{}", stderr(&failed));
+    assert_eq!(listed(&env), copied, "nothing was pruned after the failed copy");
+    assert_eq!(local_ids(&env).len(), 3);
 }
