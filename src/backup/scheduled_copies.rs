@@ -132,6 +132,10 @@ fn copy_to(
             );
             continue;
         };
+        let group = (entry.database.clone(), entry.kind.to_string());
+        if !groups.contains(&group) {
+            groups.push(group);
+        }
         let copied = store
             .as_ref()
             .map_err(|err| anyhow!("{err:#}"))
@@ -156,10 +160,6 @@ fn copy_to(
                 });
                 continue;
             }
-        }
-        let group = (entry.database.clone(), entry.kind.to_string());
-        if !groups.contains(&group) {
-            groups.push(group);
         }
     }
     let Ok(store) = store else { return };

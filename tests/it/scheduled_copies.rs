@@ -278,6 +278,10 @@ fn a_repository_whose_copy_failed_is_not_pruned() {
     let failed = run_at(&env, "2025-04-08 03:00:00", &["run-scheduled", "--force"]);
     assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
     assert!(stderr(&failed).contains(&usb), "{}", stderr(&failed));
-    assert_eq!(listed(&env), copied, "nothing was pruned after the failed copy");
+    assert_eq!(
+        listed(&env),
+        copied,
+        "nothing was pruned after the failed copy"
+    );
     assert_eq!(local_ids(&env).len(), 3);
 }
