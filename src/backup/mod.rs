@@ -1,5 +1,6 @@
 //! The workflows over backups: making, verifying and restoring them.
 
+pub mod copy;
 pub mod create;
 pub mod integrity;
 pub mod restore;
