@@ -115,6 +115,7 @@ fn a_failed_copy_fails_the_run_stays_pending_and_the_next_heartbeat_makes_it() {
     assert_eq!(state["pending_copies"][0]["repository"], s3.as_str());
     assert_eq!(state["pending_copies"][0]["backup_id"], id.as_str());
     assert!(state["pending_copies"][0]["error"].is_string(), "{state}");
+    assert!(!state.to_string().contains(&server.secret_key), "{state}");
     let log = std::fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
     assert!(
         log.lines().last().unwrap().contains("result=failed"),
