@@ -1,6 +1,7 @@
 //! Running the schedule: what the systemd timer starts every 15 minutes. Does nothing
-//! unless backup_schedule.json says a run is due; then backs up, prunes only when the
-//! backup succeeded, and records the outcome.
+//! unless backup_schedule.json says a run is due (or copies are pending); then backs up,
+//! prunes only when the backup succeeded, copies it to the copy repositories (see
+//! [`crate::backup::scheduled_copies`]), and records the outcome.
 
 use std::path::Path;
 use std::time::Instant;
