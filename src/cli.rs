@@ -30,7 +30,7 @@ pub struct GlobalArgs {
     /// Folder holding backups/, logs/ and backup_schedule.json [default: /var/lib/pgbackup]
     #[arg(long, global = true, env = "PGBACKUP_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// Repository holding the backups: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables) [default: DIR/backups of --home]
+    /// Repository holding the backups: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables) [default: "repository" of backup_schedule.json, else DIR/backups of --home]
     #[arg(long, global = true, env = "PGBACKUP_REPO", value_name = "URL")]
     pub repo: Option<String>,
     /// Database to connect to: a name, a conninfo string or a postgresql:// URI (a password typed here is visible to other local users, as for pg_dump: prefer ~/.pgpass, PGPASSFILE or a service file)

@@ -12,6 +12,7 @@ use crate::cli::GlobalArgs;
 use crate::command_line;
 use crate::model::zone::Zone;
 use crate::pg::conn::{Conn, ServerOptions};
+use crate::policy::schedule::Document;
 use crate::state::schedule_file::{self, Stored};
 use crate::store::s3::S3Store;
 use crate::store::{LocalStore, Store};
@@ -82,14 +83,18 @@ impl Config {
         )?;
         let database_hint = conn.database().map(str::to_string).or(pgdatabase);
         let schedule_path = home.join(SCHEDULE_FILE);
-        let (zone, schedule_damage) = configured_zone(&schedule_path);
+        let from_schedule = from_schedule(&schedule_path);
+        let (zone, schedule_damage) = (from_schedule.zone, from_schedule.damage);
         let bindir = env("PGBACKUP_PG_BINDIR").map(PathBuf::from);
         let program = |name: &str| match &bindir {
             Some(dir) => dir.join(name).into_os_string(),
             None => OsString::from(name),
         };
         Ok(Config {
-            store: repository(global.repo.as_deref(), &home.join("backups"))?,
+            store: repository(
+                primary_url(global.repo.as_deref(), from_schedule.repository)?.as_deref(),
+                &home.join("backups"),
+            )?,
             logs_dir: home.join("logs"),
             schedule_path,
             home,
@@ -125,17 +130,63 @@ impl Config {
     }
 }
 
-/// The schedule file's `timezone`, else the system zone; a file that cannot be read gives
-/// the system zone and the reason, so that only the commands needing the schedule refuse.
-fn configured_zone(schedule_path: &std::path::Path) -> (Zone, Option<String>) {
+/// What the schedule file decides for every command.
+struct FromSchedule {
+    zone: Zone,
+    /// Why the file could not be read, when it is damaged.
+    damage: Option<String>,
+    /// The file's `repository`; an error when that field itself is damaged.
+    repository: Result<Option<String>>,
+}
+
+/// The schedule file's `timezone`, else the system zone, and its `repository`. A file that
+/// cannot be read gives the system zone and the reason, so that only the commands needing
+/// the schedule refuse; a damaged `repository` is refused by every command without
+/// `--repo`.
+fn from_schedule(schedule_path: &Path) -> FromSchedule {
+    let unread = |damage| FromSchedule {
+        zone: Zone::Local,
+        damage: Some(damage),
+        repository: Ok(None),
+    };
     match schedule_file::read(schedule_path) {
-        Ok(Stored::Valid(schedule)) => (schedule.zone(), None),
-        Ok(Stored::Missing) => (Zone::Local, None),
-        Ok(Stored::Damaged { reason, .. }) => (
-            Zone::Local,
-            Some(schedule_file::damaged(schedule_path, &reason).to_string()),
-        ),
-        Err(err) => (Zone::Local, Some(format!("{err:#}"))),
+        Ok(Stored::Valid(schedule)) => FromSchedule {
+            zone: schedule.zone(),
+            damage: None,
+            repository: Ok(schedule.repository),
+        },
+        Ok(Stored::Missing) => FromSchedule {
+            zone: Zone::Local,
+            damage: None,
+            repository: Ok(None),
+        },
+        Ok(Stored::Damaged { text, reason }) => FromSchedule {
+            repository: schedule_repository(schedule_path, &text),
+            ..unread(schedule_file::damaged(schedule_path, &reason).to_string())
+        },
+        Err(err) => unread(format!("{err:#}")),
+    }
+}
+
+/// The `repository` of a damaged schedule file, as far as it reads.
+fn schedule_repository(schedule_path: &Path, text: &str) -> Result<Option<String>> {
+    let Ok(document) = Document::parse(text) else {
+        return Ok(None);
+    };
+    document.repository.read.map_err(|why| {
+        let damaged = schedule_file::damaged(
+            schedule_path,
+            &format!("invalid \"repository\" in backup_schedule.json: {why}"),
+        );
+        crate::exit::usage(format!("{damaged:#}; or name the repository with --repo"))
+    })
+}
+
+/// `--repo` (or `PGBACKUP_REPO`), else the schedule file's `repository`.
+fn primary_url(flag: Option<&str>, schedule: Result<Option<String>>) -> Result<Option<String>> {
+    match flag {
+        Some(url) if !url.is_empty() => Ok(Some(url.to_string())),
+        _ => schedule,
     }
 }
 
@@ -154,6 +205,11 @@ fn current_uid_name() -> String {
             })
         })
         .unwrap_or_else(|| format!("uid-{uid}"))
+}
+
+/// Opens a repository the schedule file names: `s3://BUCKET/PREFIX` or an absolute folder.
+pub fn open_repository(url: &str) -> Result<Arc<dyn Store>> {
+    repository(Some(url), Path::new("/"))
 }
 
 /// The repository `--repo` (or `PGBACKUP_REPO`) names: `s3://BUCKET/PREFIX`, or a folder;

@@ -36,15 +36,7 @@ pub struct BackupFile {
 impl BackupFile {
     /// The entry's file, or why it cannot be used (missing, unsafe, unknown encoding).
     pub fn locate(store: &Arc<dyn Store>, entry: &Entry) -> Result<BackupFile, String> {
-        let name = confine::entry_name(&**store, entry)?;
-        match store.stat(name) {
-            Ok(Stat::Present { .. }) => {}
-            Ok(Stat::Missing) => {
-                return Err(format!("the file {} is missing", store.describe(name)));
-            }
-            Ok(Stat::Unsafe(reason)) => return Err(reason),
-            Err(err) => return Err(err.to_string()),
-        }
+        let name = BackupFile::present(&**store, entry)?;
         let chain = entry.chain()?;
         let format = match entry.format() {
             Recorded::Known(format) => format,
@@ -56,6 +48,18 @@ impl BackupFile {
             format,
             chain,
         })
+    }
+
+    /// The entry's object name in `store` when the object is there and safe to read, or
+    /// why not (missing, unsafe, a name outside the repository).
+    pub fn present<'a>(store: &dyn Store, entry: &'a Entry) -> Result<&'a str, String> {
+        let name = confine::entry_name(store, entry)?;
+        match store.stat(name) {
+            Ok(Stat::Present { .. }) => Ok(name),
+            Ok(Stat::Missing) => Err(format!("the file {} is missing", store.describe(name))),
+            Ok(Stat::Unsafe(reason)) => Err(reason),
+            Err(err) => Err(err.to_string()),
+        }
     }
 
     /// The stored bytes, as a stream.

@@ -1,9 +1,11 @@
 //! The workflows over backups: making, verifying and restoring them.
 
+pub mod copy;
 pub mod create;
 pub mod integrity;
 pub mod restore;
 pub mod restore_test;
 pub mod scheduled;
+pub mod scheduled_copies;
 pub mod verification;
 pub mod verify;

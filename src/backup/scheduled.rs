@@ -1,6 +1,7 @@
 //! Running the schedule: what the systemd timer starts every 15 minutes. Does nothing
-//! unless backup_schedule.json says a run is due; then backs up, prunes only when the
-//! backup succeeded, and records the outcome.
+//! unless backup_schedule.json says a run is due (or copies are pending); then backs up,
+//! prunes only when the backup succeeded, copies it to the copy repositories (see
+//! [`crate::backup::scheduled_copies`]), and records the outcome.
 
 use std::path::Path;
 use std::time::Instant;
@@ -10,6 +11,7 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe, ShowProgress};
 use crate::backup::restore::recovery;
+use crate::backup::scheduled_copies;
 use crate::catalog::Entry;
 use crate::config::Config;
 use crate::model::naming::{Compression, Format};
@@ -46,6 +48,9 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     if !force && !matches!(schedule::due(&schedule, Utc::now()), Due::Due { .. }) {
         let schedule = plan_first_run(config, schedule);
         log_not_due(config, &schedule);
+        if !schedule.pending_copies.is_empty() {
+            return retry_copies(config).map(Run::idle);
+        }
         write_metrics(config, &schedule);
         return Ok(Run::idle(schedule));
     }
@@ -68,6 +73,7 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     let started = Utc::now();
     let clock = Instant::now();
     let outcome = backup_then_prune(config, &schedule, &lock, progress);
+    let copied = copy_and_record(config, &mut schedule, outcome.as_ref().ok());
     let result = LastResult {
         status: if outcome.is_ok() {
             RunStatus::Ok
@@ -89,21 +95,62 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     if outcome.is_err() {
         log_retry(&schedule);
     }
+    if let (Err(_), Err(copy_error)) = (&outcome, &copied) {
+        tracing::error!("{copy_error:#}");
+    }
+    if let Ok(entry) = &outcome {
+        tracing::info!(
+            "scheduled backup {} done; next run at {}",
+            entry.id,
+            schedule
+                .next_run
+                .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
+                .unwrap_or_default()
+        );
+    }
+    let outcome = outcome.and_then(|entry| copied.map(|()| entry));
     audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
     saved?;
     let entry = outcome?;
-    tracing::info!(
-        "scheduled backup {} done; next run at {}",
-        entry.id,
-        schedule
-            .next_run
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
-            .unwrap_or_default()
-    );
     Ok(Run {
         schedule,
         made: Some(entry),
     })
+}
+
+/// A run that is not due, with copies pending: retries them under the lock and records
+/// what is still pending.
+fn retry_copies(config: &Config) -> Result<Schedule> {
+    let _lock = recovery::lock_home(config)?;
+    let mut schedule = schedule_file::load(&config.schedule_path)?;
+    let copied = copy_and_record(config, &mut schedule, None);
+    let saved = schedule_file::save(&config.schedule_path, &schedule);
+    write_metrics(config, &schedule);
+    audit::record_outcome(config, &copied, |()| "pending copies done".to_string());
+    saved?;
+    copied?;
+    Ok(schedule)
+}
+
+/// Makes the pending copies and those of `made`, leaving in the schedule what failed; an
+/// error says which failed.
+fn copy_and_record(config: &Config, schedule: &mut Schedule, made: Option<&Entry>) -> Result<()> {
+    let work = scheduled_copies::to_do(schedule, made);
+    let outcome = scheduled_copies::run(config, schedule, work);
+    schedule.pending_copies = outcome.pending;
+    match outcome.errors.as_slice() {
+        [] => Ok(()),
+        [one] => Err(anyhow::anyhow!("{one}")),
+        [first @ .., last] => {
+            for error in first {
+                tracing::error!("{error}");
+            }
+            Err(anyhow::anyhow!(
+                "{last} ({} failures in all)",
+                first.len() + 1
+            ))
+        }
+    }
 }
 
 /// Refreshes the Prometheus textfile when `metrics_file` is set; a failure is only a warning.

@@ -97,6 +97,25 @@ fn show(config: &Config) -> Result<u8> {
                 .to_string(),
         ),
         ("retention", file_json["retention"].to_string()),
+        (
+            "repository",
+            schedule
+                .repository
+                .clone()
+                .unwrap_or_else(|| "default (backups/ of the home)".to_string()),
+        ),
+        (
+            "copies",
+            file_json
+                .get("copies")
+                .map_or_else(|| "none".to_string(), Value::to_string),
+        ),
+        (
+            "pending copies",
+            file_json
+                .get("pending_copies")
+                .map_or_else(|| "none".to_string(), Value::to_string),
+        ),
         ("last run", when(schedule.last_run)),
         (
             "last result",

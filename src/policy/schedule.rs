@@ -14,12 +14,14 @@ use crate::model::naming::{Compression, Kind};
 pub use crate::model::zone::Zone;
 use crate::policy::keep::{self, Keep};
 
+mod copies;
 mod document;
 mod run_state;
 mod run_times;
 mod salvage;
 mod tolerant;
 
+pub use copies::{CopyTarget, PendingCopy, identity as repository_identity};
 pub use document::{Damage, Document, Field, Retention};
 
 pub use run_state::{
@@ -92,6 +94,16 @@ pub struct Schedule {
     pub failed_attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_file: Option<String>,
+    /// The primary repository (`s3://BUCKET/PREFIX` or an absolute folder); the home's
+    /// `backups/` folder when absent. `--repo` and `PGBACKUP_REPO` override it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Where each scheduled backup is copied after it is made, each with its own retention.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<CopyTarget>,
+    /// Copies that failed, retried at the next run (due or not).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending_copies: Vec<PendingCopy>,
     /// Keys this version does not know, written back as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -145,6 +157,9 @@ impl Default for Schedule {
             last_result: None,
             failed_attempts: None,
             metrics_file: None,
+            repository: None,
+            copies: Vec::new(),
+            pending_copies: Vec::new(),
             extra: Map::new(),
         }
     }

@@ -22,6 +22,7 @@ mod s3_repo;
 mod s3_store;
 mod schedule_state;
 mod scheduled;
+mod scheduled_copies;
 mod secrets;
 mod selective;
 mod status;

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::copies::{self, CopyTarget, Listed, PendingCopy};
 use super::run_times::{self, RunTime};
 use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
 use crate::model::naming::{Compression, Kind};
@@ -64,6 +65,10 @@ pub struct Document {
     pub last_result: Field<LastResult>,
     pub failed_attempts: Field<u32>,
     pub metrics_file: Field<String>,
+    /// The primary repository; the home's `backups/` folder when absent.
+    pub repository: Field<String>,
+    pub copies: Listed<CopyTarget>,
+    pub pending_copies: Listed<PendingCopy>,
     /// Keys this version does not know, in the file's order, written back as they were.
     pub extra: Map<String, Value>,
 }
@@ -117,6 +122,11 @@ impl Document {
 
     pub fn from_fields(mut fields: Map<String, Value>) -> Document {
         let f = &mut fields;
+        let repository = Field::take(f, "repository", copies::check_repository);
+        let copies = copies::read_copies(
+            f.shift_remove("copies"),
+            repository.value().map(String::as_str),
+        );
         Document {
             timezone: Field::take(f, "timezone", parse_timezone),
             enabled: Field::take(f, "enabled", parse_bool),
@@ -138,6 +148,9 @@ impl Document {
             }),
             failed_attempts: Field::take(f, "failed_attempts", parse_attempts),
             metrics_file: Field::take(f, "metrics_file", |v| as_str(v).map(String::from)),
+            repository,
+            copies,
+            pending_copies: copies::read_pending(f.shift_remove("pending_copies")),
             extra: fields,
         }
     }
@@ -163,10 +176,13 @@ impl Document {
                 self.last_result.damage(),
                 self.failed_attempts.damage(),
                 self.metrics_file.damage(),
+                self.repository.damage(),
             ]
             .into_iter()
             .flatten(),
         );
+        damage.extend(self.copies.damage.iter().cloned());
+        damage.extend(self.pending_copies.damage.iter().cloned());
         damage
     }
 
@@ -206,6 +222,9 @@ impl Document {
             last_result: self.last_result.into_value(),
             failed_attempts: self.failed_attempts.into_value(),
             metrics_file: self.metrics_file.into_value(),
+            repository: self.repository.into_value(),
+            copies: self.copies.items,
+            pending_copies: self.pending_copies.items,
             extra: self.extra,
         }
     }
@@ -215,6 +234,11 @@ impl Retention {
     /// Reads the object with [`Keep::from_object`], dropping each key it names until the
     /// rest reads.
     fn read(value: Option<Value>) -> Retention {
+        Retention::read_at("retention", value)
+    }
+
+    /// [`Retention::read`] for a retention object at `path` (`copies[0].retention`).
+    pub(super) fn read_at(path: &str, value: Option<Value>) -> Retention {
         let mut keys = match value {
             None | Some(Value::Null) => {
                 return Retention {
@@ -228,7 +252,7 @@ impl Retention {
                 return Retention {
                     keep: None,
                     damage: vec![Damage {
-                        field: "retention".to_string(),
+                        field: path.to_string(),
                         reason: format!("{other} is not an object"),
                     }],
                     salvageable: true,
@@ -248,7 +272,7 @@ impl Retention {
                 Err((key, reason)) => {
                     let salvageable = keys.shift_remove(&key).is_some();
                     damage.push(Damage {
-                        field: format!("retention.{key}"),
+                        field: format!("{path}.{key}"),
                         reason,
                     });
                     if !salvageable {

@@ -16,7 +16,8 @@
 //!   a `duration_ms` that is not a count is absent;
 //! - `failed_attempts` that is not a count is absent, without a problem;
 //! - the other fields (`retention`, `weekday`, `day_of_month`, `compression`, the
-//!   companions) are not shown, so their damage is not listed here.
+//!   companions, `repository`, `copies`, `pending_copies`) are not shown, so their
+//!   damage is not listed here.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
