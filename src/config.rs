@@ -158,7 +158,7 @@ fn current_uid_name() -> String {
 
 /// The repository `--repo` (or `PGBACKUP_REPO`) names: `s3://BUCKET/PREFIX`, or a folder;
 /// without one, the home's `backups/` folder.
-fn repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
+pub fn repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
     match url {
         None | Some("") => Ok(Arc::new(LocalStore::new(default_folder))),
         Some(url) if url.starts_with("s3://") => Ok(Arc::new(S3Store::open(url)?)),
