@@ -188,7 +188,14 @@ fn a_backup_in_s3_copied_to_a_new_hosts_folder_is_restored_there() {
 fn a_backup_changed_after_it_was_recorded_is_not_copied() {
     let env = Env::new();
     let server = S3Server::start();
+    // More than one 16 MiB part: the refused copy is a multipart upload, aborted.
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g + 1)::text) AS t
+         FROM generate_series(1, 300000) g",
+    );
     let entry = env.create(&["--no-compress"]);
+    assert!(entry["size"].as_u64().unwrap() > 16 << 20, "{entry}");
     let id = entry["id"].as_str().unwrap();
     let path = env.backups_dir().join(entry["filename"].as_str().unwrap());
     // Same size, one byte changed: only the SHA-256 tells.
