@@ -40,6 +40,16 @@ fn objects_besides_catalog(server: &S3Server) -> Vec<String> {
         .collect()
 }
 
+/// Multipart uploads s3s-fs holds that were neither completed nor aborted (it keeps them
+/// beside the buckets).
+fn unfinished_uploads(server: &S3Server) -> Vec<String> {
+    let data = server.bucket_dir().parent().unwrap().to_path_buf();
+    (fs::read_dir(data).unwrap().flatten())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".upload"))
+        .collect()
+}
+
 fn audit_log(home: &Path) -> String {
     fs::read_to_string(home.join("logs/pgbackup.log")).unwrap_or_default()
 }
@@ -270,4 +280,88 @@ fn folder_to_folder_copies_and_bad_selections_are_refused() {
     assert_eq!(listed[0]["state"], "ok", "{listed}");
     let verified = json(&env.run(&["--repo", &to, "verify", "--json"]));
     assert_eq!(verified[0]["result"], "ok", "{verified}");
+}
+
+#[test]
+fn a_copy_killed_before_or_after_its_commit_is_finished_by_the_next_one() {
+    let env = Env::new();
+    let server = S3Server::start();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g + 1)::text) AS t
+         FROM generate_series(1, 300000) g",
+    );
+    let entry = env.create(&["--no-compress"]);
+    let (id, file) = (
+        entry["id"].as_str().unwrap(),
+        entry["filename"].as_str().unwrap(),
+    );
+    let url = server.url(PREFIX);
+    let copy = |fault: Option<&str>| {
+        let mut cmd = env.cmd();
+        cmd.envs(server.vars())
+            .args(["copy", id, "--to", &url, "--json"]);
+        if let Some(point) = fault {
+            cmd.env("PGBACKUP_FAULT", point);
+        }
+        cmd.output().unwrap()
+    };
+
+    // Killed with the upload complete but not committed: a leftover, never a backup.
+    let killed = copy(Some("copy:before-commit"));
+    assert_eq!(killed.status.code(), None, "{}", stderr(&killed));
+    let left = objects_besides_catalog(&server);
+    assert!(
+        left.iter().any(|o| o.contains(".pgbackup-uploads")),
+        "{left:?}"
+    );
+    assert!(!left.contains(&format!("{PREFIX}/{file}")), "{left:?}");
+    assert!(
+        json(&run_s3(&env, &server, &["list", "--json"]))
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!unfinished_uploads(&server).is_empty());
+    let report = json(&copy(None));
+    assert_eq!(report["backups"][0]["outcome"], "copied", "{report}");
+    assert_eq!(unfinished_uploads(&server), Vec::<String>::new());
+    let left = objects_besides_catalog(&server);
+    assert!(
+        !left.iter().any(|o| o.contains(".pgbackup-uploads")),
+        "{left:?}"
+    );
+
+    // Killed with the object committed but not recorded: the next copy records it.
+    let second = tempfile::tempdir().unwrap();
+    let folder = second.path().join("repo").display().to_string();
+    assert_success(&run_s3(&env, &server, &["copy", id, "--to", &folder]));
+    let fresh = S3Server::start();
+    let to = fresh.url(PREFIX);
+    let mut cmd = env.cmd();
+    cmd.envs(fresh.vars())
+        .env("PGBACKUP_FAULT", "copy:after-commit");
+    let killed = cmd
+        .args(["--repo", &folder, "copy", id, "--to", &to])
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "{}", stderr(&killed));
+    assert!(
+        fresh.files().contains(&format!("{PREFIX}/{file}")),
+        "{:?}",
+        fresh.files()
+    );
+    let mut cmd = env.cmd();
+    let again = cmd
+        .envs(fresh.vars())
+        .args(["--repo", &folder, "copy", id, "--to", &to, "--json"]);
+    let report = json(&again.output().unwrap());
+    assert_eq!(report["backups"][0]["outcome"], "already_there", "{report}");
+    let mut cmd = env.cmd();
+    let listed = cmd
+        .envs(fresh.vars())
+        .args(["--repo", &to, "list", "--json"]);
+    let listed = json(&listed.output().unwrap());
+    assert_eq!(listed[0]["id"], id, "{listed}");
+    assert_eq!(listed[0]["state"], "ok", "{listed}");
 }
