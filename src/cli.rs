@@ -82,6 +82,8 @@ pub enum Command {
     RunScheduled(RunScheduledArgs),
     /// Check the integrity of backups
     Verify(VerifyArgs),
+    /// Copy backups to another repository (a folder or s3://BUCKET/PREFIX), checked against the catalog
+    Copy(CopyArgs),
     /// Read or change backup_schedule.json
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -231,6 +233,16 @@ pub struct VerifyArgs {
     /// Re-create catalog entries from the files in backups/ (keeps a broken catalog aside)
     #[arg(long, conflicts_with_all = ["ids", "restore_test"])]
     pub rebuild_catalog: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Backup IDs (or unambiguous prefixes, or `latest`: the newest complete full backup of the database)
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Repository to copy into: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables)
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -214,7 +214,7 @@ pub fn open_repository(url: &str) -> Result<Arc<dyn Store>> {
 
 /// The repository `--repo` (or `PGBACKUP_REPO`) names: `s3://BUCKET/PREFIX`, or a folder;
 /// without one, the home's `backups/` folder.
-fn repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
+pub fn repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
     match url {
         None | Some("") => Ok(Arc::new(LocalStore::new(default_folder))),
         Some(url) if url.starts_with("s3://") => Ok(Arc::new(S3Store::open(url)?)),

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::backup::integrity::BackupFile;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
+use crate::fault;
 use crate::pg::dump::hex;
 use crate::store::{Stat, Store};
 
@@ -204,6 +205,7 @@ fn upload(
     let id = &entry.id;
     let mut pending = to.create(name)?;
     let (size, sha256) = hash(from, name, &mut pending, progress)?;
+    fault::point("copy:before-commit");
     if size != entry.size || !sha256.eq_ignore_ascii_case(expected) {
         drop(pending);
         bail!(
@@ -216,6 +218,7 @@ fn upload(
         );
     }
     pending.commit()?;
+    fault::point("copy:after-commit");
     Ok(())
 }
 

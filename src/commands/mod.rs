@@ -5,6 +5,7 @@
 
 mod completions;
 mod confirm;
+mod copy;
 mod create;
 mod delete;
 mod list;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Status(_) => unreachable!("status is dispatched above"),
         Command::RunScheduled(args) => run_scheduled::run(&mut config, &args),
         Command::Verify(args) => verify::run(&config, &args),
+        Command::Copy(args) => copy::run(&config, &args),
         Command::Schedule(command) => schedule::run(&config, &command),
     }
 }

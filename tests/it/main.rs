@@ -4,6 +4,7 @@ mod support;
 
 mod catalog;
 mod connection;
+mod copy;
 mod create;
 mod damaged;
 mod delete;
