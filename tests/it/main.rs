@@ -18,6 +18,7 @@ mod packaging;
 mod prune;
 mod prune_flags;
 mod restore;
+mod s3_faults;
 mod s3_repo;
 mod s3_store;
 mod schedule_state;
