@@ -19,6 +19,7 @@ mod prune;
 mod prune_flags;
 mod restore;
 mod s3_faults;
+mod s3_rebuild;
 mod s3_repo;
 mod s3_store;
 mod schedule_state;
