@@ -21,6 +21,7 @@ mod restore;
 mod s3_faults;
 mod s3_rebuild;
 mod s3_repo;
+mod s3_restore;
 mod s3_store;
 mod schedule_state;
 mod scheduled;
