@@ -31,6 +31,8 @@ pub struct BackupFile {
     pub name: String,
     pub format: Format,
     pub chain: Chain,
+    /// The size of the decoded stream, when the catalog records it.
+    pub decoded_size: Option<u64>,
 }
 
 impl BackupFile {
@@ -42,11 +44,16 @@ impl BackupFile {
             Recorded::Known(format) => format,
             Recorded::Other(other) => return Err(format!("unknown format {other:?}")),
         };
+        let decoded_size = match chain.is_empty() {
+            true => Some(entry.size),
+            false => entry.raw_size,
+        };
         Ok(BackupFile {
             store: Arc::clone(store),
             name: name.to_string(),
             format,
             chain,
+            decoded_size,
         })
     }
 

@@ -438,7 +438,7 @@ fn load(
             }
             if let Some(jobs) = selection.jobs {
                 // pg_restore --jobs seeks: it reads a local plain archive in place, and
-                // anything else decoded into a temporary file.
+                // anything else (compressed, or in S3) from a staged local copy.
                 let (archive, _unpacked) = match file.local_path() {
                     Some(path) if file.chain.is_empty() => (path, None),
                     _ => {

@@ -16,6 +16,12 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("could not create folder {}", dir.display()))
 }
 
+/// Space on the filesystem of `path` (or of its nearest existing ancestor), as an
+/// unprivileged writer sees it.
+pub fn free_space(path: &Path) -> std::io::Result<super::Space> {
+    super::local::space::space_of(path)
+}
+
 /// Opens a new file with mode 0600, failing if it exists.
 pub fn create_private_file(path: &Path) -> Result<File> {
     OpenOptions::new()

@@ -47,7 +47,9 @@ pub enum StoreError {
     Exists(String),
     #[error("refusing to touch {name}: {reason}")]
     Unsafe { name: String, reason: String },
-    #[error("{0}")]
+    /// Shown as the error itself, so that a message wrapped on its way up (an I/O error
+    /// of a writer) is not repeated by its source.
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 

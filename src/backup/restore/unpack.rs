@@ -1,19 +1,28 @@
-//! A decoded copy of a custom archive that pgbackup compressed itself: a parallel pg_restore
-//! must seek in its input, which a compressed stream does not allow. The copy goes to the
-//! temporary folder (`TMPDIR`) and is removed when dropped.
+//! A seekable local copy of a custom archive for `restore --jobs N`: a parallel pg_restore
+//! seeks in its input, which neither a compressed stream nor an object in S3 allows. Every
+//! other restore streams the backup into psql or pg_restore and writes no copy.
+//!
+//! The copy goes to a private (0700) folder made for it in the temporary folder (`TMPDIR`),
+//! only after checking that the filesystem has room for it, and the folder is removed with
+//! everything in it when the copy is dropped.
 
+use std::fs::{self, DirBuilder};
+use std::io::ErrorKind;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::{fs, process};
+use std::process;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 use crate::backup::integrity::BackupFile;
 use crate::codec::decode::StreamFailure;
+use crate::model::units::format_size;
 use crate::store::fsutil;
 
-/// The decoded archive on disk, removed when this is dropped.
+/// The decoded archive on disk, removed with its folder when this is dropped.
 #[derive(Debug)]
 pub struct Unpacked {
+    dir: PathBuf,
     path: PathBuf,
 }
 
@@ -25,18 +34,28 @@ impl Unpacked {
 
 impl Drop for Unpacked {
     fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+        if let Err(err) = fs::remove_dir_all(&self.dir) {
+            tracing::warn!(
+                "could not remove the staging folder {}: {err}",
+                self.dir.display()
+            );
+        }
     }
 }
 
-/// Decodes `file` into a private temporary file; returns it and the SHA-256 of what was read.
+/// Decodes `file` into a private staging folder; returns it and the SHA-256 of what was
+/// read.
 pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpacked, String)> {
-    let stem = &file.name;
-    let path = std::env::temp_dir().join(format!("pgbackup-{}-{stem}.unpacked", process::id()));
-    let mut out = fsutil::create_private_file(&path)?;
-    let unpacked = Unpacked { path };
+    let parent = std::env::temp_dir();
+    if let Some(needed) = file.decoded_size {
+        check_room(&parent, needed, file)?;
+    }
+    let dir = private_folder(&parent)?;
+    let path = dir.join(format!("{}.unpacked", file.name));
+    let unpacked = Unpacked { dir, path };
+    let mut out = fsutil::create_private_file(&unpacked.path)?;
     tracing::info!(
-        "decoding {} into {} for a parallel pg_restore",
+        "staging {} in {} for a parallel pg_restore",
         file.describe(),
         unpacked.path.display()
     );
@@ -51,4 +70,39 @@ pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpac
             )),
         })?;
     Ok((unpacked, scan.sha256))
+}
+
+/// Refuses before writing anything when the filesystem of `parent` cannot hold `needed`
+/// bytes.
+fn check_room(parent: &Path, needed: u64, file: &BackupFile) -> Result<()> {
+    let space = fsutil::free_space(parent)
+        .with_context(|| format!("could not read the free space of {}", parent.display()))?;
+    if space.free_bytes < needed {
+        bail!(
+            "restore --jobs needs a local copy of {} ({}), but {} has only {} free: set \
+             TMPDIR to a folder with room for it, or restore without --jobs",
+            file.describe(),
+            format_size(needed),
+            parent.display(),
+            format_size(space.free_bytes)
+        );
+    }
+    Ok(())
+}
+
+/// A new folder only its owner can enter, below `parent`.
+fn private_folder(parent: &Path) -> Result<PathBuf> {
+    for n in 0.. {
+        let dir = parent.join(format!("pgbackup-restore-{}-{n}", process::id()));
+        match DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(err) if err.kind() == ErrorKind::AlreadyExists && n < 100 => continue,
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("could not create the staging folder {}", dir.display())
+                });
+            }
+        }
+    }
+    unreachable!("the loop returns")
 }

@@ -4,7 +4,7 @@
 //! atomically, leftovers of interrupted writers swept.
 
 mod pending;
-mod space;
+pub(super) mod space;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};

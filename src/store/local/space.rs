@@ -9,7 +9,7 @@ use crate::store::Space;
 
 /// The space on the filesystem of `path`, or of its nearest existing ancestor when the
 /// folder does not exist yet.
-pub(super) fn space_of(path: &Path) -> io::Result<Space> {
+pub(in crate::store) fn space_of(path: &Path) -> io::Result<Space> {
     let existing = path
         .ancestors()
         .find(|p| p.exists())

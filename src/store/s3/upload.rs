@@ -258,7 +258,8 @@ impl Drop for S3Pending {
             (self.conn.runtime).block_on(self.conn.client.abort_multipart(&self.path, &upload.id));
         match aborted {
             Ok(()) => self.conn.forget_marker(&self.name),
-            Err(err) => tracing::warn!(
+            // Nothing for the operator to do: the next writer's sweep aborts it.
+            Err(err) => tracing::debug!(
                 "{}; the next writer's sweep aborts it",
                 self.fail("could not abort the upload of", &err)
             ),

@@ -146,6 +146,20 @@ impl S3Server {
         files
     }
 
+    /// What the server keeps of multipart uploads not yet completed or aborted (s3s-fs
+    /// holds their records and parts in its root folder, beside the buckets).
+    pub fn open_uploads(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path().join("data"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".upload"))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Stops the server at once, as a crash or an outage would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
