@@ -99,7 +99,7 @@ fn verify_one(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut restore_tested = None;
-    match BackupFile::locate(&config.store, entry) {
+    match BackupFile::locate(&config.store, entry, &config.identities) {
         Err(problem) => problems.push(problem),
         Ok(_) if entry.is_deleting() => problems.push("the backup is being deleted".to_string()),
         Ok(file) => {

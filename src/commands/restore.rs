@@ -98,7 +98,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
     schema_only::check_type(&entry, args.kind)?;
-    let file = BackupFile::locate(&config.store, &entry)
+    let file = BackupFile::locate(&config.store, &entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
     let mut selection = selection(args, &file)?;
     if selection.is_partial() {
@@ -276,8 +276,15 @@ fn replace_objects(
     })
 }
 
-/// Step 1, before anything is touched: the file is the one the catalog describes.
+/// Step 1, before anything is touched: an encrypted file opens with the keys given, and the
+/// file is the one the catalog describes.
 fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
+    if let Err(problem) = integrity::check_decryptable(file) {
+        bail!(
+            "cannot restore backup {}, so nothing was touched: {problem}",
+            entry.id
+        );
+    }
     let mut progress = Progress::new(config.progress, "checking", entry.size);
     let findings = match entry.sha256 {
         Some(_) => integrity::check_checksum(entry, file, &mut |n| progress.update(n)),
@@ -339,8 +346,16 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
              they do not go with --replace, --drop-previous or --jobs",
         ));
     }
+    if args.jobs.is_some() && file.chain.is_encrypted() && args.stage_dir.is_none() {
+        return Err(exit::usage(
+            "the backup is encrypted, and pg_restore --jobs needs a file it can seek in, so \
+             the decrypted archive would be written to disk: pass --stage-dir DIR to stage \
+             it in a private folder there (removed afterwards), or restore without --jobs",
+        ));
+    }
     Ok(Selection {
         jobs: args.jobs,
+        stage_dir: args.stage_dir.clone(),
         tables: args.table.clone(),
         schemas: args.schema.clone(),
         in_place: false,

@@ -15,12 +15,14 @@ pub use crate::model::zone::Zone;
 use crate::policy::keep::{self, Keep};
 
 mod document;
+mod encryption;
 mod run_state;
 mod run_times;
 mod salvage;
 mod tolerant;
 
 pub use document::{Damage, Document, Field, Retention};
+pub use encryption::Encryption;
 
 pub use run_state::{
     Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
@@ -92,6 +94,9 @@ pub struct Schedule {
     pub failed_attempts: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_file: Option<String>,
+    /// The age recipients scheduled backups are encrypted to; unencrypted when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     /// Keys this version does not know, written back as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -145,6 +150,7 @@ impl Default for Schedule {
             last_result: None,
             failed_attempts: None,
             metrics_file: None,
+            encryption: None,
             extra: Map::new(),
         }
     }

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::encryption::{self, Encryption};
 use super::run_times::{self, RunTime};
 use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
 use crate::model::naming::{Compression, Kind};
@@ -64,6 +65,7 @@ pub struct Document {
     pub last_result: Field<LastResult>,
     pub failed_attempts: Field<u32>,
     pub metrics_file: Field<String>,
+    pub encryption: Field<Encryption>,
     /// Keys this version does not know, in the file's order, written back as they were.
     pub extra: Map<String, Value>,
 }
@@ -138,6 +140,7 @@ impl Document {
             }),
             failed_attempts: Field::take(f, "failed_attempts", parse_attempts),
             metrics_file: Field::take(f, "metrics_file", |v| as_str(v).map(String::from)),
+            encryption: Field::take(f, "encryption", encryption::parse),
             extra: fields,
         }
     }
@@ -163,6 +166,7 @@ impl Document {
                 self.last_result.damage(),
                 self.failed_attempts.damage(),
                 self.metrics_file.damage(),
+                self.encryption.damage(),
             ]
             .into_iter()
             .flatten(),
@@ -206,6 +210,7 @@ impl Document {
             last_result: self.last_result.into_value(),
             failed_attempts: self.failed_attempts.into_value(),
             metrics_file: self.metrics_file.into_value(),
+            encryption: self.encryption.into_value(),
             extra: self.extra,
         }
     }
