@@ -27,7 +27,27 @@ pub fn decoder<'r>(
     }
     let decryptor = Decryptor::new_buffered(BufReader::new(encoded)).map_err(describe)?;
     let reader = decryptor.decrypt(identities.iter()).map_err(describe)?;
-    Ok(Box::new(reader))
+    Ok(Box::new(Authenticated(reader)))
+}
+
+/// The decrypted stream, its errors said plainly: a chunk that does not authenticate
+/// (changed bytes) or an end that is missing (a truncated file).
+struct Authenticated<R>(R);
+
+impl<R: Read> Read for Authenticated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|err| match err.kind() {
+            io::ErrorKind::InvalidData => io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("age decryption failed, the file was changed or damaged ({err})"),
+            ),
+            io::ErrorKind::UnexpectedEof => io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the age stream ends early, the file is truncated ({err})"),
+            ),
+            _ => err,
+        })
+    }
 }
 
 pub const NO_KEY: &str = "the backup is encrypted with age: give its identity with --identity \

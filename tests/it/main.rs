@@ -7,6 +7,7 @@ mod connection;
 mod create;
 mod damaged;
 mod delete;
+mod encryption;
 mod faults;
 mod foreign_objects;
 mod honest;
