@@ -1,19 +1,27 @@
 //! age encryption, after compression: files the standard `age` tool decrypts
 //! (`age -d -i key.txt`), and files it made that pgbackup reads back.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Write};
 
+use age::stream::StreamWriter;
 use age::{DecryptError, Decryptor};
 
 use super::chain::{Layer, Staged};
 use super::keys::{Identities, Recipients};
+use crate::fault;
 
 pub fn encoder<'w>(next: Layer<'w>, recipients: Option<&Recipients>) -> io::Result<Layer<'w>> {
     let recipients = recipients.ok_or_else(|| {
         io::Error::other("the chain encrypts with age, but no recipient was given")
     })?;
     let writer = recipients.encryptor()?.wrap_output(next)?;
-    Ok(Staged::layer(writer, age::stream::StreamWriter::finish))
+    Ok(Staged::layer(writer, finish))
+}
+
+/// Writes the last chunk, which marks the stream's end: without it, age refuses the file.
+fn finish<W: Write>(writer: StreamWriter<W>) -> io::Result<W> {
+    fault::point("create:before-age-finish");
+    writer.finish()
 }
 
 /// Reads the header and unwraps the file key with `identities`: a missing or wrong key is

@@ -519,3 +519,82 @@ fn a_scheduled_run_encrypts_to_the_schedule_s_recipients() {
     assert!(stderr(&failed).contains("age1nope"), "{}", stderr(&failed));
     assert_eq!(env.entries().len(), 1);
 }
+
+#[test]
+fn a_backup_whose_age_stream_was_not_finished_is_never_recorded() {
+    let env = Env::new();
+    let keys = tempfile::tempdir().unwrap();
+    let (_, public) = keygen(keys.path(), "key.txt");
+    let killed = env
+        .cmd()
+        .args(["create", "--recipient", &public])
+        .env("PGBACKUP_FAULT", "create:before-age-finish")
+        .output()
+        .unwrap();
+    assert_eq!(
+        killed.status.code(),
+        None,
+        "killed by SIGKILL: {}",
+        stderr(&killed)
+    );
+    assert!(env.entries().is_empty());
+    let finals: Vec<String> = env
+        .files()
+        .into_iter()
+        .filter(|name| name.starts_with("backup_"))
+        .collect();
+    assert_eq!(
+        finals,
+        Vec::<String>::new(),
+        "only a temporary file may be left"
+    );
+    let entry = env.create(&["--recipient", &public]);
+    assert_eq!(env.entries().len(), 1);
+    assert!(entry["filename"].as_str().unwrap().ends_with(".age"));
+}
+
+#[test]
+fn in_s3_the_object_s_bytes_are_the_encrypted_file() {
+    let env = Env::new();
+    let server = crate::support::s3::S3Server::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(keys.path(), "key.txt");
+    let run = |args: &[&str]| {
+        env.cmd()
+            .envs(server.vars())
+            .arg("--repo")
+            .arg(server.url("prod/app"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let created = run(&["create", "--json", "--recipient", &public]);
+    assert_success(&created);
+    let entry: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let object = server
+        .bucket_dir()
+        .join("prod/app")
+        .join(entry["filename"].as_str().unwrap());
+    let bytes = fs::read(&object).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    assert_eq!(
+        format!("{:x}", Sha256::digest(&bytes)),
+        entry["sha256"].as_str().unwrap()
+    );
+    let opened = sh(
+        &env,
+        &format!(
+            "age -d -i '{}' '{}' | gzip -dc | tail -c 200",
+            key.display(),
+            object.display()
+        ),
+    );
+    assert!(String::from_utf8_lossy(&opened.stdout).contains("database dump complete"));
+    let verified = run(&[
+        "verify",
+        entry["id"].as_str().unwrap(),
+        "--identity",
+        key.to_str().unwrap(),
+    ]);
+    assert_success(&verified);
+}
