@@ -100,6 +100,13 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
     schema_only::check_type(&entry, args.kind)?;
     let file = BackupFile::locate(&config.store, &entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+    // An encrypted file opens with the keys given, before its archive is even listed.
+    if let Err(problem) = integrity::check_decryptable(&file) {
+        bail!(
+            "cannot restore backup {}, so nothing was touched: {problem}",
+            entry.id
+        );
+    }
     let mut selection = selection(args, &file)?;
     if selection.is_partial() {
         // Up front: a selection that matches nothing in the archive is a usage error.
@@ -276,15 +283,8 @@ fn replace_objects(
     })
 }
 
-/// Step 1, before anything is touched: an encrypted file opens with the keys given, and the
-/// file is the one the catalog describes.
+/// Step 1, before anything is touched: the file is the one the catalog describes.
 fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
-    if let Err(problem) = integrity::check_decryptable(file) {
-        bail!(
-            "cannot restore backup {}, so nothing was touched: {problem}",
-            entry.id
-        );
-    }
     let mut progress = Progress::new(config.progress, "checking", entry.size);
     let findings = match entry.sha256 {
         Some(_) => integrity::check_checksum(entry, file, &mut |n| progress.update(n)),

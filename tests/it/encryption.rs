@@ -352,6 +352,11 @@ fn tampered_and_truncated_ciphertexts_are_refused_before_anything_is_touched() {
     let keys = tempfile::tempdir().unwrap();
     let (key, public) = keygen(keys.path(), "key.txt");
     let key = key.to_str().unwrap();
+    // Several age chunks of 64 KiB: a change past the first is only found while loading.
+    env.cluster.psql(
+        "app",
+        "INSERT INTO items (name) SELECT md5(g::text) FROM generate_series(1, 20000) g",
+    );
     let entry = env.create(&["--recipient", &public]);
     let file = file_of(&env, &entry);
     let original = fs::read(&file).unwrap();
@@ -391,8 +396,10 @@ fn tampered_and_truncated_ciphertexts_are_refused_before_anything_is_touched() {
     rerecord(&env, &entry);
     let restore = env.run(&["restore", id(&entry), "--yes", "--identity", key]);
     assert_eq!(restore.status.code(), Some(1));
+    assert_eq!(env.cluster.databases(), databases);
     assert!(
-        stderr(&restore).contains("age decryption failed"),
+        stderr(&restore).contains("age decryption failed")
+            && stderr(&restore).contains("\"app\" was not touched"),
         "{}",
         stderr(&restore)
     );
