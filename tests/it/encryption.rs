@@ -294,6 +294,11 @@ fn restore_and_verify_need_the_right_identity_and_touch_nothing_without_it() {
         notes.contains("checked its size and SHA-256 only"),
         "{notes}"
     );
+    let recorded = env.entries().pop().unwrap();
+    assert_eq!(
+        recorded["verify_detail"],
+        "size and SHA-256 only: encrypted, no identity given"
+    );
     let (code, notes) = verify(&env, &entry, &["--identity", key]);
     assert_eq!(code, Some(0), "{notes}");
     assert!(!notes.contains("SHA-256 only"), "{notes}");
