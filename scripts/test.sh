@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs pgbackup's whole test suite, first installing what it needs on Debian:
 # PostgreSQL's server and client programs (the tests start their own throwaway
-# cluster), faketime, zstd, shellcheck, hyperfine and rclone (for the benchmark);
-# and s3s-fs, the S3 server the tests start.
+# cluster), faketime, zstd, age (the interop tests), shellcheck, hyperfine and
+# rclone (for the benchmark); and s3s-fs, the S3 server the tests start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v pg_dump >/dev/null || missing+=(postgresql-client)
 command -v faketime >/dev/null || missing+=(faketime)
 command -v zstd >/dev/null || missing+=(zstd)
+command -v age >/dev/null || missing+=(age)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v script >/dev/null || missing+=(bsdutils)

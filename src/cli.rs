@@ -45,6 +45,17 @@ pub struct GlobalArgs {
     /// Database user name (as PGUSER)
     #[arg(long, short = 'U', global = true, value_name = "USER")]
     pub username: Option<String>,
+    /// age identity file that decrypts encrypted backups (like age -i; repeatable; an age-keygen key or an SSH private key)
+    #[arg(
+        long = "identity",
+        global = true,
+        env = "PGBACKUP_IDENTITY_FILE",
+        value_name = "FILE"
+    )]
+    pub identities: Vec<PathBuf>,
+    /// File whose first line is the passphrase of age's scrypt mode: create encrypts with it, reading decrypts with it
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
     /// Show more log output on stderr (-v debug, -vv trace)
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
@@ -121,6 +132,12 @@ pub struct CreateArgs {
     /// pg_dump output format
     #[arg(long, value_enum, default_value = "plain")]
     pub format: Format,
+    /// Encrypt with age to this public key (age1…, ssh-ed25519 …, ssh-rsa …; repeatable, like age -r)
+    #[arg(long = "recipient", value_name = "KEY")]
+    pub recipients: Vec<String>,
+    /// Encrypt with age to every public key in this file, one a line (repeatable, like age -R)
+    #[arg(long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +184,9 @@ pub struct RestoreArgs {
     /// Parallel jobs for pg_restore and ANALYZE (custom format)
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
+    /// With --jobs on an encrypted backup: stage the decrypted archive in a private folder (0700) inside DIR, removed afterwards (pg_restore --jobs needs a file it can seek in)
+    #[arg(long, value_name = "DIR", requires = "jobs")]
+    pub stage_dir: Option<PathBuf>,
     /// Restore only this table (NAME or SCHEMA.NAME) with its keys, indexes, sequences, triggers, policies and grants (custom format; repeatable)
     #[arg(long, value_name = "TABLE")]
     pub table: Vec<String>,

@@ -6,9 +6,12 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use age::secrecy::SecretString;
 use anyhow::{Context, Result};
 
 use crate::cli::GlobalArgs;
+use crate::codec::Identities;
+use crate::codec::keys;
 use crate::command_line;
 use crate::model::zone::Zone;
 use crate::pg::conn::{Conn, ServerOptions};
@@ -54,6 +57,10 @@ pub struct Config {
     /// This invocation's arguments, for the lock file and the audit log.
     pub command_line: String,
     pub programs: PgPrograms,
+    /// What decrypts encrypted backups: `--identity` files, the `--passphrase-file`'s.
+    pub identities: Identities,
+    /// The `--passphrase-file`'s passphrase, which `create` encrypts with.
+    pub passphrase: Option<SecretString>,
 }
 
 impl Config {
@@ -90,7 +97,13 @@ impl Config {
             Some(dir) => dir.join(name).into_os_string(),
             None => OsString::from(name),
         };
+        let passphrase = (global.passphrase_file.as_deref())
+            .map(keys::read_passphrase)
+            .transpose()?;
+        let identities = Identities::read(&global.identities, passphrase.as_ref())?;
         Ok(Config {
+            identities,
+            passphrase,
             store: repository(
                 primary_url(global.repo.as_deref(), from_schedule.repository)?.as_deref(),
                 &home.join("backups"),

@@ -8,9 +8,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 
 use crate::backup::restore::recovery;
+use crate::catalog::Encryption;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
-use crate::codec::Chain;
+use crate::codec::{Chain, Recipients, Settings};
 use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Compression, Format, Kind};
@@ -31,7 +32,7 @@ pub const DEFAULT_GZIP_LEVEL: u32 = 1;
 /// benchmark dump (bench/RESULTS.md).
 pub const DEFAULT_ZSTD_LEVEL: u32 = 1;
 /// How the backup is to be made, resolved from the flags.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Recipe {
     pub kind: Kind,
     pub format: Format,
@@ -40,6 +41,19 @@ pub struct Recipe {
     /// `pg_dump --compress` for a custom archive that pg_dump compresses itself; pg_dump's
     /// default when `None`.
     pub pg_dump_level: Option<u32>,
+    /// Who can decrypt the backup; stored unencrypted when `None`.
+    pub encryption: Option<Recipients>,
+}
+
+impl Recipe {
+    /// The stages the dump goes through: the compression, then age when encrypting.
+    pub fn chain(&self) -> Chain {
+        let chain = Chain::from(self.compression);
+        match self.encryption {
+            Some(_) => chain.encrypted(),
+            None => chain,
+        }
+    }
 }
 
 /// Takes the write lock, makes one backup and records it.
@@ -73,15 +87,25 @@ pub fn create_locked(
     let started = Utc::now();
     let clock = Instant::now();
     let id = allocate_id(config, &catalog, started)?;
-    let final_name = naming::file_name(recipe.kind, &id, recipe.format, recipe.compression);
+    let chain = recipe.chain();
+    let final_name = naming::file_name(
+        recipe.kind,
+        &id,
+        recipe.format,
+        recipe.compression,
+        chain.is_encrypted(),
+    );
     tracing::info!("dumping {} into {}", facts.database, final_name);
     let bar = progress(&format!("dumping {}", facts.database));
     let plan = DumpPlan {
-        pg_dump: pg_dump_command(config, recipe),
+        pg_dump: pg_dump_command(config, &recipe),
         store: &*config.store,
         final_name: final_name.clone(),
-        compression: recipe.compression,
-        level: recipe.level,
+        chain,
+        settings: Settings {
+            level: recipe.level,
+            recipients: recipe.encryption.clone(),
+        },
         progress: &|bytes| bar.set_position(bytes),
     };
     let dumped = dump::run(plan, &interrupt);
@@ -96,7 +120,7 @@ pub fn create_locked(
         config,
         EntryParts {
             id,
-            recipe,
+            recipe: &recipe,
             description,
             trigger,
             facts: &facts,
@@ -144,7 +168,7 @@ fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result
     Ok(id)
 }
 
-fn pg_dump_command(config: &Config, recipe: Recipe) -> Tool {
+fn pg_dump_command(config: &Config, recipe: &Recipe) -> Tool {
     let mut tool = Tool::new(&config.programs.pg_dump).arg("--no-password");
     tool = match recipe.format {
         Format::Plain => tool.arg("--format=plain"),
@@ -164,7 +188,7 @@ fn pg_dump_command(config: &Config, recipe: Recipe) -> Tool {
 
 struct EntryParts<'a> {
     id: String,
-    recipe: Recipe,
+    recipe: &'a Recipe,
     description: &'a str,
     trigger: &'a str,
     facts: &'a ServerFacts,
@@ -177,13 +201,22 @@ struct EntryParts<'a> {
 
 fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
     let local = |t: DateTime<Utc>| config.zone.wall_clock(t);
-    let chain = Chain::from(parts.recipe.compression);
+    let chain = parts.recipe.chain();
     let filename = naming::file_name(
         parts.recipe.kind,
         &parts.id,
         parts.recipe.format,
         chain.compression(),
+        chain.is_encrypted(),
     );
+    let encryption = parts.recipe.encryption.as_ref().map(|recipients| {
+        let recorded = Encryption {
+            method: "age".to_string(),
+            recipients: recipients.public().to_vec(),
+            passphrase: recipients.is_passphrase(),
+        };
+        Kept::new(serde_json::to_value(recorded).expect("the encryption record serializes"))
+    });
     Entry {
         path: config.store.describe(&filename),
         filename,
@@ -216,6 +249,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         verify_detail: None,
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         database_properties: Some(Kept::new(parts.facts.properties.clone())),
+        encryption,
         deleting: None,
         extra: Default::default(),
     }

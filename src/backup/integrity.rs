@@ -10,13 +10,13 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::catalog::{Entry, confine};
-use crate::codec::Chain;
 use crate::codec::decode::{self, Scan, StreamFailure};
+use crate::codec::{Chain, Identities};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
 use crate::model::naming::Format;
 use crate::model::recorded::Recorded;
-use crate::pg::feed::{self, FeedFailure};
+use crate::pg::feed::{self, FeedFailure, Source};
 use crate::pg::process::Tool;
 use crate::pg::toc::PlainTables;
 use crate::store::{Stat, Store, StoreResult};
@@ -33,11 +33,17 @@ pub struct BackupFile {
     pub chain: Chain,
     /// The size of the decoded stream, when the catalog records it.
     pub decoded_size: Option<u64>,
+    /// What decrypts an encrypted chain.
+    pub identities: Identities,
 }
 
 impl BackupFile {
     /// The entry's file, or why it cannot be used (missing, unsafe, unknown encoding).
-    pub fn locate(store: &Arc<dyn Store>, entry: &Entry) -> Result<BackupFile, String> {
+    pub fn locate(
+        store: &Arc<dyn Store>,
+        entry: &Entry,
+        identities: &Identities,
+    ) -> Result<BackupFile, String> {
         let name = BackupFile::present(&**store, entry)?;
         let chain = entry.chain()?;
         let format = match entry.format() {
@@ -54,6 +60,7 @@ impl BackupFile {
             format,
             chain,
             decoded_size,
+            identities: identities.clone(),
         })
     }
 
@@ -72,6 +79,16 @@ impl BackupFile {
     /// The stored bytes, as a stream.
     pub fn open(&self) -> StoreResult<Box<dyn Read + Send>> {
         self.store.open(&self.name)
+    }
+
+    /// The file and how to decode it, for feeding a program.
+    pub fn source(&self) -> Source<'_> {
+        Source {
+            store: &*self.store,
+            name: &self.name,
+            chain: &self.chain,
+            identities: &self.identities,
+        }
     }
 
     /// How messages name the file.
@@ -94,12 +111,13 @@ impl BackupFile {
         let source = self
             .open()
             .map_err(|e| StreamFailure::Read(io::Error::other(e)))?;
-        decode::stream(source, chain, sink, progress)
+        decode::stream(source, chain, &self.identities, sink, progress)
     }
 
     /// Up to `limit` bytes from the start of the decoded stream.
     pub fn head(&self, limit: u64) -> io::Result<Vec<u8>> {
-        decode::head(self.open().map_err(io::Error::other)?, &self.chain, limit)
+        let source = self.open().map_err(io::Error::other)?;
+        decode::head(source, &self.chain, &self.identities, limit)
     }
 
     /// The stored size; 0 when it cannot be known.
@@ -148,6 +166,20 @@ pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut
     findings
 }
 
+/// For an encrypted file: the identities given open it (its header and first chunk are
+/// decrypted and authenticated). Nothing to check for other files.
+pub fn check_decryptable(file: &BackupFile) -> Result<(), String> {
+    if !file.chain.is_encrypted() {
+        return Ok(());
+    }
+    let source = file.open().map_err(|err| err.to_string())?;
+    file.chain
+        .decoder(source, &file.identities)
+        .and_then(|mut decoded| decoded.read(&mut [0u8; 1]))
+        .map(drop)
+        .map_err(|err| format!("{} does not decrypt: {err}", file.describe()))
+}
+
 /// Everything: size, SHA-256 (or a warning when none is recorded), decoding to the end, the
 /// completion line of a plain dump, pg_restore reading a custom archive. Errors only when
 /// interrupted.
@@ -159,6 +191,16 @@ pub fn check_everything(
     collect_tables: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Findings> {
+    if file.chain.is_encrypted() && file.identities.is_empty() {
+        let mut findings = check_checksum(entry, file, progress);
+        findings.scan = None;
+        findings.warnings.push(
+            "encrypted with age and no identity given: checked its size and SHA-256 only \
+             (give --identity FILE or --passphrase-file FILE to check the dump inside)"
+                .to_string(),
+        );
+        return Ok(findings);
+    }
     let mut findings = Findings::default();
     let size = file.size();
     if size != entry.size {
@@ -189,9 +231,7 @@ pub fn check_everything(
             let fed = feed::feed(
                 &pg_restore,
                 Stdio::null(),
-                &*file.store,
-                &file.name,
-                &file.chain,
+                file.source(),
                 interrupt,
                 progress,
             );

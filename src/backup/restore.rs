@@ -13,6 +13,7 @@ pub mod swap;
 pub mod unpack;
 
 use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
@@ -51,6 +52,8 @@ pub struct Request<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub jobs: Option<u32>,
+    /// Where the decrypted archive of an encrypted backup is staged for `jobs`.
+    pub stage_dir: Option<PathBuf>,
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
     /// Replace the selected objects in an existing database, in one transaction, instead
@@ -442,7 +445,8 @@ fn load(
                 let (archive, _unpacked) = match file.local_path() {
                     Some(path) if file.chain.is_empty() => (path, None),
                     _ => {
-                        let (unpacked, sha256) = unpack::unpack(file, progress)?;
+                        let stage_dir = selection.stage_dir.as_deref();
+                        let (unpacked, sha256) = unpack::unpack(file, stage_dir, progress)?;
                         unchanged(&sha256, expected_sha256)?;
                         (unpacked.path().to_path_buf(), Some(unpacked))
                     }
@@ -456,21 +460,14 @@ fn load(
             conn.apply(tool)
         }
     };
-    let fed = feed::feed(
-        &tool,
-        Stdio::null(),
-        &*file.store,
-        &file.name,
-        &file.chain,
-        interrupt,
-        progress,
-    )
-    .map_err(|failure| match failure {
-        FeedFailure::Unreadable(err) => err,
-        FeedFailure::Program(err) | FeedFailure::StoppedEarly(err) => {
-            err.context(format!("could not load the backup into {name:?}"))
-        }
-    })?;
+    let fed = feed::feed(&tool, Stdio::null(), file.source(), interrupt, progress).map_err(
+        |failure| match failure {
+            FeedFailure::Unreadable(err) => err,
+            FeedFailure::Program(err) | FeedFailure::StoppedEarly(err) => {
+                err.context(format!("could not load the backup into {name:?}"))
+            }
+        },
+    )?;
     unchanged(&fed.scan.sha256, expected_sha256)?;
     for line in fed.warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("{}: {line}", tool.name());

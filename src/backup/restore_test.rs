@@ -124,12 +124,6 @@ fn present_tables(server: &Server, name: &str) -> Result<BTreeSet<String>> {
 /// The tables in a custom archive's table of contents (`pg_restore --list`).
 fn listed_tables(server: &Server, file: &BackupFile, interrupt: &Interrupt) -> Result<Vec<String>> {
     let pg_restore = Tool::new(&server.programs().pg_restore).arg("--list");
-    let listing = feed::capture(
-        &pg_restore,
-        &*file.store,
-        &file.name,
-        &file.chain,
-        interrupt,
-    )?;
+    let listing = feed::capture(&pg_restore, file.source(), interrupt)?;
     Ok(toc::listed_tables(&listing))
 }

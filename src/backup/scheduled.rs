@@ -3,7 +3,7 @@
 //! prunes only when the backup succeeded, copies it to the copy repositories (see
 //! [`crate::backup::scheduled_copies`]), and records the outcome.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -13,6 +13,7 @@ use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe
 use crate::backup::restore::recovery;
 use crate::backup::scheduled_copies;
 use crate::catalog::Entry;
+use crate::codec::Recipients;
 use crate::config::Config;
 use crate::model::naming::{Compression, Format};
 use crate::policy::prune;
@@ -229,7 +230,10 @@ fn backup_then_prune(
     lock: &WriteLock,
     progress: ShowProgress<'_>,
 ) -> Result<Entry, Failure> {
-    let recipe = recipe(schedule);
+    let recipe = recipe(config, schedule).map_err(|error| Failure {
+        error,
+        backup_id: None,
+    })?;
     let entry = create::create_locked(
         config,
         recipe,
@@ -252,9 +256,9 @@ fn backup_then_prune(
     Ok(entry)
 }
 
-fn recipe(schedule: &Schedule) -> Recipe {
+fn recipe(config: &Config, schedule: &Schedule) -> Result<Recipe> {
     let compression = schedule.compression.unwrap_or(Compression::Gzip);
-    Recipe {
+    Ok(Recipe {
         kind: schedule.kind.unwrap_or_default(),
         format: Format::Plain,
         compression,
@@ -263,7 +267,23 @@ fn recipe(schedule: &Schedule) -> Recipe {
             _ => DEFAULT_GZIP_LEVEL,
         },
         pg_dump_level: None,
-    }
+        encryption: encryption(config, schedule)?,
+    })
+}
+
+/// The schedule's `encryption` recipients; a relative `recipients_file` is in the home.
+fn encryption(config: &Config, schedule: &Schedule) -> Result<Option<Recipients>> {
+    let Some(encryption) = &schedule.encryption else {
+        return Ok(None);
+    };
+    let files: Vec<PathBuf> = encryption
+        .recipients_file
+        .iter()
+        .map(|file| config.home.join(file))
+        .collect();
+    let recipients = Recipients::parse(&encryption.recipients, &files)
+        .context("the schedule's \"encryption\" does not read")?;
+    Ok(recipients)
 }
 
 fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Result<()> {

@@ -99,10 +99,12 @@ fn verify_one(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut restore_tested = None;
-    match BackupFile::locate(&config.store, entry) {
+    let mut sealed = false;
+    match BackupFile::locate(&config.store, entry, &config.identities) {
         Err(problem) => problems.push(problem),
         Ok(_) if entry.is_deleting() => problems.push("the backup is being deleted".to_string()),
         Ok(file) => {
+            sealed = file.chain.is_encrypted() && file.identities.is_empty();
             let mut progress = track(format!("verifying {}", entry.id), entry.size);
             let findings = integrity::check_everything(
                 entry,
@@ -127,7 +129,13 @@ fn verify_one(
     let verdict = match (ok, restore_tested) {
         (true, tested) => Verdict {
             state: VerifyState::Ok,
-            detail: tested.map(|tables| format!("restore test passed: {tables} tables present")),
+            detail: match tested {
+                Some(tables) => Some(format!("restore test passed: {tables} tables present")),
+                None if sealed => {
+                    Some("size and SHA-256 only: encrypted, no identity given".to_string())
+                }
+                None => None,
+            },
         },
         (false, _) => Verdict {
             state: VerifyState::Failed,

@@ -70,7 +70,7 @@ impl Entry {
 
     fn old_compression(&self) -> Compression {
         match self.compressed {
-            true if self.filename.ends_with(".zst") => Compression::Zstd,
+            true if self.filename.trim_end_matches(".age").ends_with(".zst") => Compression::Zstd,
             true => Compression::Gzip,
             false => Compression::None,
         }

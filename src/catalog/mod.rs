@@ -90,12 +90,28 @@ pub struct Entry {
     /// Database-level properties at backup time, applied to the database a restore creates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_properties: Option<Kept<DatabaseProperties>>,
+    /// How the file is encrypted, when it is: never a secret, only public keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Kept<Encryption>>,
     /// Set while the backup is being deleted: the entry no longer counts as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<bool>,
     /// Fields pgbackup does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The catalog's `encryption` field: age, to these public keys or with a passphrase.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Encryption {
+    /// `age`.
+    pub method: String,
+    /// The recipients' public keys (`age1…`, `ssh-ed25519 …`); empty for a passphrase.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Encrypted with a passphrase (age's scrypt mode).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passphrase: bool,
 }
 
 impl Entry {

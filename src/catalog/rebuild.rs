@@ -11,8 +11,8 @@ use anyhow::{Context, Result, anyhow};
 use crate::backup::integrity::{self, BackupFile};
 use crate::catalog::{Catalog, Entry, FILE_NAME};
 use crate::catalog::{sidecar, untracked};
-use crate::codec::Chain;
 use crate::codec::decode::StreamFailure;
+use crate::codec::{Chain, Identities};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Format};
@@ -180,7 +180,7 @@ fn adopt(
 ) -> Result<Adopted> {
     let mut entry = untracked::entry_for_name(name, size, &store.describe(name));
     let mut notes = Vec::new();
-    let file = match BackupFile::locate(store, &entry) {
+    let file = match BackupFile::locate(store, &entry, &Identities::default()) {
         Ok(file) => file,
         Err(problem) => {
             notes.push(problem);
@@ -227,14 +227,7 @@ fn database_name(
     match file.format {
         Format::Custom => {
             let pg_restore = Tool::new(&programs.pg_restore).arg("--list");
-            let listing = feed::capture(
-                &pg_restore,
-                &*file.store,
-                &file.name,
-                &file.chain,
-                interrupt,
-            )
-            .ok()?;
+            let listing = feed::capture(&pg_restore, file.source(), interrupt).ok()?;
             listing.lines().find_map(|line| {
                 let name = line
                     .strip_prefix(';')?

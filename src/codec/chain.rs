@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io::{self, Read, Write};
 
-use super::Stage;
+use super::{Identities, Recipients, Stage};
 use crate::model::naming::Compression;
 use crate::model::recorded::Named;
 
@@ -16,10 +16,12 @@ pub struct Chain {
 }
 
 /// What encoding needs besides the chain itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The compression level, for the compression stages.
     pub level: u32,
+    /// Who can decrypt the result, for the encryption stage.
+    pub recipients: Option<Recipients>,
 }
 
 /// One encoding layer: what is written to it reaches the layer below encoded.
@@ -46,6 +48,16 @@ impl Chain {
         self.stages.is_empty()
     }
 
+    /// The same stages, then age encryption.
+    pub fn encrypted(mut self) -> Chain {
+        self.stages.push(Stage::Age);
+        self
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        self.stages.contains(&Stage::Age)
+    }
+
     /// The compression among the stages, as the catalog's `compression` field says it.
     pub fn compression(&self) -> Compression {
         self.stages
@@ -68,11 +80,16 @@ impl Chain {
         Ok(Encoder { top })
     }
 
-    /// Reads `reader`'s stored bytes back through every stage, last applied first.
-    pub fn decoder<'r, R: Read + 'r>(&self, reader: R) -> io::Result<Box<dyn Read + 'r>> {
+    /// Reads `reader`'s stored bytes back through every stage, last applied first;
+    /// `identities` decrypt an encrypted chain.
+    pub fn decoder<'r, R: Read + 'r>(
+        &self,
+        reader: R,
+        identities: &Identities,
+    ) -> io::Result<Box<dyn Read + 'r>> {
         let mut decoded: Box<dyn Read + 'r> = Box::new(reader);
         for stage in self.stages.iter().rev() {
-            decoded = stage.decoder(decoded)?;
+            decoded = stage.decoder(decoded, identities)?;
         }
         Ok(decoded)
     }

@@ -1,6 +1,7 @@
 use std::io::{Read, Write};
 
 use super::{Chain, Settings};
+use crate::codec::Identities;
 use crate::codec::Stage;
 use crate::model::naming::Compression;
 
@@ -12,7 +13,15 @@ fn data() -> Vec<u8> {
 
 fn encode(chain: &Chain, level: u32, data: &[u8]) -> Vec<u8> {
     let mut stored = Vec::new();
-    let mut encoder = chain.encoder(&mut stored, &Settings { level }).unwrap();
+    let mut encoder = chain
+        .encoder(
+            &mut stored,
+            &Settings {
+                level,
+                recipients: None,
+            },
+        )
+        .unwrap();
     for piece in data.chunks(7000) {
         encoder.write_all(piece).unwrap();
     }
@@ -24,7 +33,7 @@ fn encode(chain: &Chain, level: u32, data: &[u8]) -> Vec<u8> {
 fn decode(chain: &Chain, stored: &[u8]) -> Vec<u8> {
     let mut decoded = Vec::new();
     chain
-        .decoder(stored)
+        .decoder(stored, &Identities::default())
         .unwrap()
         .read_to_end(&mut decoded)
         .unwrap();
@@ -112,7 +121,7 @@ fn a_truncated_stream_does_not_decode() {
         let stored = encode(&chain, 3, &data);
         let mut out = Vec::new();
         let result = chain
-            .decoder(&stored[..stored.len() - 5])
+            .decoder(&stored[..stored.len() - 5], &Identities::default())
             .unwrap()
             .read_to_end(&mut out);
         assert!(result.is_err(), "{chain}");

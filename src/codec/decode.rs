@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
-use crate::codec::Chain;
+use crate::codec::{Chain, Identities};
 use crate::pg::dump::hex;
 
 const CHUNK: usize = 256 * 1024;
@@ -43,6 +43,7 @@ pub enum StreamFailure {
 pub fn stream(
     source: impl Read,
     chain: &Chain,
+    identities: &Identities,
     sink: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Scan, StreamFailure> {
@@ -51,7 +52,9 @@ pub fn stream(
     let mut tail = VecDeque::with_capacity(2 * TAIL);
     let mut raw_size = 0u64;
     {
-        let mut decoded = chain.decoder(&mut raw).map_err(StreamFailure::Read)?;
+        let mut decoded = chain
+            .decoder(&mut raw, identities)
+            .map_err(StreamFailure::Read)?;
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = match decoded.read(&mut buf) {
@@ -84,10 +87,15 @@ pub fn stream(
 }
 
 /// Up to `limit` bytes from the start of the decoded stream.
-pub fn head(mut source: impl Read, chain: &Chain, limit: u64) -> io::Result<Vec<u8>> {
+pub fn head(
+    mut source: impl Read,
+    chain: &Chain,
+    identities: &Identities,
+    limit: u64,
+) -> io::Result<Vec<u8>> {
     let mut head = Vec::new();
     chain
-        .decoder(&mut source)?
+        .decoder(&mut source, identities)?
         .take(limit)
         .read_to_end(&mut head)?;
     Ok(head)
@@ -126,7 +134,7 @@ mod tests {
     use sha2::{Digest, Sha256};
 
     use super::{StreamFailure, stream};
-    use crate::codec::Chain;
+    use crate::codec::{Chain, Identities};
     use crate::model::naming::Compression;
     use crate::pg::dump::hex;
 
@@ -138,7 +146,14 @@ mod tests {
 
     fn scan(bytes: &[u8], compression: Compression) -> Result<(super::Scan, Vec<u8>), String> {
         let mut out = Vec::new();
-        match stream(bytes, &Chain::from(compression), &mut out, &mut |_| {}) {
+        let none = Identities::default();
+        match stream(
+            bytes,
+            &Chain::from(compression),
+            &none,
+            &mut out,
+            &mut |_| {},
+        ) {
             Ok(scan) => Ok((scan, out)),
             Err(StreamFailure::Read(e)) | Err(StreamFailure::Write(e)) => Err(e.to_string()),
         }
@@ -182,7 +197,8 @@ mod tests {
                 Ok(())
             }
         }
-        let failure = stream(&b"hello"[..], &Chain::NONE, &mut Closed, &mut |_| {});
+        let none = Identities::default();
+        let failure = stream(&b"hello"[..], &Chain::NONE, &none, &mut Closed, &mut |_| {});
         assert!(matches!(failure, Err(StreamFailure::Write(_))));
     }
 }

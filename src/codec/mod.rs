@@ -4,9 +4,11 @@
 //! extension it adds to a file name, and how it encodes and decodes. A new stage (say,
 //! encryption after compression) is a new module and one arm in each `match` below.
 
+mod age;
 pub mod chain;
 pub mod decode;
 mod gzip;
+pub mod keys;
 mod zstd;
 
 use std::io::{self, Read};
@@ -17,6 +19,7 @@ use crate::model::naming::Compression;
 use crate::model::recorded::Named;
 use chain::Layer;
 pub use chain::{Chain, Encoder, Settings};
+pub use keys::{Identities, Recipients};
 
 /// One transformation of the stored bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -24,15 +27,18 @@ pub use chain::{Chain, Encoder, Settings};
 pub enum Stage {
     Gzip,
     Zstd,
+    /// age encryption, after compression.
+    Age,
 }
 
 impl Named for Stage {
-    const ALL: &'static [Stage] = &[Stage::Gzip, Stage::Zstd];
+    const ALL: &'static [Stage] = &[Stage::Gzip, Stage::Zstd, Stage::Age];
 
     fn name(self) -> &'static str {
         match self {
             Stage::Gzip => "gzip",
             Stage::Zstd => "zstd",
+            Stage::Age => "age",
         }
     }
 }
@@ -43,6 +49,7 @@ impl Stage {
         match self {
             Stage::Gzip => Some(Compression::Gzip),
             Stage::Zstd => Some(Compression::Zstd),
+            Stage::Age => None,
         }
     }
 
@@ -51,14 +58,20 @@ impl Stage {
         match self {
             Stage::Gzip => Ok(gzip::encoder(next, settings.level)),
             Stage::Zstd => zstd::encoder(next, settings.level),
+            Stage::Age => age::encoder(next, settings.recipients.as_ref()),
         }
     }
 
     /// Wraps `encoded`: reading the result gives what this stage was given when writing.
-    fn decoder<'r>(self, encoded: Box<dyn Read + 'r>) -> io::Result<Box<dyn Read + 'r>> {
+    fn decoder<'r>(
+        self,
+        encoded: Box<dyn Read + 'r>,
+        identities: &Identities,
+    ) -> io::Result<Box<dyn Read + 'r>> {
         match self {
             Stage::Gzip => Ok(gzip::decoder(encoded)),
             Stage::Zstd => zstd::decoder(encoded),
+            Stage::Age => age::decoder(encoded, identities),
         }
     }
 }

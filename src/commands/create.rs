@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
 use crate::cli::CreateArgs;
+use crate::codec::Recipients;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
@@ -14,7 +15,7 @@ use crate::state::audit;
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 impl Recipe {
-    pub fn from_args(args: &CreateArgs) -> Result<Recipe> {
+    pub fn from_args(args: &CreateArgs, config: &Config) -> Result<Recipe> {
         let format = args.format;
         let compression = match (args.no_compress, args.compression, format) {
             (true, _, _) => Compression::None,
@@ -59,12 +60,13 @@ impl Recipe {
             compression,
             level,
             pg_dump_level,
+            encryption: encryption(args, config)?,
         })
     }
 }
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
-    let recipe = Recipe::from_args(args)?;
+    let recipe = Recipe::from_args(args, config)?;
     let length = args.description.chars().count();
     if length > MAX_DESCRIPTION_CHARS {
         return Err(exit::usage(format!(
@@ -94,6 +96,22 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         ))?;
     }
     Ok(0)
+}
+
+/// `--recipient` and `--recipients-file`, or the `--passphrase-file`'s passphrase (age
+/// does not mix the two).
+fn encryption(args: &CreateArgs, config: &Config) -> Result<Option<Recipients>> {
+    let keys = Recipients::parse(&args.recipients, &args.recipients_files)
+        .map_err(|err| exit::usage(format!("{err:#}")))?;
+    match (keys, &config.passphrase) {
+        (Some(_), Some(_)) => Err(exit::usage(
+            "--passphrase-file does not go with --recipient or --recipients-file: age \
+             encrypts either to public keys or with a passphrase",
+        )),
+        (Some(keys), None) => Ok(Some(keys)),
+        (None, Some(passphrase)) => Ok(Some(Recipients::Passphrase(passphrase.clone()))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// This process's peak resident memory (VmHWM), for benchmarks.

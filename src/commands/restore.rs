@@ -98,8 +98,15 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
     schema_only::check_type(&entry, args.kind)?;
-    let file = BackupFile::locate(&config.store, &entry)
+    let file = BackupFile::locate(&config.store, &entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+    // An encrypted file opens with the keys given, before its archive is even listed.
+    if let Err(problem) = integrity::check_decryptable(&file) {
+        bail!(
+            "cannot restore backup {}, so nothing was touched: {problem}",
+            entry.id
+        );
+    }
     let mut selection = selection(args, &file)?;
     if selection.is_partial() {
         // Up front: a selection that matches nothing in the archive is a usage error.
@@ -339,8 +346,16 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
              they do not go with --replace, --drop-previous or --jobs",
         ));
     }
+    if args.jobs.is_some() && file.chain.is_encrypted() && args.stage_dir.is_none() {
+        return Err(exit::usage(
+            "the backup is encrypted, and pg_restore --jobs needs a file it can seek in, so \
+             the decrypted archive would be written to disk: pass --stage-dir DIR to stage \
+             it in a private folder there (removed afterwards), or restore without --jobs",
+        ));
+    }
     Ok(Selection {
         jobs: args.jobs,
+        stage_dir: args.stage_dir.clone(),
         tables: args.table.clone(),
         schemas: args.schema.clone(),
         in_place: false,

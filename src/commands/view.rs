@@ -78,7 +78,8 @@ struct Contents<'a> {
 
 /// `view --contents`: the tables the backup holds, with rows and bytes of data.
 fn contents(config: &Config, entry: &Entry) -> Result<u8> {
-    let file = BackupFile::locate(&config.store, entry).map_err(anyhow::Error::msg)?;
+    let file =
+        BackupFile::locate(&config.store, entry, &config.identities).map_err(anyhow::Error::msg)?;
     let pg_restore = Tool::new(&config.programs.pg_restore);
     let tables = contents::read(&file, &pg_restore, &Interrupt::untrapped())?;
     if config.json {

@@ -1,4 +1,5 @@
-//! Backup file names (`backup_{type}_{YYYYMMDD}_{HHMMSS}[_N].sql[.gz|.zst]`, `.dump`) and IDs.
+//! Backup file names (`backup_{type}_{YYYYMMDD}_{HHMMSS}[_N].sql[.gz|.zst][.age]`, `.dump`)
+//! and IDs.
 
 use std::fmt;
 
@@ -122,12 +123,22 @@ pub fn extension(format: Format, compression: Compression) -> &'static str {
     }
 }
 
+/// What an age-encrypted backup's name ends with, after the format and compression's.
+pub const ENCRYPTED_SUFFIX: &str = ".age";
+
 /// The final file name of a backup.
-pub fn file_name(kind: Kind, id: &str, format: Format, compression: Compression) -> String {
+pub fn file_name(
+    kind: Kind,
+    id: &str,
+    format: Format,
+    compression: Compression,
+    encrypted: bool,
+) -> String {
     format!(
-        "backup_{}_{id}{}",
+        "backup_{}_{id}{}{}",
         kind.as_str(),
-        extension(format, compression)
+        extension(format, compression),
+        if encrypted { ENCRYPTED_SUFFIX } else { "" }
     )
 }
 
@@ -154,11 +165,17 @@ pub struct ParsedName {
     pub stamp: NaiveDateTime,
     pub format: Format,
     pub compression: Compression,
+    /// The name ends with `.age`.
+    pub encrypted: bool,
 }
 
 /// Parses a backup file name; `None` for anything that does not follow the scheme.
 pub fn parse_file_name(name: &str) -> Option<ParsedName> {
     let rest = name.strip_prefix("backup_")?;
+    let (rest, encrypted) = match rest.strip_suffix(ENCRYPTED_SUFFIX) {
+        Some(rest) => (rest, true),
+        None => (rest, false),
+    };
     let (kind, rest) = if let Some(r) = rest.strip_prefix("full_") {
         (Kind::Full, r)
     } else {
@@ -183,6 +200,7 @@ pub fn parse_file_name(name: &str) -> Option<ParsedName> {
         stamp,
         format,
         compression,
+        encrypted,
     })
 }
 
@@ -204,7 +222,7 @@ mod tests {
         let id = backup_id(stamp, 1);
         assert_eq!(id, "20250408_160000");
         assert_eq!(
-            file_name(Kind::Full, &id, Format::Plain, Compression::Gzip),
+            file_name(Kind::Full, &id, Format::Plain, Compression::Gzip, false),
             "backup_full_20250408_160000.sql.gz"
         );
         assert_eq!(
@@ -212,7 +230,8 @@ mod tests {
                 Kind::Schema,
                 &backup_id(stamp, 2),
                 Format::Plain,
-                Compression::None
+                Compression::None,
+                false
             ),
             "backup_schema_20250408_160000_2.sql"
         );
@@ -231,6 +250,22 @@ mod tests {
         );
         let parsed = parse_file_name("backup_full_20250408_160000.sql.zst").unwrap();
         assert_eq!(parsed.compression, Compression::Zstd);
+        assert!(!parsed.encrypted);
+        let parsed = parse_file_name("backup_full_20250408_160000.sql.gz.age").unwrap();
+        assert_eq!(parsed.compression, Compression::Gzip);
+        assert!(parsed.encrypted);
+        let parsed = parse_file_name("backup_full_20250408_160000.dump.age").unwrap();
+        assert_eq!((parsed.format, parsed.encrypted), (Format::Custom, true));
+        assert_eq!(
+            file_name(
+                Kind::Full,
+                "20250408_160000",
+                Format::Plain,
+                Compression::Gzip,
+                true
+            ),
+            "backup_full_20250408_160000.sql.gz.age"
+        );
     }
 
     #[test]
@@ -243,6 +278,9 @@ mod tests {
             "backup_full_20250408_160000_.sql",
             "backup_full_20250408_160000.sql.bz2",
             ".backup_full_20250408_160000.sql.partial",
+            "backup_full_20250408_160000.age",
+            "backup_full_20250408_160000.sql.age.gz",
+            "backup_full_20250408_160000.sql.gz.age.meta.json",
             "backup_full_20250408_160000.sql.gz.meta.json",
             "backup_full_20250408_160000.dump.meta.json",
             ".backup_metadata.json.123.tmp",
@@ -285,7 +323,7 @@ mod tests {
             assert_eq!(compression.as_str(), compression_name);
             assert_eq!(Compression::from_name(compression_name), Some(compression));
             assert_eq!(extension(format, compression), ext);
-            let name = file_name(Kind::Full, "20250408_160000", format, compression);
+            let name = file_name(Kind::Full, "20250408_160000", format, compression, false);
             let parsed = parse_file_name(&name).unwrap();
             assert_eq!((parsed.format, parsed.compression), (format, compression));
         }

@@ -42,9 +42,7 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
             let fed = feed::feed(
                 &tool,
                 Stdio::from(writer),
-                &*file.store,
-                &file.name,
-                &file.chain,
+                file.source(),
                 interrupt,
                 &mut |_| {},
             );

@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 
 use crate::codec::{Chain, Settings};
 use crate::interrupt::Interrupt;
-use crate::model::naming::Compression;
 use crate::pg::process::{Running, Tool};
 use crate::pg::readahead::ReadAhead;
 use crate::store::{Pending, Store};
@@ -25,8 +24,9 @@ pub struct DumpPlan<'a> {
     pub pg_dump: Tool,
     pub store: &'a dyn Store,
     pub final_name: String,
-    pub compression: Compression,
-    pub level: u32,
+    /// The stages pg_dump's output goes through, and what they need.
+    pub chain: Chain,
+    pub settings: Settings,
     /// Called with the number of bytes read from pg_dump so far.
     pub progress: &'a dyn Fn(u64),
 }
@@ -79,9 +79,9 @@ fn stream(child: &mut Running, pending: Box<dyn Pending>, plan: &DumpPlan<'_>) -
     // The pending object's errors name what it was writing.
     let write_error = anyhow::Error::new;
     let mut hashing = HashingFile::new(pending);
-    let settings = Settings { level: plan.level };
-    let mut sink = Chain::from(plan.compression)
-        .encoder(&mut hashing, &settings)
+    let mut sink = plan
+        .chain
+        .encoder(&mut hashing, &plan.settings)
         .map_err(write_error)?;
     // pg_dump keeps running while a chunk is being compressed (bench/RESULTS.md).
     let mut chunks = ReadAhead::spawn(stdout, CHUNK, QUEUE_DEPTH);
@@ -93,6 +93,8 @@ fn stream(child: &mut Running, pending: Box<dyn Pending>, plan: &DumpPlan<'_>) -
         sink.write_all(&chunk).map_err(write_error)?;
         chunks.recycle(chunk);
     }
+    // The end of every stream (the age stream's last chunk among them) is part of the
+    // commit: a stream not finished is never committed, so never recorded.
     sink.finish().map_err(write_error)?;
     Ok(Written {
         pending: hashing.file,

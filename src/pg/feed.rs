@@ -6,8 +6,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
-use crate::codec::Chain;
 use crate::codec::decode::{self, Scan, StreamFailure};
+use crate::codec::{Chain, Identities};
 use crate::interrupt::Interrupt;
 use crate::pg::dump::enlarge_pipe;
 use crate::pg::process::Tool;
@@ -42,14 +42,22 @@ impl FeedFailure {
     }
 }
 
-/// Runs `tool` with the decoded content of the object `name` on its stdin and its stdout
-/// sent to `stdout`. A signal stops the program.
+/// A stored object and how to decode it.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    pub store: &'a dyn Store,
+    pub name: &'a str,
+    pub chain: &'a Chain,
+    /// What decrypts an encrypted chain.
+    pub identities: &'a Identities,
+}
+
+/// Runs `tool` with the decoded content of `source` on its stdin and its stdout sent to
+/// `stdout`. A signal stops the program.
 pub fn feed(
     tool: &Tool,
     stdout: Stdio,
-    store: &dyn Store,
-    name: &str,
-    chain: &Chain,
+    source: Source<'_>,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fed, FeedFailure> {
@@ -57,10 +65,16 @@ pub fn feed(
     let guard = interrupt.watch_child(child.pid());
     let mut stdin = child.take_stdin();
     enlarge_pipe(&stdin);
+    let Source {
+        store,
+        name,
+        chain,
+        identities,
+    } = source;
     let streamed = store
         .open(name)
         .map_err(|e| StreamFailure::Read(io::Error::other(e)))
-        .and_then(|source| decode::stream(source, chain, &mut stdin, progress));
+        .and_then(|read| decode::stream(read, chain, identities, &mut stdin, progress));
     drop(stdin);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {
@@ -87,30 +101,16 @@ pub fn feed(
     outcome
 }
 
-/// Runs `tool` with the decoded content of the object `name` on its stdin and returns its
-/// stdout; the program may stop reading early (as `pg_restore --list` does after the table
-/// of contents).
-pub fn capture(
-    tool: &Tool,
-    store: &dyn Store,
-    name: &str,
-    chain: &Chain,
-    interrupt: &Interrupt,
-) -> Result<String> {
+/// Runs `tool` with the decoded content of `source` on its stdin and returns its stdout;
+/// the program may stop reading early (as `pg_restore --list` does after the table of
+/// contents).
+pub fn capture(tool: &Tool, source: Source<'_>, interrupt: &Interrupt) -> Result<String> {
     let (mut reader, writer) = std::io::pipe().context("could not create a pipe")?;
     let collector = std::thread::spawn(move || {
         let mut output = String::new();
         reader.read_to_string(&mut output).map(|_| output)
     });
-    let fed = feed(
-        tool,
-        Stdio::from(writer),
-        store,
-        name,
-        chain,
-        interrupt,
-        &mut |_| {},
-    );
+    let fed = feed(tool, Stdio::from(writer), source, interrupt, &mut |_| {});
     let output = collector
         .join()
         .expect("the output reader does not panic")

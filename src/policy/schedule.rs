@@ -16,6 +16,7 @@ use crate::policy::keep::{self, Keep};
 
 mod copies;
 mod document;
+mod encryption;
 mod run_state;
 mod run_times;
 mod salvage;
@@ -23,6 +24,7 @@ mod tolerant;
 
 pub use copies::{CopyTarget, PendingCopy, identity as repository_identity};
 pub use document::{Damage, Document, Field, Retention};
+pub use encryption::Encryption;
 
 pub use run_state::{
     Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
@@ -104,6 +106,9 @@ pub struct Schedule {
     /// Copies that failed, retried at the next run (due or not).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pending_copies: Vec<PendingCopy>,
+    /// The age recipients scheduled backups are encrypted to; unencrypted when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
     /// Keys this version does not know, written back as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -160,6 +165,7 @@ impl Default for Schedule {
             repository: None,
             copies: Vec::new(),
             pending_copies: Vec::new(),
+            encryption: None,
             extra: Map::new(),
         }
     }

@@ -8,6 +8,7 @@ mod copy;
 mod create;
 mod damaged;
 mod delete;
+mod encryption;
 mod faults;
 mod foreign_objects;
 mod honest;

@@ -34,14 +34,7 @@ pub fn read_toc(
     interrupt: &Interrupt,
 ) -> Result<Vec<TocEntry>> {
     let pg_restore = Tool::new(&programs.pg_restore).args(["--list", "--verbose"]);
-    let listing = feed::capture(
-        &pg_restore,
-        &*file.store,
-        &file.name,
-        &file.chain,
-        interrupt,
-    )
-    .with_context(|| {
+    let listing = feed::capture(&pg_restore, file.source(), interrupt).with_context(|| {
         format!(
             "could not read the table of contents of {}",
             file.describe()
@@ -289,13 +282,7 @@ pub fn load(
             let pg_restore = Tool::new(&server.programs().pg_restore)
                 .args(["--exit-on-error", "--file=-", "--use-list"])
                 .arg(&acl_list.0);
-            feed::capture(
-                &pg_restore,
-                &*file.store,
-                &file.name,
-                &file.chain,
-                interrupt,
-            )?
+            feed::capture(&pg_restore, file.source(), interrupt)?
         }
     };
 

@@ -4,7 +4,8 @@
 //!
 //! The copy goes to a private (0700) folder made for it in the temporary folder (`TMPDIR`),
 //! only after checking that the filesystem has room for it, and the folder is removed with
-//! everything in it when the copy is dropped.
+//! everything in it when the copy is dropped. A decrypted archive is staged only inside the
+//! `--stage-dir` the operator chose: no plaintext goes anywhere else on disk.
 
 use std::fs::{self, DirBuilder};
 use std::io::ErrorKind;
@@ -43,10 +44,21 @@ impl Drop for Unpacked {
     }
 }
 
-/// Decodes `file` into a private staging folder; returns it and the SHA-256 of what was
-/// read.
-pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpacked, String)> {
-    let parent = std::env::temp_dir();
+/// Decodes `file` into a private staging folder (inside `stage_dir` when given; an encrypted
+/// file needs one); returns it and the SHA-256 of what was read.
+pub fn unpack(
+    file: &BackupFile,
+    stage_dir: Option<&Path>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(Unpacked, String)> {
+    let parent = match stage_dir {
+        Some(dir) => dir.to_path_buf(),
+        None if file.chain.is_encrypted() => bail!(
+            "{} is encrypted: its decrypted archive is only staged in a --stage-dir",
+            file.describe()
+        ),
+        None => std::env::temp_dir(),
+    };
     if let Some(needed) = file.decoded_size {
         check_room(&parent, needed, file)?;
     }
@@ -54,11 +66,20 @@ pub fn unpack(file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Result<(Unpac
     let path = dir.join(format!("{}.unpacked", file.name));
     let unpacked = Unpacked { dir, path };
     let mut out = fsutil::create_private_file(&unpacked.path)?;
-    tracing::info!(
-        "staging {} in {} for a parallel pg_restore",
-        file.describe(),
-        unpacked.path.display()
-    );
+    if file.chain.is_encrypted() {
+        tracing::warn!(
+            "staging the decrypted archive of {} in {} (a private folder, removed \
+             afterwards) for a parallel pg_restore",
+            file.describe(),
+            unpacked.path.display()
+        );
+    } else {
+        tracing::info!(
+            "staging {} in {} for a parallel pg_restore",
+            file.describe(),
+            unpacked.path.display()
+        );
+    }
     let scan = file
         .stream(&file.chain, &mut out, progress)
         .map_err(|failure| match failure {
@@ -80,7 +101,7 @@ fn check_room(parent: &Path, needed: u64, file: &BackupFile) -> Result<()> {
     if space.free_bytes < needed {
         bail!(
             "restore --jobs needs a local copy of {} ({}), but {} has only {} free: set \
-             TMPDIR to a folder with room for it, or restore without --jobs",
+             TMPDIR (or --stage-dir) to a folder with room for it, or restore without --jobs",
             file.describe(),
             format_size(needed),
             parent.display(),

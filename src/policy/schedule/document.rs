@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::copies::{self, CopyTarget, Listed, PendingCopy};
+use super::encryption::{self, Encryption};
 use super::run_times::{self, RunTime};
 use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
 use crate::model::naming::{Compression, Kind};
@@ -69,6 +70,7 @@ pub struct Document {
     pub repository: Field<String>,
     pub copies: Listed<CopyTarget>,
     pub pending_copies: Listed<PendingCopy>,
+    pub encryption: Field<Encryption>,
     /// Keys this version does not know, in the file's order, written back as they were.
     pub extra: Map<String, Value>,
 }
@@ -151,6 +153,7 @@ impl Document {
             repository,
             copies,
             pending_copies: copies::read_pending(f.shift_remove("pending_copies")),
+            encryption: Field::take(f, "encryption", encryption::parse),
             extra: fields,
         }
     }
@@ -177,6 +180,7 @@ impl Document {
                 self.failed_attempts.damage(),
                 self.metrics_file.damage(),
                 self.repository.damage(),
+                self.encryption.damage(),
             ]
             .into_iter()
             .flatten(),
@@ -225,6 +229,7 @@ impl Document {
             repository: self.repository.into_value(),
             copies: self.copies.items,
             pending_copies: self.pending_copies.items,
+            encryption: self.encryption.into_value(),
             extra: self.extra,
         }
     }
