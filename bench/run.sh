@@ -17,8 +17,9 @@
 # --bin uses an already built pgbackup instead of building the release binary.
 # When s3s-fs and rclone are installed, an s3 section starts s3s-fs on loopback
 # and times local create against create --repo s3://... and against
-# pg_dump | gzip -1 | rclone rcat, with peak memory. --only create|s3|restore
-# runs one section.
+# pg_dump | gzip -1 | rclone rcat, with peak memory. When age-keygen is
+# installed, an age section times each create with and without --recipient.
+# --only create|s3|age|restore runs one section.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
         --runs) runs="$2"; shift ;;
         --bin) bin="$(realpath "$2")"; shift ;;
         --only) only="$2"; shift ;;
-        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only create|s3|restore]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only create|s3|age|restore]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -169,6 +170,11 @@ fi
 if section s3 && command -v rclone >/dev/null && { command -v s3s-fs >/dev/null || [ -x "$HOME/.cargo/bin/s3s-fs" ]; }; then
     # shellcheck source=bench/s3.sh
     . bench/s3.sh
+fi
+
+if section age && command -v age-keygen >/dev/null; then
+    # shellcheck source=bench/age.sh
+    . bench/age.sh
 fi
 
 section restore || exit 0

@@ -35,7 +35,7 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
 fi
 
 ./scripts/build-deps.sh
-shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/s3.sh bench/list.sh
+shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/s3.sh bench/age.sh bench/list.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
 cargo build --locked --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
