@@ -610,3 +610,72 @@ fn in_s3_the_object_s_bytes_are_the_encrypted_file() {
     ]);
     assert_success(&verified);
 }
+
+#[test]
+fn a_copy_to_s3_stays_encrypted_and_decrypts_only_with_the_identity() {
+    let env = Env::new();
+    let server = crate::support::s3::S3Server::start();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = keygen(keys.path(), "key.txt");
+    let created = run_ok(
+        env.command()
+            .args(["create", "--json", "--recipient", &public]),
+    );
+    let entry: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let local = fs::read(file_of(&env, &entry)).unwrap();
+
+    let url = server.url("offsite");
+    run_ok(
+        env.command()
+            .envs(server.vars())
+            .args(["copy", id(&entry), "--to", &url]),
+    );
+    let object = server
+        .bucket_dir()
+        .join("offsite")
+        .join(entry["filename"].as_str().unwrap());
+    assert!(object.to_str().unwrap().ends_with(".age"));
+    assert_eq!(
+        fs::read(&object).unwrap(),
+        local,
+        "the object is the encrypted file"
+    );
+    let everything = all_text(&server.bucket_dir());
+    assert!(
+        !everything.contains("item 999") && !everything.contains(&secret_of(&key)),
+        "no plaintext and no identity in the bucket"
+    );
+
+    let from_s3 = |args: &[&str]| {
+        env.cmd()
+            .envs(server.vars())
+            .args(["--repo", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let refused = from_s3(&["restore", id(&entry), "--yes", "--target", "copied"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--identity"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!env.cluster.databases().contains(&"copied".to_string()));
+    let restored = from_s3(&[
+        "restore",
+        id(&entry),
+        "--yes",
+        "--target",
+        "copied",
+        "--identity",
+        key.to_str().unwrap(),
+    ]);
+    assert_success(&restored);
+    assert_eq!(
+        env.cluster
+            .psql("copied", "SELECT count(*) FROM items")
+            .trim(),
+        "1000"
+    );
+}
