@@ -87,7 +87,7 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Apply the retention policy
     Prune(PruneArgs),
-    /// Report database, backup and schedule health (monitoring exit codes)
+    /// Report database, backup, repository and schedule health (monitoring exit codes)
     Status(StatusArgs),
     /// Run the scheduled backup if it is due (what the systemd timer runs)
     RunScheduled(RunScheduledArgs),

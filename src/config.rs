@@ -18,7 +18,7 @@ use crate::pg::conn::{Conn, ServerOptions};
 use crate::policy::schedule::Document;
 use crate::state::schedule_file::{self, Stored};
 use crate::store::s3::S3Store;
-use crate::store::{LocalStore, Store};
+use crate::store::{LazyStore, LocalStore, Store};
 
 pub const DEFAULT_HOME: &str = "/var/lib/pgbackup";
 pub const SCHEDULE_FILE: &str = "backup_schedule.json";
@@ -34,8 +34,12 @@ pub struct PgPrograms {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub home: PathBuf,
-    /// The repository: backup files, their metadata files, the catalog.
+    /// The repository: backup files, their metadata files, the catalog. An S3 repository
+    /// is contacted only when first used.
     pub store: Arc<dyn Store>,
+    /// The repository was named (`--repo`, `PGBACKUP_REPO` or the schedule's
+    /// `repository`) rather than the home's `backups/` folder by default.
+    pub repository_named: bool,
     pub logs_dir: PathBuf,
     pub schedule_path: PathBuf,
     pub conn: Conn,
@@ -101,13 +105,12 @@ impl Config {
             .map(keys::read_passphrase)
             .transpose()?;
         let identities = Identities::read(&global.identities, passphrase.as_ref())?;
+        let primary = primary_url(global.repo.as_deref(), from_schedule.repository)?;
         Ok(Config {
             identities,
             passphrase,
-            store: repository(
-                primary_url(global.repo.as_deref(), from_schedule.repository)?.as_deref(),
-                &home.join("backups"),
-            )?,
+            repository_named: primary.as_deref().is_some_and(|url| !url.is_empty()),
+            store: lazy_repository(primary.as_deref(), &home.join("backups"))?,
             logs_dir: home.join("logs"),
             schedule_path,
             home,
@@ -223,6 +226,22 @@ fn current_uid_name() -> String {
 /// Opens a repository the schedule file names: `s3://BUCKET/PREFIX` or an absolute folder.
 pub fn open_repository(url: &str) -> Result<Arc<dyn Store>> {
     repository(Some(url), Path::new("/"))
+}
+
+/// The repository as [`repository`] gives it, except that an S3 one is only opened (and
+/// its server contacted) when first used: commands that never touch backups work while
+/// the bucket cannot be reached, and the others fail at their first use with the reason.
+fn lazy_repository(url: Option<&str>, default_folder: &Path) -> Result<Arc<dyn Store>> {
+    match url {
+        Some(url) if url.starts_with("s3://") => {
+            let location = crate::store::s3::location_of(url)?;
+            let url = url.to_string();
+            Ok(Arc::new(LazyStore::new(location, move || {
+                Ok(Arc::new(S3Store::open(&url)?) as Arc<dyn Store>)
+            })))
+        }
+        _ => repository(url, default_folder),
+    }
 }
 
 /// The repository `--repo` (or `PGBACKUP_REPO`) names: `s3://BUCKET/PREFIX`, or a folder;

@@ -172,7 +172,7 @@ fn plan_first_run(config: &Config, schedule: Schedule) -> Schedule {
         return schedule;
     }
     let planned = (|| {
-        let _lock = recovery::lock_home(config)?;
+        let _lock = recovery::lock_schedule(config)?;
         let mut current = schedule_file::load(&config.schedule_path)?;
         if schedule::plan_first_run(&mut current, Utc::now()) {
             schedule_file::save(&config.schedule_path, &current)?;

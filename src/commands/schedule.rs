@@ -136,7 +136,7 @@ fn show(config: &Config) -> Result<u8> {
 
 fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
     let outcome = (|| {
-        let _lock = recovery::lock_home(config)?;
+        let _lock = recovery::lock_schedule(config)?;
         let path = &config.schedule_path;
         let (current, damage) = match schedule_file::read(path)? {
             Stored::Missing => (Schedule::default(), None),

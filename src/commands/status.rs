@@ -15,6 +15,7 @@ use crate::policy::schedule::RETRY_DELAYS_MINUTES;
 use crate::status::backups::BackupsReport;
 use crate::status::database::DatabaseReport;
 use crate::status::limits::Limits;
+use crate::status::repositories::{RepositoryReport, Role};
 use crate::status::restores::RestoresReport;
 use crate::status::schedule_view::ScheduleReport;
 use crate::status::{self, Report, State, prometheus};
@@ -111,6 +112,10 @@ fn human(report: &Report, paint: Paint) -> String {
     if let Some(backups) = &report.backups {
         lines.push(String::new());
         lines.extend(backup_lines(backups));
+    }
+    if let Some(repositories) = &report.repositories {
+        lines.push(String::new());
+        lines.extend(repository_lines(repositories, paint));
     }
     if let Some(schedule) = &report.schedule {
         lines.push(String::new());
@@ -294,6 +299,53 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
     };
     for name in &backups.partials {
         lines.push(format!("{INDENT}{partial_label}: {}", shown(name)));
+    }
+    lines
+}
+
+/// Each repository on one line, then the newest backup of each database and type in it.
+fn repository_lines(repositories: &[RepositoryReport], paint: Paint) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (n, repo) in repositories.iter().enumerate() {
+        let label = if n == 0 { "repos     " } else { INDENT };
+        let role = match repo.role {
+            Role::Primary => "primary",
+            Role::Copy => "copy",
+        };
+        let name = shown(&repo.repository);
+        let pending = match repo.pending_copies.len() {
+            0 => String::new(),
+            1 => "; 1 copy pending".to_string(),
+            n => format!("; {n} copies pending"),
+        };
+        let facts = match (repo.reachable, repo.count, repo.total_bytes) {
+            (false, ..) => format!(
+                "{}: {}",
+                paint.colour("31", "unreachable"),
+                shown(repo.error.as_deref().unwrap_or(""))
+            ),
+            (true, Some(count), Some(bytes)) => {
+                format!("{count} complete, {}", format_size(bytes))
+            }
+            (true, ..) => format!(
+                "reachable, not read: {}",
+                shown(repo.error.as_deref().unwrap_or(""))
+            ),
+        };
+        lines.push(format!("{label}{name} ({role}): {facts}{pending}"));
+        for g in &repo.groups {
+            let age = g.newest.age_seconds.map_or_else(
+                || "date unknown".to_string(),
+                |a| format!("{} ago", format_duration(a)),
+            );
+            lines.push(format!(
+                "{INDENT}  {} {}: newest {} {age} ({})",
+                shown(&g.database),
+                shown(&g.kind),
+                shown(&g.newest.id),
+                format_size(g.newest.size_bytes)
+            ));
+        }
     }
     lines
 }

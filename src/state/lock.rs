@@ -31,6 +31,16 @@ pub struct WriteLock {
 /// Takes the lock at once or fails with [`Refusal::LockHeld`] naming the holder.
 /// Leftovers of interrupted writers in `store` are swept once the lock is held.
 pub fn acquire(home: &Path, store: &dyn Store, command_line: &str) -> Result<WriteLock> {
+    let lock = hold(home, command_line)?;
+    for name in store.sweep()? {
+        tracing::debug!("swept {name}");
+    }
+    Ok(lock)
+}
+
+/// Takes the lock like [`acquire`] without touching the repository: for writers of the
+/// home alone (the schedule file), which must work while the repository cannot be reached.
+pub fn hold(home: &Path, command_line: &str) -> Result<WriteLock> {
     let path = path(home);
     let mut file = OpenOptions::new()
         .read(true)
@@ -52,9 +62,6 @@ pub fn acquire(home: &Path, store: &dyn Store, command_line: &str) -> Result<Wri
         &format!("{}\n{}\n", std::process::id(), command_line),
     )
     .with_context(|| format!("could not write lock file {}", path.display()))?;
-    for name in store.sweep()? {
-        tracing::debug!("swept {name}");
-    }
     Ok(WriteLock { _file: file })
 }
 

@@ -84,7 +84,8 @@ fn backup_ages(backups: &BackupsReport, thresholds: &Thresholds) -> Vec<Reason> 
     reasons
 }
 
-fn folder_problems(backups: &BackupsReport) -> Vec<Reason> {
+/// Catalog entries without their file, unsafe, damaged or half deleted, and leftovers.
+pub(crate) fn folder_problems(backups: &BackupsReport) -> Vec<Reason> {
     let mut reasons = Vec::new();
     let list = |names: Vec<&str>| {
         let shown: Vec<&str> = names.iter().take(5).copied().collect();
@@ -154,6 +155,9 @@ fn folder_problems(backups: &BackupsReport) -> Vec<Reason> {
 
 fn free_space(backups: &BackupsReport, thresholds: &Thresholds) -> Vec<Reason> {
     let Some(space) = backups.filesystem else {
+        if backups.object_storage {
+            return Vec::new();
+        }
         return vec![Reason::unknown(format!(
             "could not read the free space of {}",
             backups.folder.display()

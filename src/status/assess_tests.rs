@@ -233,6 +233,15 @@ fn free_space_is_compared_with_the_last_backup_and_the_minimum() {
         State::Unknown,
         &["free space"],
     );
+    // Object storage has no filesystem to fill.
+    expect(
+        |f| {
+            f.backups.filesystem = None;
+            f.backups.object_storage = true;
+        },
+        State::Ok,
+        &[],
+    );
 }
 
 #[test]

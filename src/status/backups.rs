@@ -44,8 +44,11 @@ pub struct BackupsReport {
     pub partials: Vec<String>,
     /// The pgbackup operation holding the write lock right now, if any.
     pub running: Option<Writer>,
-    /// The backups filesystem (null when it could not be read).
+    /// The backups filesystem (null when it could not be read, or for object storage).
     pub filesystem: Option<Space>,
+    /// The repository is object storage (S3), which has no filesystem to fill.
+    #[serde(skip)]
+    pub object_storage: bool,
     /// The size of the newest checked backup: about what the next one needs.
     pub next_backup_estimate_bytes: Option<u64>,
 }
@@ -139,6 +142,7 @@ pub fn survey(
         partials: inventory.partials.clone(),
         running: running_writer(lock_path),
         filesystem: store.free_space(),
+        object_storage: store.location().starts_with("s3://"),
         ..BackupsReport::default()
     };
     let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();

@@ -6,6 +6,7 @@ pub mod backups;
 pub mod database;
 pub mod limits;
 pub mod prometheus;
+pub mod repositories;
 pub mod restores;
 pub mod schedule_view;
 
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::status::backups::{BackupsReport, Checked};
 use crate::status::database::DatabaseReport;
 use crate::status::limits::{Limits, Thresholds};
+use crate::status::repositories::{RepositoryReport, Role};
 use crate::status::restores::RestoresReport;
 use crate::status::schedule_view::ScheduleReport;
 
@@ -108,6 +110,10 @@ pub struct Report {
     pub reasons: Vec<Reason>,
     pub database: Option<DatabaseReport>,
     pub backups: Option<BackupsReport>,
+    /// Each repository, when backups are kept elsewhere than the home's folder alone
+    /// (`--repo`, the schedule's `repository` or `copies`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<Vec<RepositoryReport>>,
     pub schedule: Option<ScheduleReport>,
     /// An interrupted restore, and the databases restores left or kept.
     pub restores: Option<RestoresReport>,
@@ -124,6 +130,7 @@ impl Report {
             reasons,
             database: None,
             backups: None,
+            repositories: None,
             schedule: None,
             restores: None,
             thresholds: None,
@@ -155,21 +162,22 @@ fn rfc3339_opt<S: Serializer>(
 /// Looks at the schedule, the database and the backups, and judges them at `now`.
 pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
     let mut reasons = Vec::new();
-    let schedule = match schedule_view::load(&config.schedule_path, config.zone, now) {
-        Ok(view) => {
-            // The only problem is a damaged file, which stops scheduled backups.
-            reasons.extend(
-                view.problems
-                    .into_iter()
-                    .map(|p| Reason::critical(format!("{}: {p}", config.schedule_path.display()))),
-            );
-            Some(view.report)
-        }
-        Err(err) => {
-            reasons.push(Reason::unknown(format!("{err:#}")));
-            None
-        }
-    };
+    let (schedule, copies, pending) =
+        match schedule_view::load(&config.schedule_path, config.zone, now) {
+            Ok(view) => {
+                // The only problem is a damaged file, which stops scheduled backups.
+                reasons.extend(
+                    view.problems.into_iter().map(|p| {
+                        Reason::critical(format!("{}: {p}", config.schedule_path.display()))
+                    }),
+                );
+                (Some(view.report), view.copies, view.pending_copies)
+            }
+            Err(err) => {
+                reasons.push(Reason::unknown(format!("{err:#}")));
+                (None, Vec::new(), Vec::new())
+            }
+        };
     let thresholds = limits.resolve(schedule.as_ref().and_then(|s| s.frequency.as_deref()));
     let database = database::probe(config);
     let checked = Checked {
@@ -178,19 +186,34 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
             .as_ref()
             .map_or_else(|| "full".to_string(), |s| s.kind.clone()),
     };
-    let backups = match backups::survey(
-        &*config.store,
-        &crate::state::lock::path(&config.home),
-        config.zone,
-        now,
-        checked,
-    ) {
-        Ok(report) => Some(report),
-        Err(reason) => {
-            reasons.push(reason);
+    let lock_path = crate::state::lock::path(&config.home);
+    let found = repositories::reach(&*config.store)
+        .map(|()| backups::survey(&*config.store, &lock_path, config.zone, now, checked));
+    let backups = match &found {
+        Ok(Ok(report)) => Some(report.clone()),
+        Ok(Err(reason)) => {
+            reasons.push(reason.clone());
             None
         }
+        Err(_) => None,
     };
+    let mut listed = vec![RepositoryReport::new(
+        config.store.location(),
+        Role::Primary,
+        found,
+    )];
+    let location = config.store.location();
+    for url in repositories::copies_to_report(&location, &copies) {
+        listed.push(repositories::survey_copy(
+            url,
+            &pending,
+            &lock_path,
+            config.zone,
+            now,
+        ));
+    }
+    reasons.extend(repositories::assess(&listed));
+    let several = config.repository_named || listed.len() > 1;
     reasons.extend(assess::assess(
         &database,
         backups.as_ref(),
@@ -202,6 +225,7 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
     Report {
         database: Some(database),
         backups,
+        repositories: several.then_some(listed),
         schedule,
         restores: Some(restores),
         thresholds: Some(thresholds),

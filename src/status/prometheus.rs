@@ -10,6 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::status::Report;
+use crate::status::backups::BackupsReport;
 use crate::store::fsutil;
 
 /// One metric family: its samples, each with its labels.
@@ -48,6 +49,7 @@ pub fn render(report: &Report) -> String {
     families.push(state);
     database_families(report, &mut families);
     backup_families(report, &mut families);
+    repository_families(report, &mut families);
     schedule_families(report, &mut families);
     restore_families(report, &mut families);
     let mut text = String::new();
@@ -85,10 +87,36 @@ fn database_families(report: &Report, families: &mut Vec<Family>) {
     families.extend([up, size]);
 }
 
+/// The backups of each surveyed repository: with a `repository` label when the report
+/// lists repositories, as they were without one otherwise.
+fn surveyed(report: &Report) -> Vec<(Option<&str>, &BackupsReport)> {
+    match &report.repositories {
+        Some(repositories) => repositories
+            .iter()
+            .filter_map(|r| Some((Some(r.repository.as_str()), r.survey.as_ref()?)))
+            .collect(),
+        None => report.backups.iter().map(|b| (None, b)).collect(),
+    }
+}
+
+/// `repository="…"` first when there is one, then `rest`.
+fn with_repository(
+    repository: Option<&str>,
+    rest: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    let mut labels: Vec<_> = repository
+        .map(|r| ("repository", r.to_string()))
+        .into_iter()
+        .collect();
+    labels.extend(rest);
+    labels
+}
+
 fn backup_families(report: &Report, families: &mut Vec<Family>) {
-    let Some(backups) = &report.backups else {
+    let surveyed = surveyed(report);
+    if surveyed.is_empty() {
         return;
-    };
+    }
     let mut count = Family::new(
         "pgbackup_backups",
         "Complete backups (file present) per database and type.",
@@ -113,64 +141,100 @@ fn backup_families(report: &Report, families: &mut Vec<Family>) {
         "pgbackup_newest_backup_duration_seconds",
         "How long the newest complete backup took to make.",
     );
-    for group in &backups.groups {
-        let labels = || {
-            vec![
-                ("database", group.database.clone()),
-                ("type", group.kind.clone()),
-            ]
-        };
-        count.add(labels(), group.count as f64);
-        bytes.add(labels(), group.total_bytes as f64);
-        if let Some(made) = group.newest.created_at {
-            stamp.add(labels(), made.timestamp_millis() as f64 / 1000.0);
-        }
-        if let Some(seconds) = group.newest.age_seconds {
-            age.add(labels(), seconds as f64);
-        }
-        size.add(labels(), group.newest.size_bytes as f64);
-        if let Some(ms) = group.newest.duration_ms {
-            duration.add(labels(), ms as f64 / 1000.0);
-        }
-    }
-    families.extend([count, bytes, stamp, age, size, duration]);
-    let mut counted = |name, help, n: usize| {
-        let mut family = Family::new(name, help);
-        family.add(Vec::new(), n as f64);
-        families.push(family);
-    };
-    counted(
+    let mut missing = Family::new(
         "pgbackup_missing_files",
         "Catalog entries whose backup file is missing.",
-        backups.missing.len(),
     );
-    counted(
+    let mut untracked = Family::new(
         "pgbackup_untracked_files",
         "Backup files in the folder that the catalog does not know.",
-        backups.untracked.len(),
     );
-    counted(
+    let mut partial = Family::new(
         "pgbackup_partial_files",
         "Leftover partial files (not counting those of a running operation).",
-        if backups.running.is_some() {
-            0
-        } else {
-            backups.partials.len()
-        },
     );
-    if let Some(space) = backups.filesystem {
-        let mut free = Family::new(
-            "pgbackup_filesystem_free_bytes",
-            "Space left for backups on their filesystem.",
-        );
-        free.add(Vec::new(), space.free_bytes as f64);
-        let mut total = Family::new(
-            "pgbackup_filesystem_size_bytes",
-            "Size of the filesystem holding the backups.",
-        );
-        total.add(Vec::new(), space.size_bytes as f64);
-        families.extend([free, total]);
+    let mut free = Family::new(
+        "pgbackup_filesystem_free_bytes",
+        "Space left for backups on their filesystem.",
+    );
+    let mut total = Family::new(
+        "pgbackup_filesystem_size_bytes",
+        "Size of the filesystem holding the backups.",
+    );
+    for (repository, backups) in surveyed {
+        for group in &backups.groups {
+            let labels = || {
+                with_repository(
+                    repository,
+                    vec![
+                        ("database", group.database.clone()),
+                        ("type", group.kind.clone()),
+                    ],
+                )
+            };
+            count.add(labels(), group.count as f64);
+            bytes.add(labels(), group.total_bytes as f64);
+            if let Some(made) = group.newest.created_at {
+                stamp.add(labels(), made.timestamp_millis() as f64 / 1000.0);
+            }
+            if let Some(seconds) = group.newest.age_seconds {
+                age.add(labels(), seconds as f64);
+            }
+            size.add(labels(), group.newest.size_bytes as f64);
+            if let Some(ms) = group.newest.duration_ms {
+                duration.add(labels(), ms as f64 / 1000.0);
+            }
+        }
+        let labels = || with_repository(repository, Vec::new());
+        missing.add(labels(), backups.missing.len() as f64);
+        untracked.add(labels(), backups.untracked.len() as f64);
+        let partials = match backups.running {
+            Some(_) => 0,
+            None => backups.partials.len(),
+        };
+        partial.add(labels(), partials as f64);
+        if let Some(space) = backups.filesystem {
+            free.add(labels(), space.free_bytes as f64);
+            total.add(labels(), space.size_bytes as f64);
+        }
     }
+    families.extend([
+        count, bytes, stamp, age, size, duration, missing, untracked, partial, free, total,
+    ]);
+}
+
+/// Per repository, when the report lists them: whether it answered, what it holds and
+/// the copies waiting to be made to it.
+fn repository_families(report: &Report, families: &mut Vec<Family>) {
+    let Some(repositories) = &report.repositories else {
+        return;
+    };
+    let mut up = Family::new(
+        "pgbackup_repository_up",
+        "Whether the repository answered (1) or not (0).",
+    );
+    let mut count = Family::new(
+        "pgbackup_repository_backups",
+        "Complete backups in the repository, all databases and types.",
+    );
+    let mut bytes = Family::new(
+        "pgbackup_repository_backups_bytes",
+        "Total size of the complete backups in the repository.",
+    );
+    let mut pending = Family::new(
+        "pgbackup_repository_pending_copies",
+        "Backups waiting to be copied to the repository (retried by run-scheduled).",
+    );
+    for repo in repositories {
+        let labels = || vec![("repository", repo.repository.clone())];
+        up.add(labels(), flag(repo.reachable));
+        if let (Some(n), Some(total)) = (repo.count, repo.total_bytes) {
+            count.add(labels(), n as f64);
+            bytes.add(labels(), total as f64);
+        }
+        pending.add(labels(), repo.pending_copies.len() as f64);
+    }
+    families.extend([up, count, bytes, pending]);
 }
 
 fn schedule_families(report: &Report, families: &mut Vec<Family>) {

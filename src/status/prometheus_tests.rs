@@ -1,8 +1,10 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::{escape_label, render, write_file};
+use crate::policy::schedule::PendingCopy;
 use crate::status::backups::{BackupsReport, Group, Newest};
 use crate::status::database::DatabaseReport;
+use crate::status::repositories::{RepositoryReport, Role};
 use crate::status::schedule_view::{LastResult, ScheduleReport};
 use crate::status::{Reason, Report};
 
@@ -90,6 +92,46 @@ fn every_family_has_help_and_type_before_its_samples() {
     assert!(
         !text.contains("pgbackup_schedule_next_run_timestamp_seconds"),
         "families without samples are left out"
+    );
+    assert!(
+        !text.contains("repository"),
+        "one default repository has no label"
+    );
+}
+
+#[test]
+fn listed_repositories_label_their_metrics() {
+    let mut report = report();
+    let primary = RepositoryReport::new(
+        "/var/lib/pgbackup/backups".into(),
+        Role::Primary,
+        Ok(Ok(report.backups.clone().unwrap())),
+    );
+    let mut down = RepositoryReport::new("s3://b/off-site".into(), Role::Copy, Err("gone".into()));
+    down.pending_copies = vec![PendingCopy {
+        repository: "s3://b/off-site".into(),
+        backup_id: "20250408_030000".into(),
+        filename: None,
+        error: None,
+    }];
+    report.repositories = Some(vec![primary, down]);
+    let text = render(&report);
+    for line in [
+        "pgbackup_backups{repository=\"/var/lib/pgbackup/backups\",database=\"we\\\"ird\\\\db\\nname\",type=\"full\"} 2",
+        "pgbackup_partial_files{repository=\"/var/lib/pgbackup/backups\"} 1",
+        "pgbackup_repository_up{repository=\"/var/lib/pgbackup/backups\"} 1",
+        "pgbackup_repository_up{repository=\"s3://b/off-site\"} 0",
+        "pgbackup_repository_backups{repository=\"/var/lib/pgbackup/backups\"} 0",
+        "pgbackup_repository_pending_copies{repository=\"s3://b/off-site\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing in\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("pgbackup_repository_backups{repository=\"s3://b/off-site\"}"),
+        "an unreachable repository has no count: {text}"
     );
 }
 

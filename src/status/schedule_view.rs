@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::model::zone::Zone;
 pub use crate::policy::schedule::OVERDUE_SLACK_MINUTES;
-use crate::policy::schedule::{self, Document, RunStatus, Schedule};
+use crate::policy::schedule::{self, Document, PendingCopy, RunStatus, Schedule};
 use crate::state::schedule_file::{self, Stored};
 
 /// The schedule as `status` reports it.
@@ -64,6 +64,10 @@ impl LastResult {
 pub struct ScheduleView {
     pub report: ScheduleReport,
     pub problems: Vec<String>,
+    /// The copy repositories of `copies`, in the file's order.
+    pub copies: Vec<String>,
+    /// The copies still to be made (`pending_copies`).
+    pub pending_copies: Vec<PendingCopy>,
 }
 
 /// Reads the schedule file; errors only when it exists but cannot be read at all. A
@@ -75,11 +79,15 @@ pub fn load(path: &Path, zone: Zone, now: DateTime<Utc>) -> Result<ScheduleView>
                 present: false,
                 ..report(&Schedule::default(), now)
             },
-            problems: Vec::new(),
+            ..ScheduleView::default()
         },
         Stored::Valid(schedule) => ScheduleView {
             report: report(&schedule, now),
             problems: Vec::new(),
+            copies: (schedule.copies.iter())
+                .map(|c| c.repository.clone())
+                .collect(),
+            pending_copies: schedule.pending_copies.clone(),
         },
         Stored::Damaged { text, reason } => damaged(&text, &reason, zone, now),
     };
@@ -122,13 +130,20 @@ pub fn report(schedule: &Schedule, now: DateTime<Utc>) -> ScheduleReport {
 /// A damaged file: its readable fields for the report, but no next run (none happens
 /// until it is repaired).
 fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> ScheduleView {
-    let mut report = match Document::parse(text) {
-        Ok(document) => interpret(&document, zone, now).report,
-        Err(_) => ScheduleReport {
-            present: true,
-            kind: "full".to_string(),
-            ..ScheduleReport::default()
-        },
+    let (mut report, copies, pending_copies) = match Document::parse(text) {
+        Ok(document) => {
+            let view = interpret(&document, zone, now);
+            (view.report, view.copies, view.pending_copies)
+        }
+        Err(_) => (
+            ScheduleReport {
+                present: true,
+                kind: "full".to_string(),
+                ..ScheduleReport::default()
+            },
+            Vec::new(),
+            Vec::new(),
+        ),
     };
     report.error = Some(reason.to_string());
     report.next_run = None;
@@ -139,6 +154,8 @@ fn damaged(text: &str, reason: &str, zone: Zone, now: DateTime<Utc>) -> Schedule
             "{reason}: scheduled backups do not run until it is repaired \
              (correct it, or rewrite it with `pgbackup schedule set --yes`)"
         )],
+        copies,
+        pending_copies,
     }
 }
 
@@ -175,6 +192,10 @@ pub fn interpret(document: &Document, zone: Zone, now: DateTime<Utc>) -> Schedul
     ScheduleView {
         report,
         problems: seen.problems,
+        copies: (document.copies.items.iter())
+            .map(|c| c.repository.clone())
+            .collect(),
+        pending_copies: document.pending_copies.items.clone(),
     }
 }
 

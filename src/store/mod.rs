@@ -8,6 +8,7 @@
 
 pub mod conformance;
 pub mod fsutil;
+pub mod lazy;
 pub mod local;
 pub mod s3;
 
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use thiserror::Error;
 
+pub use lazy::LazyStore;
 pub use local::LocalStore;
 
 /// An object the repository holds.
@@ -99,6 +101,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// never part of [`Store::list`].
     fn leftovers(&self) -> StoreResult<Vec<String>> {
         Ok(Vec::new())
+    }
+
+    /// Checks that the repository answers (endpoint, credentials, bucket), so that one
+    /// that cannot be used is told apart from one that holds nothing. A local folder
+    /// always answers: a missing one holds no backups yet.
+    fn reach(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     /// A local file holding the object, when the repository is a local folder: programs

@@ -24,6 +24,7 @@ mod s3_faults;
 mod s3_rebuild;
 mod s3_repo;
 mod s3_restore;
+mod s3_status;
 mod s3_store;
 mod schedule_state;
 mod scheduled;

@@ -30,6 +30,16 @@ pub fn lock_home(config: &Config) -> Result<WriteLock> {
     acquire(config)
 }
 
+/// [`lock_home`] for a change of the schedule file alone: the repository is neither
+/// swept nor contacted, so the schedule can be changed while it cannot be reached.
+pub fn lock_schedule(config: &Config) -> Result<WriteLock> {
+    fsutil::ensure_private_dir(&config.home)?;
+    lock::ensure_folder(&config.home)?;
+    let lock = lock::hold(&config.home, &config.command_line)?;
+    recover(config)?;
+    Ok(lock)
+}
+
 /// Whether an interrupted restore waits to be finished or undone.
 pub fn pending(config: &Config) -> bool {
     intent::path_in(&config.home).exists()

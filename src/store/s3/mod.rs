@@ -137,10 +137,7 @@ impl S3Store {
                 scrub,
                 root,
             }),
-            url: match prefix.as_str() {
-                "" => format!("s3://{bucket}"),
-                _ => format!("s3://{bucket}/{prefix}"),
-            },
+            url: location(&bucket, &prefix),
         };
         store.probe()?;
         Ok(store)
@@ -175,6 +172,20 @@ impl S3Store {
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.conn.runtime.block_on(future)
+    }
+}
+
+/// How messages name `s3://BUCKET/PREFIX` (without repeated or surrounding slashes), known
+/// without contacting the server.
+pub fn location_of(url: &str) -> StoreResult<String> {
+    let (bucket, prefix) = parse_url(url)?;
+    Ok(location(&bucket, &prefix))
+}
+
+fn location(bucket: &str, prefix: &str) -> String {
+    match prefix {
+        "" => format!("s3://{bucket}"),
+        _ => format!("s3://{bucket}/{prefix}"),
     }
 }
 
@@ -301,6 +312,10 @@ impl Store for S3Store {
         self.block_on(self.conn.client.put(&key, bytes.to_vec().into()))
             .map(|_| ())
             .map_err(|e| self.fail(&format!("could not write {name}"), &e))
+    }
+
+    fn reach(&self) -> StoreResult<()> {
+        self.probe()
     }
 
     /// Aborts the uploads that killed writers recorded and left unfinished.
