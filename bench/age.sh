@@ -29,12 +29,12 @@ sizes = {}
 for line in open(sys.argv[2]):
     name, size, rss, own = line.rstrip("\n").split("\t")
     sizes[name] = (int(size), int(rss), int(own) if own else None)
-medians = {r["command"]: r["median"] for r in results}
-print("| command | median s | x the same create unencrypted | pgbackup's own peak RSS MiB |")
-print("|---|---|---|---|")
+plain = {r["command"]: r for r in results}
+print("| command | median s | x the same create unencrypted | CPU s (pg_dump + pgbackup) | x CPU unencrypted | pgbackup's own peak RSS MiB |")
+print("|---|---|---|---|---|---|")
 for r in results:
-    plain = medians.get(r["command"].removesuffix(" --recipient"), r["median"])
+    base = plain.get(r["command"].removesuffix(" --recipient"), r)
     own = sizes.get(r["command"], (0, 0, None))[2]
     own = f"{own / 1024:.1f}" if own else "-"
-    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / plain:.2f} | {own} |")
+    print(f"| {r['command']} | {r['median']:.2f} | {r['median'] / base['median']:.2f} | {r['cpu']:.2f} | {r['cpu'] / base['cpu']:.2f} | {own} |")
 PY

@@ -102,15 +102,19 @@ rounds() {
     done
     rm -f "$work/$name.0.json"
 }
-# Medians over the rounds' JSON files, as a JSON list of {command, median}.
+# Medians over the rounds' JSON files, as a JSON list of {command, median, cpu}: cpu is
+# the user+system time of the command's processes (not the server's), which a loaded
+# machine disturbs less than wall time.
 medians() {
     python3 - "$@" <<'PY'
 import json, statistics, sys
-times = {}
+times, cpu = {}, {}
 for path in sys.argv[1:]:
     for r in json.load(open(path))["results"]:
         times.setdefault(r["command"], []).extend(r["times"])
-print(json.dumps([{"command": c, "median": statistics.median(v)} for c, v in times.items()]))
+        cpu.setdefault(r["command"], []).append(r["user"] + r["system"])
+print(json.dumps([{"command": c, "median": statistics.median(v), "cpu": statistics.median(cpu[c])}
+                  for c, v in times.items()]))
 PY
 }
 

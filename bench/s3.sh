@@ -45,15 +45,17 @@ sizes = {}
 for line in open(sys.argv[2]):
     name, size, rss, own = line.rstrip("\n").split("\t")
     sizes[name] = (int(size), int(rss), int(own) if own else None)
-base = next(r["median"] for r in results if r["command"] == "pgbackup create")
-print("| command | median s | x local pgbackup create | stored MiB | peak RSS MiB, largest process | pgbackup's own peak RSS MiB |")
-print("|---|---|---|---|---|---|")
+local = next(r for r in results if r["command"] == "pgbackup create")
+base = local["median"]
+print("| command | median s | x local pgbackup create | CPU s (client side) | x CPU local | stored MiB | peak RSS MiB, largest process | pgbackup's own peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|")
 for r in results:
     size, rss, own = sizes.get(r["command"], (0, 0, None))
     own = f"{own / 1024:.1f}" if own else "-"
     size = f"{size / 2**20:.1f}" if size else "-"
     rss = f"{rss / 1024:.1f}" if rss else "-"
-    print(f"| {r['command'].replace('|', chr(92) + '|')} | {r['median']:.2f} | {r['median'] / base:.2f} | {size} | {rss} | {own} |")
+    cpu = f"{r['cpu']:.2f} | {r['cpu'] / local['cpu']:.2f}"
+    print(f"| {r['command'].replace('|', chr(92) + '|')} | {r['median']:.2f} | {r['median'] / base:.2f} | {cpu} | {size} | {rss} | {own} |")
 PY
 kill "$s3_pid" 2>/dev/null
 s3_pid=""
