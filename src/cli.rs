@@ -98,6 +98,9 @@ pub enum Command {
     /// Read or change backup_schedule.json
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Notifications configured in backup_schedule.json ("notify")
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Protect a backup from prune and delete
     Pin(IdArg),
     /// Remove the protection set by pin
@@ -263,6 +266,12 @@ pub struct CopyArgs {
     /// Repository to copy into: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables)
     #[arg(long, value_name = "URL")]
     pub to: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test notification through every configured channel (each webhook, the ping URL, email), whatever its "on", and report each result; exit 1 if one failed
+    Test,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,12 +3,14 @@
 use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
+use crate::backup::restore::recovery;
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
 use crate::model::naming::{Compression, Format};
+use crate::notify;
 use crate::state::audit;
 
 /// The longest `--description` stored, in characters.
@@ -76,10 +78,32 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     config.warn_if_schedule_damaged("backup names and dates");
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
-    let outcome = create::create(config, recipe, &args.description, "manual", &progress);
-    audit::record_outcome(config, &outcome, |e| {
-        format!("id={} file={}", e.id, e.filename)
+    let (notify, hooks) = (config.notify.clone(), config.hooks.clone());
+    let run = notify::Run::start(config, "create", &notify, &hooks, false);
+    let made = recovery::lock_home(config).and_then(|lock| {
+        run.pre_hook()?;
+        create::create_locked(
+            config,
+            recipe,
+            &args.description,
+            "manual",
+            &lock,
+            &progress,
+        )
     });
+    let entry = made.as_ref().ok().cloned();
+    let file = entry
+        .as_ref()
+        .and_then(|e| config.store.local_path(&e.filename));
+    let posted = run.post_hook(entry.as_ref(), file.as_deref(), made.as_ref().err());
+    let outcome = notify::after_post_hook(made, posted, entry.as_ref());
+    let warnings = run.finish(entry.as_ref(), outcome.as_ref().err());
+    audit::record_outcome_noting(
+        config,
+        &outcome,
+        |e| format!("id={} file={}", e.id, e.filename),
+        &warnings,
+    );
     let entry = outcome?;
     if let Some(kib) = peak_memory_kib() {
         tracing::debug!("peak memory of pgbackup: {kib} KiB");
