@@ -76,11 +76,17 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         )));
     }
     config.warn_if_schedule_damaged("backup names and dates");
+    if config.schedule_damage.is_some() {
+        tracing::warn!("no hooks run and no one is notified until the schedule file is repaired");
+    }
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
     let (notify, hooks) = (config.notify.clone(), config.hooks.clone());
     let run = notify::Run::start(config, "create", &notify, &hooks, false);
+    // The post hook follows a pre hook that ran, not a lock that could not be taken.
+    let mut hooked = false;
     let made = recovery::lock_home(config).and_then(|lock| {
+        hooked = true;
         run.pre_hook()?;
         create::create_locked(
             config,
@@ -95,7 +101,10 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let file = entry
         .as_ref()
         .and_then(|e| config.store.local_path(&e.filename));
-    let posted = run.post_hook(entry.as_ref(), file.as_deref(), made.as_ref().err());
+    let posted = match hooked {
+        true => run.post_hook(entry.as_ref(), file.as_deref(), made.as_ref().err()),
+        false => Ok(()),
+    };
     let outcome = notify::after_post_hook(made, posted, entry.as_ref());
     let warnings = run.finish(entry.as_ref(), outcome.as_ref().err());
     audit::record_outcome_noting(
