@@ -87,7 +87,13 @@ fn post_once(
     content_type: &str,
     body: &[u8],
 ) -> Result<u16, Failed> {
-    let mut request = agent.post(url).header("Content-Type", content_type);
+    let mut request = agent.post(url);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        request = request.header("Content-Type", content_type);
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

@@ -521,3 +521,49 @@ fn schedule_show_names_hosts_only() {
     );
     assert_no_secret("schedule show --json", &stdout(&json));
 }
+
+#[test]
+fn a_hung_hook_is_killed_at_its_timeout() {
+    let env = Env::new();
+    let mut file = daily(Value::Null);
+    file["hooks"] = json!({"pre": ["sleep", "30"], "timeout_seconds": 1});
+    write_schedule(&env, file);
+    let clock = Instant::now();
+    let made = env.run(&["create"]);
+    assert!(
+        clock.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        clock.elapsed()
+    );
+    assert_eq!(made.status.code(), Some(1));
+    assert!(
+        stderr(&made).contains("the pre hook sleep timed out after 1 s and was killed"),
+        "{}",
+        stderr(&made)
+    );
+    assert!(env.entries().is_empty());
+}
+
+#[test]
+fn schedule_set_keeps_notify_and_hooks() {
+    let env = Env::new();
+    let notify = json!({"webhooks": [{"url": format!("https://hooks.example{HOOK_PATH}"),
+                                      "on": "failure", "headers": {"X-Token": TOKEN}}],
+                        "ping_url": "https://hc-ping.example/ping/uuid",
+                        "email": {"to": ["ops@example.com"], "on": "always"},
+                        "timeout_seconds": 5, "retries": 1});
+    let hooks = json!({"pre": ["/bin/true"], "post": ["/bin/echo", "done"], "timeout_seconds": 60});
+    let mut file = daily(notify.clone());
+    file["hooks"] = hooks.clone();
+    write_schedule(&env, file);
+    let set = env.run(&["schedule", "set", "--time", "04:00"]);
+    assert_success(&set);
+    let written = schedule(&env);
+    assert_eq!(written["time"], "04:00");
+    assert_eq!(written["notify"], notify);
+    assert_eq!(written["hooks"], hooks);
+    assert_no_secret(
+        "schedule set",
+        &format!("{}{}{}", stdout(&set), stderr(&set), logs(&env)),
+    );
+}
