@@ -141,6 +141,9 @@ pub struct CreateArgs {
     /// Encrypt with age to every public key in this file, one a line (repeatable, like age -R)
     #[arg(long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
+    /// Tell no webhook and send no email about this backup ("notify" of backup_schedule.json); hooks still run
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 #[derive(Debug, Args)]

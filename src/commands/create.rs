@@ -81,7 +81,11 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     }
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
-    let (notify, hooks) = (config.notify.clone(), config.hooks.clone());
+    let notify = match args.no_notify {
+        true => Default::default(),
+        false => config.notify.clone(),
+    };
+    let hooks = config.hooks.clone();
     let run = notify::Run::start(config, "create", &notify, &hooks, false);
     // The post hook follows a pre hook that ran, not a lock that could not be taken.
     let mut hooked = false;

@@ -139,6 +139,9 @@ fn create_posts_the_documented_json_on_success_and_on_failure() {
         chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{key}: {e}"));
     }
 
+    assert_success(&env.run(&["create", "--no-notify"]));
+    assert_eq!(server.to(HOOK_PATH).len(), 1, "--no-notify tells no one");
+
     env.cluster.stop();
     let failed = env.run(&["create"]);
     assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
@@ -367,7 +370,7 @@ fn email_goes_through_sendmail_on_failure() {
     let failed = env.run(&["create"]);
     assert_eq!(failed.status.code(), Some(1));
     let message = fs::read_to_string(&mail).unwrap();
-    assert!(message.starts_with("args: -t\n"), "{message}");
+    assert!(message.starts_with("args: -t -i\n"), "{message}");
     assert!(
         message.contains("\nTo: ops@example.com, dba@example.com\n"),
         "{message}"
