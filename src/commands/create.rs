@@ -3,7 +3,6 @@
 use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
-use crate::backup::restore::recovery;
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
 use crate::commands::present;
@@ -87,29 +86,8 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     };
     let hooks = config.hooks.clone();
     let run = notify::Run::start(config, "create", &notify, &hooks, false);
-    // The post hook follows a pre hook that ran, not a lock that could not be taken.
-    let mut hooked = false;
-    let made = recovery::lock_home(config).and_then(|lock| {
-        hooked = true;
-        run.pre_hook()?;
-        create::create_locked(
-            config,
-            recipe,
-            &args.description,
-            "manual",
-            &lock,
-            &progress,
-        )
-    });
-    let entry = made.as_ref().ok().cloned();
-    let file = entry
-        .as_ref()
-        .and_then(|e| config.store.local_path(&e.filename));
-    let posted = match hooked {
-        true => run.post_hook(entry.as_ref(), file.as_deref(), made.as_ref().err()),
-        false => Ok(()),
-    };
-    let outcome = notify::after_post_hook(made, posted, entry.as_ref());
+    let hooked = create::create_hooked(config, recipe, &args.description, &run, &progress);
+    let (outcome, entry) = (hooked.outcome, hooked.made);
     let warnings = run.finish(entry.as_ref(), outcome.as_ref().err());
     audit::record_outcome_noting(
         config,
