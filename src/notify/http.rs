@@ -120,7 +120,15 @@ fn post_once(
 fn describe(err: &ureq::Error) -> String {
     match err {
         ureq::Error::Timeout(_) => "timed out".to_string(),
-        ureq::Error::Io(io) => format!("{}", io.kind()),
+        ureq::Error::Io(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) =>
+        {
+            "timed out".to_string()
+        }
+        ureq::Error::Io(io) => io.to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) => format!("TLS: {err}"),
