@@ -98,6 +98,9 @@ pub enum Command {
     /// Read or change backup_schedule.json
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Notifications configured in backup_schedule.json ("notify")
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Protect a backup from prune and delete
     Pin(IdArg),
     /// Remove the protection set by pin
@@ -138,6 +141,9 @@ pub struct CreateArgs {
     /// Encrypt with age to every public key in this file, one a line (repeatable, like age -R)
     #[arg(long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
+    /// Tell no webhook and send no email about this backup ("notify" of backup_schedule.json); hooks still run
+    #[arg(long)]
+    pub no_notify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +269,12 @@ pub struct CopyArgs {
     /// Repository to copy into: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables)
     #[arg(long, value_name = "URL")]
     pub to: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test notification through every configured channel (each webhook, the ping URL, email), whatever its "on", and report each result; exit 1 if one failed
+    Test,
 }
 
 #[derive(Debug, Subcommand)]

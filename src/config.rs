@@ -15,7 +15,7 @@ use crate::codec::keys;
 use crate::command_line;
 use crate::model::zone::Zone;
 use crate::pg::conn::{Conn, ServerOptions};
-use crate::policy::schedule::Document;
+use crate::policy::schedule::{Document, Hooks, Notify};
 use crate::state::schedule_file::{self, Stored};
 use crate::store::s3::S3Store;
 use crate::store::{LazyStore, LocalStore, Store};
@@ -65,6 +65,13 @@ pub struct Config {
     pub identities: Identities,
     /// The `--passphrase-file`'s passphrase, which `create` encrypts with.
     pub passphrase: Option<SecretString>,
+    /// The schedule file's `notify`, which `create` uses too (`run-scheduled` reads the
+    /// file again under the lock).
+    pub notify: Notify,
+    /// The schedule file's `hooks`.
+    pub hooks: Hooks,
+    /// `sendmail` on PATH, else /usr/sbin/sendmail or /usr/lib/sendmail, if any.
+    pub sendmail: Option<PathBuf>,
 }
 
 impl Config {
@@ -96,6 +103,7 @@ impl Config {
         let schedule_path = home.join(SCHEDULE_FILE);
         let from_schedule = from_schedule(&schedule_path);
         let (zone, schedule_damage) = (from_schedule.zone, from_schedule.damage);
+        let (notify, hooks) = (from_schedule.notify, from_schedule.hooks);
         let bindir = env("PGBACKUP_PG_BINDIR").map(PathBuf::from);
         let program = |name: &str| match &bindir {
             Some(dir) => dir.join(name).into_os_string(),
@@ -107,6 +115,9 @@ impl Config {
         let identities = Identities::read(&global.identities, passphrase.as_ref())?;
         let primary = primary_url(global.repo.as_deref(), from_schedule.repository)?;
         Ok(Config {
+            notify,
+            hooks,
+            sendmail: crate::notify::email::find_sendmail(env("PATH").as_deref()),
             identities,
             passphrase,
             repository_named: primary.as_deref().is_some_and(|url| !url.is_empty()),
@@ -153,6 +164,8 @@ struct FromSchedule {
     damage: Option<String>,
     /// The file's `repository`; an error when that field itself is damaged.
     repository: Result<Option<String>>,
+    notify: Notify,
+    hooks: Hooks,
 }
 
 /// The schedule file's `timezone`, else the system zone, and its `repository`. A file that
@@ -164,17 +177,23 @@ fn from_schedule(schedule_path: &Path) -> FromSchedule {
         zone: Zone::Local,
         damage: Some(damage),
         repository: Ok(None),
+        notify: Notify::default(),
+        hooks: Hooks::default(),
     };
     match schedule_file::read(schedule_path) {
         Ok(Stored::Valid(schedule)) => FromSchedule {
             zone: schedule.zone(),
             damage: None,
             repository: Ok(schedule.repository),
+            notify: schedule.notify,
+            hooks: schedule.hooks,
         },
         Ok(Stored::Missing) => FromSchedule {
             zone: Zone::Local,
             damage: None,
             repository: Ok(None),
+            notify: Notify::default(),
+            hooks: Hooks::default(),
         },
         Ok(Stored::Damaged { text, reason }) => FromSchedule {
             repository: schedule_repository(schedule_path, &text),

@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod logging;
 pub mod manpages;
 pub mod model;
+pub mod notify;
 pub mod parse_failure;
 pub mod pg;
 pub mod policy;

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Compression, Format, Kind};
 use crate::model::recorded::Kept;
+use crate::notify;
 use crate::pg::dump::{self, DumpPlan, Dumped};
 use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
@@ -66,6 +67,44 @@ pub fn create(
 ) -> Result<Entry> {
     let lock = recovery::lock_home(config)?;
     create_locked(config, recipe, description, trigger, &lock, progress)
+}
+
+/// What [`create_hooked`] did.
+pub struct Hooked {
+    /// The command's outcome: a failed post hook fails it, the backup staying recorded.
+    pub outcome: Result<Entry>,
+    /// The backup made, whatever the post hook did.
+    pub made: Option<Entry>,
+}
+
+/// [`create`] between the pre and the post hook of `run`, all under the lock. A failed
+/// pre hook means no backup; the post hook follows every pre hook that ran.
+pub fn create_hooked(
+    config: &mut Config,
+    recipe: Recipe,
+    description: &str,
+    run: &notify::Run,
+    progress: ShowProgress<'_>,
+) -> Hooked {
+    let lock = match recovery::lock_home(config) {
+        Ok(lock) => lock,
+        Err(err) => {
+            return Hooked {
+                outcome: Err(err),
+                made: None,
+            };
+        }
+    };
+    let outcome = run
+        .pre_hook()
+        .and_then(|()| create_locked(config, recipe, description, "manual", &lock, progress));
+    let made = outcome.as_ref().ok().cloned();
+    let file = (made.as_ref()).and_then(|e| config.store.local_path(&e.filename));
+    let posted = run.post_hook(made.as_ref(), file.as_deref(), outcome.as_ref().err());
+    Hooked {
+        outcome: notify::after_post_hook(outcome, posted, made.as_ref()),
+        made,
+    }
 }
 
 /// Makes one backup and records it; the caller holds the write lock.

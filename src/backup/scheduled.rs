@@ -16,6 +16,7 @@ use crate::catalog::Entry;
 use crate::codec::Recipients;
 use crate::config::Config;
 use crate::model::naming::{Compression, Format};
+use crate::notify;
 use crate::policy::prune;
 use crate::policy::schedule::{self, Due, LastResult, RunStatus, Schedule};
 use crate::state::audit;
@@ -73,7 +74,20 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     }
     let started = Utc::now();
     let clock = Instant::now();
-    let outcome = backup_then_prune(config, &schedule, &lock, progress);
+    let run = notify::Run::start(
+        config,
+        "run-scheduled",
+        &schedule.notify,
+        &schedule.hooks,
+        true,
+    );
+    let outcome = match run.pre_hook() {
+        Ok(()) => backup_then_prune(config, &schedule, &lock, progress),
+        Err(error) => Err(Failure {
+            error,
+            backup_id: None,
+        }),
+    };
     let copied = copy_and_record(config, &mut schedule, outcome.as_ref().ok());
     let result = LastResult {
         status: if outcome.is_ok() {
@@ -109,8 +123,20 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
                 .unwrap_or_default()
         );
     }
+    let made = outcome.as_ref().ok().cloned();
     let outcome = outcome.and_then(|entry| copied.map(|()| entry));
-    audit::record_outcome(config, &outcome, |entry| format!("id={}", entry.id));
+    let file = made
+        .as_ref()
+        .and_then(|e| config.store.local_path(&e.filename));
+    let posted = run.post_hook(made.as_ref(), file.as_deref(), outcome.as_ref().err());
+    let outcome = notify::after_post_hook(outcome, posted, made.as_ref());
+    let warnings = run.finish(made.as_ref(), outcome.as_ref().err());
+    audit::record_outcome_noting(
+        config,
+        &outcome,
+        |entry| format!("id={}", entry.id),
+        &warnings,
+    );
     saved?;
     let entry = outcome?;
     Ok(Run {

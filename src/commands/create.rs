@@ -9,6 +9,7 @@ use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
 use crate::model::naming::{Compression, Format};
+use crate::notify;
 use crate::state::audit;
 
 /// The longest `--description` stored, in characters.
@@ -74,12 +75,26 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         )));
     }
     config.warn_if_schedule_damaged("backup names and dates");
+    if config.schedule_damage.is_some() {
+        tracing::warn!("no hooks run and no one is notified until the schedule file is repaired");
+    }
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
-    let outcome = create::create(config, recipe, &args.description, "manual", &progress);
-    audit::record_outcome(config, &outcome, |e| {
-        format!("id={} file={}", e.id, e.filename)
-    });
+    let notify = match args.no_notify {
+        true => Default::default(),
+        false => config.notify.clone(),
+    };
+    let hooks = config.hooks.clone();
+    let run = notify::Run::start(config, "create", &notify, &hooks, false);
+    let hooked = create::create_hooked(config, recipe, &args.description, &run, &progress);
+    let (outcome, entry) = (hooked.outcome, hooked.made);
+    let warnings = run.finish(entry.as_ref(), outcome.as_ref().err());
+    audit::record_outcome_noting(
+        config,
+        &outcome,
+        |e| format!("id={} file={}", e.id, e.filename),
+        &warnings,
+    );
     let entry = outcome?;
     if let Some(kib) = peak_memory_kib() {
         tracing::debug!("peak memory of pgbackup: {kib} KiB");

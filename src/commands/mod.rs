@@ -10,6 +10,7 @@ mod create;
 mod delete;
 mod list;
 mod listed;
+mod notify;
 mod pin;
 mod present;
 mod progress;
@@ -50,5 +51,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Verify(args) => verify::run(&config, &args),
         Command::Copy(args) => copy::run(&config, &args),
         Command::Schedule(command) => schedule::run(&config, &command),
+        Command::Notify(command) => notify::run(&config, &command),
     }
 }

@@ -9,6 +9,7 @@ use crate::cli::{ScheduleCommand, ScheduleSetArgs};
 use crate::commands::{confirm, present};
 use crate::config::Config;
 use crate::exit;
+use crate::notify;
 use crate::policy::schedule::{self, RETRY_DELAYS_MINUTES, Schedule};
 use crate::state::audit;
 use crate::state::schedule_file::{self, Stored};
@@ -116,6 +117,8 @@ fn show(config: &Config) -> Result<u8> {
                 .get("pending_copies")
                 .map_or_else(|| "none".to_string(), Value::to_string),
         ),
+        ("notify", notify::describe(&schedule.notify)),
+        ("hooks", notify::describe_hooks(&schedule.hooks)),
         ("last run", when(schedule.last_run)),
         (
             "last result",
@@ -130,7 +133,14 @@ fn show(config: &Config) -> Result<u8> {
     for (key, value) in rows {
         table.add_row(vec![key.to_string(), value]);
     }
+    let problem = notify::configuration_problem(&schedule.notify, config.sendmail.as_deref());
+    if let Some(problem) = &problem {
+        table.add_row(vec!["notify error".to_string(), problem.clone()]);
+    }
     present::print_line(&table.to_string())?;
+    if let Some(problem) = problem {
+        tracing::error!("{problem}");
+    }
     Ok(0)
 }
 
@@ -192,6 +202,9 @@ fn set(config: &Config, args: &ScheduleSetArgs) -> Result<u8> {
 /// stored `next_run` may not hold yet (the shipped file has `null`).
 fn with_computed_next_run(schedule: &Schedule) -> Result<Value> {
     let mut value: Value = serde_json::from_str(&schedule.to_json())?;
+    if let Some(notify) = value.get_mut("notify") {
+        notify::redact(notify);
+    }
     let next = schedule::next_run(schedule, Utc::now())
         .map(|t| schedule.zone().wall_clock(t).to_rfc3339());
     value["computed_next_run"] = json!(next);

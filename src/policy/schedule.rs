@@ -17,6 +17,7 @@ use crate::policy::keep::{self, Keep};
 mod copies;
 mod document;
 mod encryption;
+mod notify;
 mod run_state;
 mod run_times;
 mod salvage;
@@ -25,6 +26,10 @@ mod tolerant;
 pub use copies::{CopyTarget, PendingCopy, identity as repository_identity};
 pub use document::{Damage, Document, Field, Retention};
 pub use encryption::Encryption;
+pub use notify::{
+    DEFAULT_HOOK_TIMEOUT_SECONDS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_SECONDS, Email, Hooks, Notify,
+    Webhook, When, url_host,
+};
 
 pub use run_state::{
     Due, OVERDUE_SLACK_MINUTES, RETRY_DELAYS_MINUTES, after_run, due, next_run, overdue,
@@ -109,6 +114,12 @@ pub struct Schedule {
     /// The age recipients scheduled backups are encrypted to; unencrypted when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Encryption>,
+    /// Who is told about each backup's outcome; no one when absent.
+    #[serde(skip_serializing_if = "Notify::is_unset")]
+    pub notify: Notify,
+    /// Programs run before and after each backup.
+    #[serde(skip_serializing_if = "Hooks::is_unset")]
+    pub hooks: Hooks,
     /// Keys this version does not know, written back as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -166,6 +177,8 @@ impl Default for Schedule {
             copies: Vec::new(),
             pending_copies: Vec::new(),
             encryption: None,
+            notify: Notify::default(),
+            hooks: Hooks::default(),
             extra: Map::new(),
         }
     }

@@ -60,10 +60,21 @@ pub fn escape(text: &str, special: &[char]) -> String {
 
 /// Records the outcome of a command, keeping the command's own error if both fail.
 pub fn record_outcome<T>(config: &Config, outcome: &Result<T>, ok: impl FnOnce(&T) -> String) {
+    record_outcome_noting(config, outcome, ok, &[]);
+}
+
+/// [`record_outcome`], with `warnings` (notifications that failed) after the result.
+pub fn record_outcome_noting<T>(
+    config: &Config,
+    outcome: &Result<T>,
+    ok: impl FnOnce(&T) -> String,
+    warnings: &[String],
+) {
     let text = match outcome {
         Ok(value) => format!("ok {}", ok(value)),
         Err(err) => format!("failed: {err:#}"),
     };
+    let text = crate::notify::with_warnings(text, warnings);
     if let Err(err) = record(config, text.trim_end()) {
         tracing::warn!("{err:#}");
     }

@@ -178,6 +178,11 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
                 (None, Vec::new(), Vec::new())
             }
         };
+    if let Some(problem) =
+        crate::notify::configuration_problem(&config.notify, config.sendmail.as_deref())
+    {
+        reasons.push(Reason::warning(problem));
+    }
     let thresholds = limits.resolve(schedule.as_ref().and_then(|s| s.frequency.as_deref()));
     let database = database::probe(config);
     let checked = Checked {

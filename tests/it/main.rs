@@ -14,6 +14,7 @@ mod foreign_objects;
 mod honest;
 mod interrupted;
 mod json;
+mod notify;
 mod ordering;
 mod output;
 mod packaging;

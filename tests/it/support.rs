@@ -2,6 +2,7 @@
 //! template, copied and started on a free port with its socket in a temp folder; run as the
 //! `postgres` user when the tests run as root), a pgbackup home, and fault-injection shims.
 
+pub mod http;
 pub mod s3;
 
 use std::fs::{self, File};

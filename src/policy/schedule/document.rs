@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::copies::{self, CopyTarget, Listed, PendingCopy};
 use super::encryption::{self, Encryption};
+use super::notify::{self, Hooks, Notify};
 use super::run_times::{self, RunTime};
 use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
 use crate::model::naming::{Compression, Kind};
@@ -71,6 +72,8 @@ pub struct Document {
     pub copies: Listed<CopyTarget>,
     pub pending_copies: Listed<PendingCopy>,
     pub encryption: Field<Encryption>,
+    pub notify: Field<Notify>,
+    pub hooks: Field<Hooks>,
     /// Keys this version does not know, in the file's order, written back as they were.
     pub extra: Map<String, Value>,
 }
@@ -154,6 +157,8 @@ impl Document {
             copies,
             pending_copies: copies::read_pending(f.shift_remove("pending_copies")),
             encryption: Field::take(f, "encryption", encryption::parse),
+            notify: Field::take(f, "notify", notify::parse_notify),
+            hooks: Field::take(f, "hooks", notify::parse_hooks),
             extra: fields,
         }
     }
@@ -181,6 +186,8 @@ impl Document {
                 self.metrics_file.damage(),
                 self.repository.damage(),
                 self.encryption.damage(),
+                self.notify.damage(),
+                self.hooks.damage(),
             ]
             .into_iter()
             .flatten(),
@@ -230,6 +237,8 @@ impl Document {
             copies: self.copies.items,
             pending_copies: self.pending_copies.items,
             encryption: self.encryption.into_value(),
+            notify: self.notify.into_value().unwrap_or_default(),
+            hooks: self.hooks.into_value().unwrap_or_default(),
             extra: self.extra,
         }
     }

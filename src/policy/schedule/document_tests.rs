@@ -100,10 +100,29 @@ fn cases() -> Vec<Case> {
             dropped: &["next_run_at"],
         },
         Case {
-            file: json!({"enabled": true, "frequency": "weekly", "weekday": "fri", "notify": 1}),
+            file: json!({"enabled": true, "frequency": "weekly", "weekday": "fri", "alerts": 1}),
             strict: None,
             tolerant: &[],
             dropped: &[],
+        },
+        // Secrets: the reason names the field, never the URL or the header.
+        Case {
+            file: json!({"notify": {"ping_url": "hc-ping.com/T0KEN"}, "hooks": {"pre": []}}),
+            strict: Some(
+                "invalid \"notify\" in backup_schedule.json: ping_url is not an http:// or \
+                 https:// URL",
+            ),
+            tolerant: &[],
+            dropped: &["notify"],
+        },
+        Case {
+            file: json!({"hooks": {"pre": "backup-prepare --now"}}),
+            strict: Some(
+                "invalid \"hooks\" in backup_schedule.json: invalid type: a string, expected \
+                 a sequence",
+            ),
+            tolerant: &[],
+            dropped: &["hooks"],
         },
     ]
 }

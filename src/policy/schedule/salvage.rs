@@ -49,10 +49,10 @@ mod tests {
             }
         }
         let (kept, _) = salvage(
-            &json!({"retention": {"daily": "7", "weekly": 2}, "notify": {"to": "ops"}}).to_string(),
+            &json!({"retention": {"daily": "7", "weekly": 2}, "alerts": {"to": "ops"}}).to_string(),
         );
         assert_eq!(kept.retention.weekly, Some(2));
         assert_eq!(kept.retention.daily, None);
-        assert_eq!(kept.extra["notify"], json!({"to": "ops"}));
+        assert_eq!(kept.extra["alerts"], json!({"to": "ops"}));
     }
 }

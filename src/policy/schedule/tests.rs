@@ -56,7 +56,7 @@ const EVERY_FIELD: &str = r#"{
     "finished_at": "2025-04-11T22:45:02+02:00"
   },
   "metrics_file": "/var/lib/node_exporter/pgbackup.prom",
-  "notify": {
+  "alerts": {
     "email": "ops@example.com"
   }
 }
@@ -333,7 +333,7 @@ fn the_old_module_file_loads_and_rewrites() {
 fn a_rewrite_keeps_every_field_in_order_and_unknown_keys() {
     let mut old: Value = serde_json::from_str(OLD_MODULE_FILE).unwrap();
     old["retention"]["keep_tagged"] = json!(["release"]);
-    old["notify"] = json!({"email": "ops@example.com"});
+    old["alerts"] = json!({"email": "ops@example.com"});
     let schedule = schedule(&old.to_string());
 
     let text = schedule.to_json();
@@ -358,14 +358,14 @@ fn a_rewrite_keeps_every_field_in_order_and_unknown_keys() {
             "next_run",
             "last_run_at",
             "next_run_at",
-            "notify"
+            "alerts"
         ]
     );
     assert_eq!(
         keys(&written["retention"]),
         ["daily", "weekly", "monthly", "keep_tagged"]
     );
-    assert_eq!(written["notify"], old["notify"]);
+    assert_eq!(written["alerts"], old["alerts"]);
     assert_eq!(
         written["retention"]["keep_tagged"],
         old["retention"]["keep_tagged"]
