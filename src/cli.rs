@@ -167,8 +167,19 @@ pub struct IdArg {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
+    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database); with --all-databases: a run ID, a prefix, or `latest` (the newest complete run)
     pub id: String,
+    /// Restore a whole run onto the server: its globals (missing roles and tablespaces), then each database, swapped in
+    #[arg(long, conflicts_with_all = ["target", "table", "schema", "no_owner", "kind"])]
+    pub all_databases: bool,
+    /// With --all-databases: only these databases of the run (comma-separated; the globals are restored too)
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "all_databases"
+    )]
+    pub databases: Vec<String>,
     /// Restore into this new database and touch nothing else
     #[arg(long, value_name = "NAME")]
     pub target: Option<String>,
@@ -196,6 +207,9 @@ pub struct RestoreArgs {
     /// Backup type: which one `latest` picks (default full); `schema` is required to restore a schema-only backup over a database that holds data
     #[arg(long = "type", value_enum, value_name = "TYPE")]
     pub kind: Option<Kind>,
+    /// Restore no ownership and no grants, as pg_restore --no-owner --no-privileges: everything belongs to the connecting role (for a server that lacks the backup's roles)
+    #[arg(long)]
+    pub no_owner: bool,
 }
 
 #[derive(Debug, Args)]

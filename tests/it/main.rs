@@ -33,3 +33,4 @@ mod selective;
 mod status;
 mod usage;
 mod verify;
+mod whole_server;
