@@ -19,7 +19,7 @@ use crate::commands::{confirm, present, schema_only};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::interrupt::Interrupt;
-use crate::model::naming::Format;
+use crate::model::naming::{Format, Kind};
 use crate::pg::server::Server;
 use crate::pg::sql::MAX_NAME_BYTES;
 use crate::state::audit;
@@ -98,6 +98,14 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
     schema_only::check_type(&entry, args.kind)?;
+    if entry.kind == Kind::Globals {
+        return Err(exit::usage(format!(
+            "backup {} holds the server's globals (roles, memberships, tablespaces), not a \
+             database: restore it with its run, `pgbackup restore --all-databases {}`",
+            entry.id,
+            entry.run.as_deref().unwrap_or("RUN")
+        )));
+    }
     let file = BackupFile::locate(&config.store, &entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
     // An encrypted file opens with the keys given, before its archive is even listed.
