@@ -250,6 +250,9 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         database_properties: Some(Kept::new(parts.facts.properties.clone())),
         encryption,
+        run: None,
+        run_plan: None,
+        no_role_passwords: None,
         deleting: None,
         extra: Default::default(),
     }

@@ -18,11 +18,11 @@ use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::RestoreArgs;
 use crate::commands::progress::Progress;
-use crate::commands::{confirm, present, schema_only};
+use crate::commands::{confirm, present, restore_all, schema_only};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::interrupt::Interrupt;
-use crate::model::naming::Format;
+use crate::model::naming::{Format, Kind};
 use crate::pg::process::Tool;
 use crate::pg::server::Server;
 use crate::pg::sql::MAX_NAME_BYTES;
@@ -43,6 +43,9 @@ pub struct RestoreReport {
 }
 
 pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
+    if let Some(globals) = globals_entry(config, args) {
+        return restore_all::globals_only(config, args, &globals);
+    }
     let outcome = restore(config, args);
     audit::record_outcome(config, &outcome, |r| {
         format!(
@@ -77,6 +80,22 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
         ))?;
     }
     Ok(0)
+}
+
+/// The backup `args` names when it is a globals backup (roles and tablespaces, restored
+/// onto the server rather than into a database).
+fn globals_entry(config: &Config, args: &RestoreArgs) -> Option<Entry> {
+    let catalog = Catalog::load(&*config.store).ok()?;
+    let entry = select::resolve_kind(
+        &catalog,
+        &args.id,
+        schema_only::latest_kind(args.kind).as_str(),
+        config.database_hint.as_deref(),
+        &*config.store,
+        config.zone,
+    )
+    .ok()?;
+    (entry.kind == Kind::Globals && !entry.is_deleting()).then(|| entry.clone())
 }
 
 fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {

@@ -4,5 +4,6 @@
 pub mod duration;
 pub mod naming;
 pub mod recorded;
+pub mod run;
 pub mod units;
 pub mod zone;
