@@ -134,7 +134,10 @@ fn whole_server() -> (Env, std::path::PathBuf) {
     let tablespace_dir = env.cluster.server_owned_dir("fast");
     let a = &env.cluster;
     a.psql("postgres", "CREATE DATABASE reports OWNER auditor");
-    a.psql("postgres", "CREATE DATABASE \"Sales \"\"EU\"\"\" OWNER app_owner");
+    a.psql(
+        "postgres",
+        "CREATE DATABASE \"Sales \"\"EU\"\"\" OWNER app_owner",
+    );
     a.psql(
         "postgres",
         "ALTER ROLE \"Web App\" IN DATABASE app SET statement_timeout = '30s'",
@@ -180,16 +183,28 @@ fn a_run_restored_onto_a_new_server_dumps_the_same_as_the_server_it_came_from() 
     let restored = run_on(
         &env,
         &b,
-        &["restore", "--all-databases", "latest", "--yes", "--drop-previous"],
+        &[
+            "restore",
+            "--all-databases",
+            "latest",
+            "--yes",
+            "--drop-previous",
+        ],
     );
     assert_success(&restored);
     let out = stdout(&restored);
     assert!(out.contains("kept existing roles: postgres"), "{out}");
-    assert!(out.contains("restored database \"Sales \\\"EU\\\"\""), "{out}");
+    assert!(
+        out.contains("restored database \"Sales \\\"EU\\\"\""),
+        "{out}"
+    );
     // Both servers run as the same bootstrap superuser `postgres`, which pg_dumpall dumps
     // on both: nothing needs normalising but pg_dumpall's random \restrict lines.
     let on_b = b.dumpall(&[]);
-    assert!(at_backup.contains("PASSWORD 'SCRAM-SHA-256$"), "passwords are dumped");
+    assert!(
+        at_backup.contains("PASSWORD 'SCRAM-SHA-256$"),
+        "passwords are dumped"
+    );
     assert_eq!(at_backup, on_b);
 }
 
@@ -204,7 +219,14 @@ fn roles_that_exist_are_kept_as_they_are_and_listed() {
     let restored = run_on(
         &env,
         &b,
-        &["restore", "--all-databases", &run, "--databases", "app", "--yes"],
+        &[
+            "restore",
+            "--all-databases",
+            &run,
+            "--databases",
+            "app",
+            "--yes",
+        ],
     );
     assert_success(&restored);
     let out = stdout(&restored);
@@ -232,8 +254,14 @@ fn roles_that_exist_are_kept_as_they_are_and_listed() {
         "no membership was added to the existing role"
     );
     assert!(b.databases().contains(&"app".to_string()));
-    assert!(!b.databases().contains(&"reports".to_string()), "--databases app only");
-    assert_eq!(b.psql("app", "SELECT count(*) FROM app.orders").trim(), "50");
+    assert!(
+        !b.databases().contains(&"reports".to_string()),
+        "--databases app only"
+    );
+    assert_eq!(
+        b.psql("app", "SELECT count(*) FROM app.orders").trim(),
+        "50"
+    );
 }
 
 #[test]
@@ -250,8 +278,11 @@ fn a_tablespace_whose_folder_is_missing_stops_the_restore_before_any_change() {
     assert!(err.contains(&dir.display().to_string()), "{err}");
     assert!(err.contains("nothing was changed"), "{err}");
     assert_eq!(
-        b.psql("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner'")
-            .trim(),
+        b.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner'"
+        )
+        .trim(),
         "0"
     );
 }
@@ -270,14 +301,24 @@ fn an_incomplete_run_is_never_latest_and_named_explicitly_restores_what_it_has()
     let b = Cluster::start();
     let latest = run_on(&env, &b, &["restore", "--all-databases", "latest", "--yes"]);
     assert_eq!(latest.status.code(), Some(2), "{}", stderr(&latest));
-    assert!(stderr(&latest).contains("no complete run"), "{}", stderr(&latest));
+    assert!(
+        stderr(&latest).contains("no complete run"),
+        "{}",
+        stderr(&latest)
+    );
     let named = run_on(&env, &b, &["restore", "--all-databases", &run, "--yes"]);
     assert_success(&named);
     let err = stderr(&named);
-    assert!(err.contains("incomplete") && err.contains("\"app\""), "{err}");
     assert!(
-        b.psql("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner'")
-            .trim()
+        err.contains("incomplete") && err.contains("\"app\""),
+        "{err}"
+    );
+    assert!(
+        b.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'app_owner'"
+        )
+        .trim()
             == "1"
     );
 }
@@ -304,7 +345,11 @@ fn a_globals_backup_restores_alone_and_a_database_then_finds_its_roles() {
         "{}",
         stdout(&again)
     );
-    let restored = run_on(&env, &b, &["restore", database["id"].as_str().unwrap(), "--yes"]);
+    let restored = run_on(
+        &env,
+        &b,
+        &["restore", database["id"].as_str().unwrap(), "--yes"],
+    );
     assert_success(&restored);
     assert_eq!(env.cluster.dump("app"), b.dump("app"));
 }

@@ -200,14 +200,20 @@ pub fn existing_tablespaces(server: &Server) -> Result<BTreeSet<String>> {
     serde_json::from_value(value).context("psql returned unexpected tablespace names")
 }
 
-/// Refuses, before any change, when a tablespace's location is not a folder on the server.
+/// Refuses, before any change, when a tablespace's location is not a folder on the server,
+/// or is already in use by a tablespace of this PostgreSQL version (another cluster's).
 pub fn check_locations(server: &Server, plan: &GlobalsPlan) -> Result<()> {
     let mut missing = Vec::new();
+    let mut in_use = Vec::new();
     for tablespace in plan.tablespaces.iter().filter(|t| !t.location.is_empty()) {
+        let location = literal(&tablespace.location);
         let value = server
             .query_json(&format!(
-                "SELECT coalesce((SELECT to_json(isdir) FROM pg_stat_file({}, true)), 'false');",
-                literal(&tablespace.location)
+                "SELECT json_build_array(\
+                   coalesce((SELECT isdir FROM pg_stat_file({location}, true)), false), \
+                   (SELECT count(*) FROM pg_ls_dir({location}, true, false) f \
+                    WHERE f LIKE 'PG\\_' || (current_setting('server_version_num')::int / 10000) \
+                    || '\\_%'));"
             ))
             .with_context(|| {
                 format!(
@@ -216,16 +222,31 @@ pub fn check_locations(server: &Server, plan: &GlobalsPlan) -> Result<()> {
                     tablespace.name
                 )
             })?;
-        if value.as_bool() != Some(true) {
-            missing.push(format!("{:?} in {}", tablespace.name, tablespace.location));
+        let described = format!("{:?} in {}", tablespace.name, tablespace.location);
+        match (value[0].as_bool(), value[1].as_u64()) {
+            (Some(true), Some(0)) => {}
+            (Some(true), _) => in_use.push(described),
+            _ => missing.push(described),
         }
     }
+    let mut problems = Vec::new();
     if !missing.is_empty() {
-        bail!(
-            "the backup's tablespaces need folders that do not exist on the server: {}; \
-             nothing was changed. Create each (empty, owned by the operating-system user \
-             that runs PostgreSQL) and restore again",
+        problems.push(format!(
+            "these tablespaces need folders that do not exist on the server: {} (create each, \
+             empty, owned by the operating-system user that runs PostgreSQL)",
             missing.join(", ")
+        ));
+    }
+    if !in_use.is_empty() {
+        problems.push(format!(
+            "these tablespace folders are already in use by a tablespace: {}",
+            in_use.join(", ")
+        ));
+    }
+    if !problems.is_empty() {
+        bail!(
+            "cannot restore the globals: {}; nothing was changed",
+            problems.join("; ")
         );
     }
     Ok(())
