@@ -218,6 +218,22 @@ pub fn referenced(statement: &str) -> Vec<(String, Use)> {
     found
 }
 
+/// The grantees of a GRANT (after its last top-level TO) or REVOKE (FROM): for a role
+/// membership, the members.
+pub fn grantees_of(statement: &str) -> Vec<String> {
+    let tokens = tokens(statement);
+    let word = match tokens.first() {
+        Some(t) if t.is("grant") => "to",
+        Some(t) if t.is("revoke") => "from",
+        _ => return Vec::new(),
+    };
+    depth_zero(&tokens)
+        .filter(|&i| tokens[i].is(word))
+        .last()
+        .map(|at| list_after(&tokens, at + 1))
+        .unwrap_or_default()
+}
+
 /// The roles of a GRANT or REVOKE (object privileges or role memberships): the grantees
 /// after the last top-level TO/FROM, and GRANTED BY.
 fn grantees(tokens: &[Token]) -> Vec<String> {

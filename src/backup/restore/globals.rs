@@ -4,8 +4,8 @@
 //! out, not run and ignored); tablespaces are created when their location exists, which is
 //! checked before anything changes.
 //!
-//! A membership (`GRANT r TO m`) or parameter grant is applied when it concerns a role this
-//! restore creates, and left out when every role it names already existed. `CREATE
+//! A membership (`GRANT r TO m`) or parameter grant belongs to its member (grantee): it is
+//! applied when this restore creates that role, and left out when the role existed. `CREATE
 //! TABLESPACE` cannot run in a transaction, so each runs on its own after the roles (which
 //! own them), followed by its grants and comment.
 
@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
-use crate::pg::roles::{Token, tokens};
+use crate::pg::roles::{Token, grantees_of, tokens};
 use crate::pg::server::Server;
 use crate::pg::sql::literal;
 use crate::pg::statements;
@@ -60,7 +60,7 @@ enum Subject {
     CreateRole(String),
     /// `ALTER ROLE r …`, `COMMENT ON ROLE r`, `SECURITY LABEL … ON ROLE r`.
     Role(String),
-    /// Memberships and grants on parameters: the roles named.
+    /// Memberships and grants on parameters: the members (grantees).
     Grant(Vec<String>),
     CreateTablespace(String, String),
     Tablespace(String),
@@ -125,12 +125,7 @@ fn subject(statement: &str) -> Result<Subject> {
                 Some("tablespace") => {
                     Subject::Tablespace(name(&t, on.unwrap() + 2).ok_or_else(unexpected)?)
                 }
-                Some("parameter") | None => Subject::Grant(
-                    crate::pg::roles::referenced(statement)
-                        .into_iter()
-                        .map(|(role, _)| role)
-                        .collect(),
-                ),
+                Some("parameter") | None => Subject::Grant(grantees_of(statement)),
                 Some(_) => return Err(unexpected()),
             }
         }
@@ -337,7 +332,6 @@ mod tests {
                 "CREATE ROLE grp;",
                 "ALTER ROLE grp WITH NOLOGIN;",
                 "GRANT grp TO \"Bob x\" WITH ADMIN OPTION GRANTED BY alice;",
-                "GRANT grp TO alice GRANTED BY postgres;",
             ]
         );
         assert_eq!(plan.settings.len(), 3);
