@@ -249,6 +249,22 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<RunRestoreReport> 
     let catalog = Catalog::load(&*config.store)?;
     let all = runs::group(catalog.backups.iter().filter(|e| !e.is_deleting()));
     let run = runs::resolve(&all, &args.id)?;
+    if args.id == "latest" {
+        // `all` is newest first: anything before the run chosen is newer and incomplete.
+        let newer: Vec<&str> = all
+            .iter()
+            .take_while(|r| r.id != run.id)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !newer.is_empty() {
+            tracing::warn!(
+                "restoring run {}, the newest complete one; newer runs are incomplete: {} \
+                 (name one to restore what it has)",
+                run.id,
+                newer.join(", ")
+            );
+        }
+    }
     let missing: Vec<String> = run.missing().iter().map(Part::to_string).collect();
     if !missing.is_empty() {
         tracing::warn!(

@@ -60,7 +60,7 @@ enum State {
 /// A writer that splits what it is given into statements, asks `keep` about each, and
 /// writes the kept ones (and everything that is not a statement) to `out`.
 pub struct Statements<W: Write, F: FnMut(&str) -> bool> {
-    out: W,
+    out: io::BufWriter<W>,
     keep: F,
     state: State,
     /// The statement so far, while it is short enough to be judged.
@@ -74,7 +74,7 @@ pub struct Statements<W: Write, F: FnMut(&str) -> bool> {
 impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
     pub fn new(out: W, keep: F) -> Self {
         Statements {
-            out,
+            out: io::BufWriter::with_capacity(64 * 1024, out),
             keep,
             state: State::LineStart,
             statement: Vec::new(),
@@ -91,8 +91,9 @@ impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
                 self.out.write_all(&self.statement)?;
             }
         }
-        self.out.flush()?;
-        Ok(self.out)
+        self.out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
     }
 
     fn emit(&mut self, byte: u8) -> io::Result<()> {
@@ -353,8 +354,29 @@ fn is_copy_from_stdin(statement: &str) -> bool {
 
 impl<W: Write, F: FnMut(&str) -> bool> Write for Statements<W, F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        for &byte in buf {
-            self.step(byte)?;
+        let mut rest = buf;
+        while let Some(&byte) = rest.first() {
+            let State::Copy { seen } = &mut self.state else {
+                self.step(byte)?;
+                rest = &rest[1..];
+                continue;
+            };
+            // COPY data, the bulk of a dump: passed on a line at a time.
+            let (line, ends) = match rest.iter().position(|b| *b == b'\n') {
+                Some(end) => (&rest[..=end], true),
+                None => (rest, false),
+            };
+            let text = &line[..line.len() - usize::from(ends)];
+            let room = 3usize.saturating_sub(seen.len());
+            seen.extend_from_slice(&text[..room.min(text.len())]);
+            self.out.write_all(line)?;
+            if ends {
+                self.state = match seen.as_slice() == b"\\." {
+                    true => State::LineStart,
+                    false => State::Copy { seen: Vec::new() },
+                };
+            }
+            rest = &rest[line.len()..];
         }
         Ok(buf.len())
     }
