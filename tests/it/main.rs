@@ -2,6 +2,7 @@
 
 mod support;
 
+mod all_databases;
 mod catalog;
 mod connection;
 mod copy;
