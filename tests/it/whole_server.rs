@@ -360,3 +360,44 @@ fn a_globals_backup_restores_alone_and_a_database_then_finds_its_roles() {
     assert_success(&restored);
     assert_eq!(env.cluster.dump("app"), b.dump("app"));
 }
+
+#[test]
+fn a_database_that_fails_is_named_and_the_others_stay_restored() {
+    let env = source_with_roles();
+    env.cluster.psql("postgres", "CREATE DATABASE reports");
+    env.cluster.psql(
+        "reports",
+        "CREATE TABLE daily (total int); INSERT INTO daily VALUES (1)",
+    );
+    assert_success(&env.run(&["create", "--all-databases"]));
+    // psql fails loading the new "reports" database, and only that one.
+    env.shim(
+        "psql",
+        &format!(
+            "#!/bin/sh\ncase \"$*\" in *\"-f -\"*\"--dbname=reports_restoring_\"*)\n  \
+             cat >/dev/null; echo 'ERROR:  simulated failure' >&2; exit 3;;\nesac\n\
+             exec {} \"$@\"\n",
+            crate::support::real_program("psql")
+        ),
+    );
+    let b = Cluster::start();
+    let output = run_on(&env, &b, &["restore", "--all-databases", "latest", "--yes"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("failed for \"reports\"; the other databases were restored"),
+        "{err}"
+    );
+    assert!(err.contains("simulated failure"), "{err}");
+    assert!(stdout(&output).contains("restored database \"app\""));
+    let databases = b.databases();
+    assert!(databases.contains(&"app".to_string()), "{databases:?}");
+    assert!(
+        !databases.iter().any(|d| d.starts_with("reports")),
+        "the failed database left nothing behind: {databases:?}"
+    );
+    assert_eq!(
+        b.psql("app", "SELECT count(*) FROM app.orders").trim(),
+        "50"
+    );
+}
