@@ -206,6 +206,20 @@ fn globals_summary(plan: &GlobalsPlan) -> String {
 /// `restore ID` of a globals backup: its roles and tablespaces onto the server.
 pub fn globals_only(config: &Config, args: &RestoreArgs, entry: &Entry) -> Result<u8> {
     let outcome = (|| {
+        let database_only = args.target.is_some()
+            || args.replace
+            || args.no_owner
+            || args.jobs.is_some()
+            || !args.table.is_empty()
+            || !args.schema.is_empty();
+        if database_only {
+            return Err(exit::usage(format!(
+                "backup {} holds the server's globals (roles, memberships, tablespaces), which \
+                 are restored onto the server: --target, --replace, --no-owner, --jobs, \
+                 --table and --schema do not apply",
+                entry.id
+            )));
+        }
         refuse_unconfirmed(config)?;
         let file = checked_file(config, entry)?;
         let server = Server::connect(
