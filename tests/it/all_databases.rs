@@ -393,3 +393,61 @@ fn scheduled_runs_back_up_every_database_and_prune_only_the_groups_that_succeede
             .all(|g| g.2 != second_run)
     );
 }
+
+#[test]
+fn status_covers_every_database_the_schedule_backs_up_and_the_globals() {
+    let env = server();
+    write_schedule(
+        &env,
+        serde_json::json!({
+            "enabled": true, "frequency": "daily", "time": "03:00",
+            "retention": {"daily": 7},
+            "databases": "all", "exclude_databases": ["postgres"], "globals": true
+        }),
+    );
+    assert_success(&env.run(&["run-scheduled", "--force"]));
+    let status = env.run(&["status", "--json"]);
+    let report = json_of(&status);
+    assert_eq!(status.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["backups"]["checked"]["databases"],
+        serde_json::json!([ODD, "app", "shop"])
+    );
+    assert_eq!(report["backups"]["checked"]["globals"], true);
+    assert_eq!(report["schedule"]["databases"], "all");
+    assert_eq!(report["schedule"]["globals"], true);
+    let table = stdout(&env.run(&["status"]));
+    assert!(
+        table.contains("(server)") && table.contains("globals"),
+        "{table}"
+    );
+    assert!(table.contains("shop") && table.contains(ODD), "{table}");
+
+    let shop = env
+        .entries()
+        .into_iter()
+        .find(|e| e["database"] == "shop")
+        .unwrap();
+    assert_success(&env.run(&["delete", shop["id"].as_str().unwrap(), "--yes"]));
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.status.code(), Some(2), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("there is no complete full backup of database shop"),
+        "{}",
+        stdout(&status)
+    );
+    let metrics = stdout(&env.run(&["status", "--prometheus"]));
+    assert!(
+        metrics.contains("pgbackup_scheduled_backup_present{database=\"shop\",type=\"full\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pgbackup_scheduled_backup_present{database=\"\",type=\"globals\"} 1"),
+        "{metrics}"
+    );
+    let table = stdout(&env.run(&["status"]));
+    assert!(
+        table.contains("no complete backup (the schedule backs it up)"),
+        "{table}"
+    );
+}
