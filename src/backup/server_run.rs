@@ -22,6 +22,8 @@ use crate::state::lock::WriteLock;
 pub enum Databases {
     /// None: only the globals.
     None,
+    /// The database the connection names (libpq's default when it names none).
+    Current,
     /// Every database that accepts connections, except templates and these patterns.
     All { exclude: Vec<String> },
     /// These, by name.
@@ -90,6 +92,16 @@ pub fn plan(config: &mut Config, databases: &Databases, globals: bool) -> Result
     let databases = match databases {
         Databases::None => Vec::new(),
         Databases::Listed(names) => names.clone(),
+        Databases::Current => {
+            let value = postgres::query_json_prompting(
+                &config.programs,
+                &mut config.conn,
+                config.interactive,
+                "SELECT to_json(current_database());",
+            )
+            .with_context(|| format!("could not connect to {}", config.conn.display()))?;
+            vec![value.as_str().unwrap_or_default().to_string()]
+        }
         Databases::All { exclude } => {
             let value = postgres::query_json_prompting(
                 &config.programs,

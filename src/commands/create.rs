@@ -64,29 +64,6 @@ impl Recipe {
             encryption: encryption(args, config)?,
         })
     }
-
-    /// The recipe of a globals backup made alongside `self`: plain SQL, compressed as
-    /// `--compression` says (gzip unless told otherwise, also with `--format custom`).
-    pub fn for_globals(&self, explicit: Option<Compression>, no_compress: bool) -> Recipe {
-        let compression = match (no_compress, explicit) {
-            (true, _) => Compression::None,
-            (false, Some(compression)) => compression,
-            (false, None) => Compression::Gzip,
-        };
-        let level = match (compression == self.compression, compression) {
-            (true, _) => self.level,
-            (false, Compression::Zstd) => DEFAULT_ZSTD_LEVEL,
-            (false, _) => DEFAULT_GZIP_LEVEL,
-        };
-        Recipe {
-            kind: Kind::Globals,
-            format: Format::Plain,
-            compression,
-            level,
-            pg_dump_level: None,
-            encryption: self.encryption.clone(),
-        }
-    }
 }
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {

@@ -133,7 +133,18 @@ fn backup_families(report: &Report, families: &mut Vec<Family>) {
             duration.add(labels(), ms as f64 / 1000.0);
         }
     }
-    families.extend([count, bytes, stamp, age, size, duration]);
+    let mut present = Family::new(
+        "pgbackup_scheduled_backup_present",
+        "Whether each (database, type) the schedule backs up has a complete backup (1) or not (0).",
+    );
+    for (database, kind) in backups.checked.expected() {
+        let found = (backups.groups.iter()).any(|g| g.database == database && g.kind == kind);
+        present.add(
+            vec![("database", database), ("type", kind)],
+            if found { 1.0 } else { 0.0 },
+        );
+    }
+    families.extend([count, bytes, stamp, age, size, duration, present]);
     let mut counted = |name, help, n: usize| {
         let mut family = Family::new(name, help);
         family.add(Vec::new(), n as f64);

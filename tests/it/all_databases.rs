@@ -277,3 +277,182 @@ fn a_database_that_fails_leaves_an_incomplete_run_with_the_others_recorded() {
     );
     assert!(stdout(&env.run(&["list", "--runs"])).contains("incomplete"));
 }
+
+fn write_schedule(env: &Env, schedule: Value) {
+    fs::create_dir_all(env.home()).unwrap();
+    fs::write(
+        env.home().join("backup_schedule.json"),
+        schedule.to_string(),
+    )
+    .unwrap();
+}
+
+/// (database, type) of every cataloged backup, sorted, with the run it belongs to.
+fn groups(env: &Env) -> Vec<(String, String, String)> {
+    let mut groups: Vec<(String, String, String)> = env
+        .entries()
+        .iter()
+        .map(|e| {
+            (
+                e["database"].as_str().unwrap().to_string(),
+                e["type"].as_str().unwrap().to_string(),
+                e["run"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+#[test]
+fn scheduled_runs_back_up_every_database_and_prune_only_the_groups_that_succeeded() {
+    let env = server();
+    let copies = env.home().join("copies");
+    write_schedule(
+        &env,
+        serde_json::json!({
+            "enabled": true, "frequency": "daily", "time": "03:00",
+            "retention": {"last": 1},
+            "databases": "all", "exclude_databases": ["postgres"], "globals": true,
+            "copies": [{"repository": copies.display().to_string()}]
+        }),
+    );
+    let show = env.run(&["schedule", "show"]);
+    assert_success(&show);
+    for expected in [
+        "databases",
+        "all",
+        "exclude databases",
+        "postgres",
+        "globals",
+    ] {
+        assert!(stdout(&show).contains(expected), "{}", stdout(&show));
+    }
+    let first = env.run(&["run-scheduled", "--force", "--json"]);
+    assert_success(&first);
+    let report = json_of(&first);
+    assert_eq!(report["backups"].as_array().unwrap().len(), 4, "{report:#}");
+    let first_run = report["run"].as_str().unwrap().to_string();
+    let second = env.run(&["run-scheduled", "--force", "--json"]);
+    assert_success(&second);
+    let second_run = json_of(&second)["run"].as_str().unwrap().to_string();
+    let names = |run: &str| -> Vec<(String, String, String)> {
+        let mut expected: Vec<(String, String, String)> = [
+            ("", "globals"),
+            (ODD, "full"),
+            ("app", "full"),
+            ("shop", "full"),
+        ]
+        .iter()
+        .map(|(d, t)| (d.to_string(), t.to_string(), run.to_string()))
+        .collect();
+        expected.sort();
+        expected
+    };
+    assert_ne!(first_run, second_run);
+    assert_eq!(
+        groups(&env),
+        names(&second_run),
+        "retention per (database, type)"
+    );
+    let mut copied: Vec<String> = fs::read_dir(&copies)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            n.starts_with("backup_") && !n.ends_with(".meta.json") && n != "backup_metadata.json"
+        })
+        .collect();
+    copied.sort();
+    let mut made: Vec<String> = env
+        .entries()
+        .iter()
+        .map(|e| e["filename"].as_str().unwrap().to_string())
+        .collect();
+    made.sort();
+    assert_eq!(
+        copied, made,
+        "every part copied (and the copy repository's own retention applied)"
+    );
+
+    env.shim_pg_dump(&format!(
+        "case \"$*\" in *--dbname=shop*) echo 'pg_dump: error: simulated failure' >&2; exit 1;; esac\n\
+         exec {} \"$@\"",
+        real_pg_dump()
+    ));
+    let third = env.run(&["run-scheduled", "--force"]);
+    assert!(!third.status.success(), "a failed part fails the run");
+    assert!(stderr(&third).contains("shop"), "{}", stderr(&third));
+    let after = groups(&env);
+    let shop: Vec<&(String, String, String)> = after.iter().filter(|g| g.0 == "shop").collect();
+    assert_eq!(shop.len(), 1, "{after:?}");
+    assert_eq!(shop[0].2, second_run, "the failed group keeps its backup");
+    assert_eq!(
+        after.len(),
+        4,
+        "the other groups are pruned to the newest: {after:?}"
+    );
+    assert!(
+        after
+            .iter()
+            .filter(|g| g.0 != "shop")
+            .all(|g| g.2 != second_run)
+    );
+}
+
+#[test]
+fn status_covers_every_database_the_schedule_backs_up_and_the_globals() {
+    let env = server();
+    write_schedule(
+        &env,
+        serde_json::json!({
+            "enabled": true, "frequency": "daily", "time": "03:00",
+            "retention": {"daily": 7},
+            "databases": "all", "exclude_databases": ["postgres"], "globals": true
+        }),
+    );
+    assert_success(&env.run(&["run-scheduled", "--force"]));
+    let status = env.run(&["status", "--json"]);
+    let report = json_of(&status);
+    assert_eq!(status.status.code(), Some(0), "{report:#}");
+    assert_eq!(
+        report["backups"]["checked"]["databases"],
+        serde_json::json!([ODD, "app", "shop"])
+    );
+    assert_eq!(report["backups"]["checked"]["globals"], true);
+    assert_eq!(report["schedule"]["databases"], "all");
+    assert_eq!(report["schedule"]["globals"], true);
+    let table = stdout(&env.run(&["status"]));
+    assert!(
+        table.contains("(server)") && table.contains("globals"),
+        "{table}"
+    );
+    assert!(table.contains("shop") && table.contains(ODD), "{table}");
+
+    let shop = env
+        .entries()
+        .into_iter()
+        .find(|e| e["database"] == "shop")
+        .unwrap();
+    assert_success(&env.run(&["delete", shop["id"].as_str().unwrap(), "--yes"]));
+    let status = env.run(&["status", "--json"]);
+    assert_eq!(status.status.code(), Some(2), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("there is no complete full backup of database shop"),
+        "{}",
+        stdout(&status)
+    );
+    let metrics = stdout(&env.run(&["status", "--prometheus"]));
+    assert!(
+        metrics.contains("pgbackup_scheduled_backup_present{database=\"shop\",type=\"full\"} 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("pgbackup_scheduled_backup_present{database=\"\",type=\"globals\"} 1"),
+        "{metrics}"
+    );
+    let table = stdout(&env.run(&["status"]));
+    assert!(
+        table.contains("no complete backup (the schedule backs it up)"),
+        "{table}"
+    );
+}
