@@ -174,6 +174,13 @@ fn globals_text(entry: &Entry, file: &BackupFile) -> Result<String> {
 
 /// What a globals backup would do on `server`; checks tablespace locations. Changes nothing.
 fn plan_globals(server: &Server, entry: &Entry, file: &BackupFile) -> Result<GlobalsPlan> {
+    if entry.no_role_passwords == Some(true) {
+        tracing::warn!(
+            "globals backup {} was made without role passwords: the roles it creates have \
+             none (set them with ALTER ROLE … PASSWORD)",
+            entry.id
+        );
+    }
     let text = globals_text(entry, file)?;
     let plan = globals::plan(
         &text,
