@@ -12,13 +12,14 @@ use chrono::{SecondsFormat, Utc};
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe, ShowProgress};
 use crate::backup::restore::recovery;
 use crate::backup::scheduled_copies;
+use crate::backup::server_run::{self, Databases, Request};
 use crate::catalog::Entry;
 use crate::codec::Recipients;
 use crate::config::Config;
 use crate::model::naming::{Compression, Format};
 use crate::notify;
 use crate::policy::prune;
-use crate::policy::schedule::{self, Due, LastResult, RunStatus, Schedule};
+use crate::policy::schedule::{self, DatabaseSet, Due, LastResult, RunStatus, Schedule};
 use crate::state::audit;
 use crate::state::lock::WriteLock;
 use crate::state::schedule_file;
@@ -29,16 +30,17 @@ use crate::status;
 pub struct Run {
     /// The schedule as the run left it.
     pub schedule: Schedule,
-    /// The backup made (retention applied to its group); `None` when nothing was due or
-    /// another run handled the slot meanwhile.
-    pub made: Option<Entry>,
+    /// The backups made (retention applied to their groups): one, or every part of a run
+    /// of several databases; empty when nothing was due or another run handled the slot
+    /// meanwhile.
+    pub made: Vec<Entry>,
 }
 
 impl Run {
     fn idle(schedule: Schedule) -> Run {
         Run {
             schedule,
-            made: None,
+            made: Vec::new(),
         }
     }
 }
@@ -83,12 +85,14 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     );
     let outcome = match run.pre_hook() {
         Ok(()) => backup_then_prune(config, &schedule, &lock, progress),
-        Err(error) => Err(Failure {
-            error,
-            backup_id: None,
-        }),
+        Err(error) => Err(Failure::before_any(error)),
     };
-    let copied = copy_and_record(config, &mut schedule, outcome.as_ref().ok());
+    // What was made, also when a part of a whole-server run failed.
+    let made: Vec<Entry> = match &outcome {
+        Ok(made) => made.clone(),
+        Err(failure) => failure.made.clone(),
+    };
+    let copied = copy_and_record(config, &mut schedule, &made);
     let result = LastResult {
         status: if outcome.is_ok() {
             RunStatus::Ok
@@ -96,7 +100,7 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
             RunStatus::Failed
         },
         backup_id: match &outcome {
-            Ok(entry) => Some(entry.id.clone()),
+            Ok(made) => made.first().map(|e| e.id.clone()),
             Err(failure) => failure.backup_id.clone(),
         },
         error: outcome.as_ref().err().map(|f| format!("{:#}", f.error)),
@@ -113,36 +117,37 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
     if let (Err(_), Err(copy_error)) = (&outcome, &copied) {
         tracing::error!("{copy_error:#}");
     }
-    if let Ok(entry) = &outcome {
+    if let Ok(made) = &outcome {
+        let ids: Vec<&str> = made.iter().map(|e| e.id.as_str()).collect();
         tracing::info!(
             "scheduled backup {} done; next run at {}",
-            entry.id,
+            ids.join(", "),
             schedule
                 .next_run
                 .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false))
                 .unwrap_or_default()
         );
     }
-    let made = outcome.as_ref().ok().cloned();
-    let outcome = outcome.and_then(|entry| copied.map(|()| entry));
-    let file = made
-        .as_ref()
-        .and_then(|e| config.store.local_path(&e.filename));
-    let posted = run.post_hook(made.as_ref(), file.as_deref(), outcome.as_ref().err());
-    let outcome = notify::after_post_hook(outcome, posted, made.as_ref());
-    let warnings = run.finish(made.as_ref(), outcome.as_ref().err());
+    let outcome = outcome.and_then(|made| copied.map(|()| made));
+    let file = match made.as_slice() {
+        [entry] => config.store.local_path(&entry.filename),
+        _ => None,
+    };
+    let posted = run.post_hook(&made, file.as_deref(), outcome.as_ref().err());
+    let outcome = notify::after_post_hook(outcome, posted, &made);
+    let warnings = run.finish(&made, outcome.as_ref().err());
     audit::record_outcome_noting(
         config,
         &outcome,
-        |entry| format!("id={}", entry.id),
+        |made| {
+            let ids: Vec<&str> = made.iter().map(|e| e.id.as_str()).collect();
+            format!("id={}", ids.join(","))
+        },
         &warnings,
     );
     saved?;
-    let entry = outcome?;
-    Ok(Run {
-        schedule,
-        made: Some(entry),
-    })
+    let made = outcome?;
+    Ok(Run { schedule, made })
 }
 
 /// A run that is not due, with copies pending: retries them under the lock and records
@@ -150,7 +155,7 @@ pub fn run(config: &mut Config, force: bool, progress: ShowProgress<'_>) -> Resu
 fn retry_copies(config: &Config) -> Result<Schedule> {
     let _lock = recovery::lock_home(config)?;
     let mut schedule = schedule_file::load(&config.schedule_path)?;
-    let copied = copy_and_record(config, &mut schedule, None);
+    let copied = copy_and_record(config, &mut schedule, &[]);
     let saved = schedule_file::save(&config.schedule_path, &schedule);
     write_metrics(config, &schedule);
     audit::record_outcome(config, &copied, |()| "pending copies done".to_string());
@@ -161,7 +166,7 @@ fn retry_copies(config: &Config) -> Result<Schedule> {
 
 /// Makes the pending copies and those of `made`, leaving in the schedule what failed; an
 /// error says which failed.
-fn copy_and_record(config: &Config, schedule: &mut Schedule, made: Option<&Entry>) -> Result<()> {
+fn copy_and_record(config: &Config, schedule: &mut Schedule, made: &[Entry]) -> Result<()> {
     let work = scheduled_copies::to_do(schedule, made);
     let outcome = scheduled_copies::run(config, schedule, work);
     schedule.pending_copies = outcome.pending;
@@ -247,39 +252,85 @@ fn log_not_due(config: &Config, schedule: &Schedule) {
 struct Failure {
     error: anyhow::Error,
     backup_id: Option<String>,
+    /// The backups made all the same (the parts of a run that did not fail).
+    made: Vec<Entry>,
 }
 
-/// The backup, then retention for its own (database, type) group, never after a failure.
+impl Failure {
+    fn before_any(error: anyhow::Error) -> Failure {
+        Failure {
+            error,
+            backup_id: None,
+            made: Vec::new(),
+        }
+    }
+}
+
+/// The backups, then retention for the (database, type) group of each backup made, never
+/// for a group whose backup failed.
 fn backup_then_prune(
     config: &mut Config,
     schedule: &Schedule,
     lock: &WriteLock,
     progress: ShowProgress<'_>,
-) -> Result<Entry, Failure> {
-    let recipe = recipe(config, schedule).map_err(|error| Failure {
-        error,
-        backup_id: None,
-    })?;
-    let entry = create::create_locked(
-        config,
-        recipe,
-        "scheduled backup",
-        "scheduled",
-        lock,
-        progress,
-    )
-    .map_err(|error| Failure {
-        error,
-        backup_id: None,
-    })?;
-    apply_retention(config, schedule, &entry).map_err(|error| Failure {
-        error: error.context(format!(
-            "backup {} was made, but retention failed",
-            entry.id
-        )),
-        backup_id: Some(entry.id.clone()),
-    })?;
-    Ok(entry)
+) -> Result<Vec<Entry>, Failure> {
+    let recipe = recipe(config, schedule).map_err(Failure::before_any)?;
+    let (made, failed) = match schedule.is_server_run() {
+        false => {
+            let entry = create::create_locked(
+                config,
+                recipe,
+                "scheduled backup",
+                "scheduled",
+                lock,
+                progress,
+            )
+            .map_err(Failure::before_any)?;
+            (vec![entry], None)
+        }
+        true => {
+            let globals_recipe = recipe.for_globals(schedule.compression, false);
+            let request = Request {
+                databases: match &schedule.databases {
+                    None => Databases::Current,
+                    Some(DatabaseSet::All) => Databases::All {
+                        exclude: schedule.exclude_databases.clone(),
+                    },
+                    Some(DatabaseSet::Listed(names)) => Databases::Listed(names.clone()),
+                },
+                globals: schedule.globals == Some(true),
+                no_role_passwords: false,
+                recipe: &recipe,
+                globals_recipe: &globals_recipe,
+                description: "scheduled backup",
+                trigger: "scheduled",
+            };
+            let outcome = server_run::run_locked(config, &request, lock, progress)
+                .map_err(Failure::before_any)?;
+            let failed = outcome.error();
+            (outcome.backups, failed)
+        }
+    };
+    for entry in &made {
+        if let Err(error) = apply_retention(config, schedule, entry) {
+            return Err(Failure {
+                error: error.context(format!(
+                    "backup {} was made, but retention failed",
+                    entry.id
+                )),
+                backup_id: Some(entry.id.clone()),
+                made,
+            });
+        }
+    }
+    match failed {
+        Some(error) => Err(Failure {
+            error,
+            backup_id: made.first().map(|e| e.id.clone()),
+            made,
+        }),
+        None => Ok(made),
+    }
 }
 
 fn recipe(config: &Config, schedule: &Schedule) -> Result<Recipe> {

@@ -27,7 +27,7 @@ pub struct Outcome {
 
 /// The pending copies plus one of `made` (when a backup was just made) to each copy
 /// repository, without repeats; pending copies to repositories no longer listed are dropped.
-pub fn to_do(schedule: &Schedule, made: Option<&Entry>) -> Vec<PendingCopy> {
+pub fn to_do(schedule: &Schedule, made: &[Entry]) -> Vec<PendingCopy> {
     let mut work: Vec<PendingCopy> = Vec::new();
     let listed = |p: &PendingCopy| {
         schedule
@@ -46,7 +46,7 @@ pub fn to_do(schedule: &Schedule, made: Option<&Entry>) -> Vec<PendingCopy> {
             );
         }
     }
-    if let Some(entry) = made {
+    for entry in made {
         for target in &schedule.copies {
             work.push(PendingCopy {
                 repository: target.repository.clone(),

@@ -15,7 +15,7 @@ use crate::codec::decode::StreamFailure;
 use crate::codec::{Chain, Identities};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
-use crate::model::naming::{self, Format};
+use crate::model::naming::{self, Format, Kind};
 use crate::pg::feed;
 use crate::pg::process::Tool;
 use crate::store::{Stat, Store, StoreError};
@@ -206,6 +206,10 @@ fn adopt(
         }
     }
     notes.extend(findings.problems);
+    if entry.kind == Kind::Globals {
+        // The server's globals belong to no database.
+        return Ok(Adopted { entry, notes });
+    }
     entry.database = database_name(programs, &file, interrupt).unwrap_or_default();
     if entry.database.is_empty() {
         notes.push(

@@ -5,10 +5,11 @@ use anyhow::Result;
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
+use crate::commands::create_all;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
-use crate::model::naming::{Compression, Format};
+use crate::model::naming::{Compression, Format, Kind};
 use crate::notify;
 use crate::state::audit;
 
@@ -67,13 +68,16 @@ impl Recipe {
 }
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
-    let recipe = Recipe::from_args(args, config)?;
-    let length = args.description.chars().count();
-    if length > MAX_DESCRIPTION_CHARS {
-        return Err(exit::usage(format!(
-            "--description is {length} characters long; at most {MAX_DESCRIPTION_CHARS} are stored"
-        )));
+    if args.all_databases || args.globals || args.kind == Kind::Globals {
+        return create_all::run(config, args);
     }
+    if args.no_role_passwords {
+        return Err(exit::usage(
+            "--no-role-passwords applies to the globals: add --all-databases or --globals",
+        ));
+    }
+    let recipe = Recipe::from_args(args, config)?;
+    check_description(&args.description)?;
     config.warn_if_schedule_damaged("backup names and dates");
     if config.schedule_damage.is_some() {
         tracing::warn!("no hooks run and no one is notified until the schedule file is repaired");
@@ -88,7 +92,7 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let run = notify::Run::start(config, "create", &notify, &hooks, false);
     let hooked = create::create_hooked(config, recipe, &args.description, &run, &progress);
     let (outcome, entry) = (hooked.outcome, hooked.made);
-    let warnings = run.finish(entry.as_ref(), outcome.as_ref().err());
+    let warnings = run.finish(entry.as_slice(), outcome.as_ref().err());
     audit::record_outcome_noting(
         config,
         &outcome,
@@ -113,6 +117,16 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     Ok(0)
 }
 
+pub fn check_description(description: &str) -> Result<()> {
+    let length = description.chars().count();
+    if length > MAX_DESCRIPTION_CHARS {
+        return Err(exit::usage(format!(
+            "--description is {length} characters long; at most {MAX_DESCRIPTION_CHARS} are stored"
+        )));
+    }
+    Ok(())
+}
+
 /// `--recipient` and `--recipients-file`, or the `--passphrase-file`'s passphrase (age
 /// does not mix the two).
 fn encryption(args: &CreateArgs, config: &Config) -> Result<Option<Recipients>> {
@@ -130,7 +144,7 @@ fn encryption(args: &CreateArgs, config: &Config) -> Result<Option<Recipients>> 
 }
 
 /// This process's peak resident memory (VmHWM), for benchmarks.
-fn peak_memory_kib() -> Option<u64> {
+pub fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -42,7 +42,7 @@ fn test(config: &Config) -> Result<u8> {
         &Hooks::default(),
         false,
     );
-    let event = run.event(None, None);
+    let event = run.event(&[], None);
     let results: Vec<Delivered> = run
         .deliver(&event, true)
         .into_iter()

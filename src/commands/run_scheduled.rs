@@ -16,16 +16,18 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
     let Run { schedule, made } = scheduled::run(config, args.force, &progress)?;
-    let Some(entry) = made else {
+    if made.is_empty() {
         return print_idle(config, &schedule);
-    };
+    }
     if config.json {
         let next_run = schedule
             .next_run
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, false));
         present::print_json(&RunReport {
             ran: true,
-            backup: Some(entry),
+            backup: made.first().cloned(),
+            run: made.first().and_then(|e| e.run.clone()),
+            backups: made,
             next_run,
         })?;
     }
@@ -37,8 +39,13 @@ pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
 struct RunReport {
     /// A backup was made: the run was due, or `--force` was given.
     ran: bool,
-    /// The backup made, as `create --json` prints it.
+    /// The backup made, as `create --json` prints it (the first of a run's).
     backup: Option<Entry>,
+    /// The run's ID, when the schedule backs up several databases or the globals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run: Option<String>,
+    /// Every backup made.
+    backups: Vec<Entry>,
     /// When the next run is due, RFC 3339 in the schedule's zone; null when disabled.
     next_run: Option<String>,
 }
@@ -58,6 +65,8 @@ fn print_idle(config: &Config, schedule: &Schedule) -> Result<u8> {
         present::print_json(&RunReport {
             ran: false,
             backup: None,
+            run: None,
+            backups: Vec::new(),
             next_run,
         })?;
     }

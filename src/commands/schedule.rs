@@ -97,6 +97,21 @@ fn show(config: &Config) -> Result<u8> {
                 .unwrap_or("gzip")
                 .to_string(),
         ),
+        (
+            "databases",
+            schedule.databases.as_ref().map_or_else(
+                || "the connection's database".to_string(),
+                ToString::to_string,
+            ),
+        ),
+        (
+            "exclude databases",
+            match schedule.exclude_databases.as_slice() {
+                [] => "none".to_string(),
+                patterns => patterns.join(", "),
+            },
+        ),
+        ("globals", schedule.globals.unwrap_or(false).to_string()),
         ("retention", file_json["retention"].to_string()),
         (
             "repository",

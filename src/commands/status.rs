@@ -222,7 +222,7 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
     let width = |f: &dyn Fn(&crate::status::backups::Group) -> usize| {
         backups.groups.iter().map(f).max().unwrap_or(0)
     };
-    let db_width = width(&|g| shown(&g.database).chars().count());
+    let db_width = width(&|g| shown(group_name(g)).chars().count());
     let kind_width = width(&|g| shown(&g.kind).chars().count());
     for g in &backups.groups {
         let age = g.newest.age_seconds.map_or_else(
@@ -241,7 +241,7 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
         );
         lines.push(format!(
             "{INDENT}{:db_width$}  {:kind_width$}  {count:>12} {:>10}   newest {} {age} ({}{took})",
-            shown(&g.database),
+            shown(group_name(g)),
             shown(&g.kind),
             format_size(g.total_bytes),
             shown(&g.newest.id),
@@ -260,6 +260,20 @@ fn backup_lines(backups: &BackupsReport) -> Vec<String> {
     }
     if backups.groups.is_empty() {
         lines.push(format!("{INDENT}no complete backups"));
+    }
+    for (database, kind) in backups.checked.expected() {
+        if !(backups.groups.iter()).any(|g| g.database == database && g.kind == kind) {
+            let name = if database.is_empty() {
+                "(server)"
+            } else {
+                &database
+            };
+            lines.push(format!(
+                "{INDENT}{:db_width$}  {:kind_width$}  no complete backup (the schedule backs it up)",
+                shown(name),
+                shown(&kind)
+            ));
+        }
     }
     for m in &backups.missing {
         lines.push(format!(
@@ -419,4 +433,12 @@ fn schedule_lines(schedule: &ScheduleReport, paint: Paint) -> Vec<String> {
         .unwrap_or_default();
     lines.push(format!("{INDENT}next run {next}{retry}{overdue}"));
     lines
+}
+
+/// A group's name in the table: its database, or `(server)` for the globals.
+fn group_name(group: &crate::status::backups::Group) -> &str {
+    match group.database.is_empty() && group.kind == "globals" {
+        true => "(server)",
+        false => &group.database,
+    }
 }

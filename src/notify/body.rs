@@ -16,7 +16,7 @@ pub struct Event {
     pub backup_id: Option<String>,
     /// The backup's file name in its repository.
     pub file: Option<String>,
-    /// The backup's size in bytes.
+    /// The backup's size in bytes (of all of them, when the run made several).
     pub size: Option<u64>,
     pub duration_ms: u64,
     /// Why the run failed; null when it succeeded.
@@ -27,6 +27,10 @@ pub struct Event {
     pub started_at: String,
     pub finished_at: String,
     pub tool_version: String,
+    /// Every backup the run made: one, or one per database and the globals.
+    pub backup_ids: Vec<String>,
+    /// The run ID the backups share, for `--all-databases` and scheduled whole-server runs.
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

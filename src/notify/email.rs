@@ -164,6 +164,8 @@ mod tests {
             backup_id: None,
             file: None,
             size: None,
+            backup_ids: Vec::new(),
+            run: None,
             duration_ms: 12,
             error: Some("pg_dump exited with code 1".to_string()),
             repository: "/var/lib/pgbackup/backups".to_string(),

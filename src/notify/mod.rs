@@ -89,20 +89,21 @@ impl Run {
     /// Runs the post hook, if any, with the backup's outcome.
     pub fn post_hook(
         &self,
-        entry: Option<&Entry>,
+        made: &[Entry],
         file: Option<&Path>,
         error: Option<&anyhow::Error>,
     ) -> anyhow::Result<()> {
+        let entry = sole(made);
         let env = HookEnv {
             status: if error.is_none() { "ok" } else { "failed" }.to_string(),
-            backup_id: entry.map(|e| e.id.clone()).unwrap_or_default(),
+            backup_id: ids(made).join(" "),
             file: file
                 .map(|f| f.display().to_string())
                 .or_else(|| entry.map(|e| e.filename.clone()))
                 .unwrap_or_default(),
             database: entry
                 .map(|e| e.database.clone())
-                .or_else(|| self.database.clone())
+                .or_else(|| self.database.clone().filter(|_| made.len() <= 1))
                 .unwrap_or_default(),
             error: error.map(|e| format!("{e:#}")).unwrap_or_default(),
             repository: self.repository.clone(),
@@ -113,14 +114,17 @@ impl Run {
 
     /// Tells every channel whose `on` covers the outcome; returns what failed, for the
     /// audit line (each failure is logged as a warning already).
-    pub fn finish(mut self, entry: Option<&Entry>, error: Option<&anyhow::Error>) -> Vec<String> {
-        let event = self.event(entry, error);
+    pub fn finish(mut self, made: &[Entry], error: Option<&anyhow::Error>) -> Vec<String> {
+        let event = self.event(made, error);
         self.deliver(&event, false);
         self.warnings
     }
 
-    /// The event for this outcome.
-    pub fn event(&self, entry: Option<&Entry>, error: Option<&anyhow::Error>) -> Event {
+    /// The event for this outcome. A run that made several backups (`--all-databases`)
+    /// lists them all in `backup_ids`; `database`, `backup_id` and `file` then stay null
+    /// and `size` is their total.
+    pub fn event(&self, made: &[Entry], error: Option<&anyhow::Error>) -> Event {
+        let entry = sole(made);
         let finished_at = Utc::now();
         Event {
             status: if error.is_none() {
@@ -132,10 +136,12 @@ impl Run {
             host: self.host.clone(),
             database: entry
                 .map(|e| e.database.clone())
-                .or_else(|| self.database.clone()),
+                .or_else(|| self.database.clone().filter(|_| made.len() <= 1)),
             backup_id: entry.map(|e| e.id.clone()),
             file: entry.map(|e| e.filename.clone()),
-            size: entry.map(|e| e.size),
+            size: (!made.is_empty()).then(|| made.iter().map(|e| e.size).sum()),
+            backup_ids: ids(made).into_iter().map(String::from).collect(),
+            run: made.iter().find_map(|e| e.run.clone()),
             duration_ms: self.clock.elapsed().as_millis() as u64,
             error: error.map(|e| format!("{e:#}")),
             repository: self.repository.clone(),
@@ -214,17 +220,33 @@ impl Run {
 pub fn after_post_hook<T>(
     outcome: anyhow::Result<T>,
     posted: anyhow::Result<()>,
-    made: Option<&Entry>,
+    made: &[Entry],
 ) -> anyhow::Result<T> {
     match (outcome, posted, made) {
         (outcome, Ok(()), _) => outcome,
-        (Ok(_), Err(hook), Some(entry)) => Err(anyhow::anyhow!(
+        (Ok(_), Err(hook), []) => Err(hook),
+        (Ok(_), Err(hook), [entry]) => Err(anyhow::anyhow!(
             "backup {} was made and recorded, but {hook:#}",
             entry.id
         )),
-        (Ok(_), Err(hook), None) => Err(hook),
+        (Ok(_), Err(hook), made) => Err(anyhow::anyhow!(
+            "backups {} were made and recorded, but {hook:#}",
+            ids(made).join(", ")
+        )),
         (Err(err), Err(hook), _) => Err(anyhow::anyhow!("{err:#}; and {hook:#}")),
     }
+}
+
+/// The one backup a run made, when it made exactly one.
+fn sole(made: &[Entry]) -> Option<&Entry> {
+    match made {
+        [entry] => Some(entry),
+        _ => None,
+    }
+}
+
+fn ids(made: &[Entry]) -> Vec<&str> {
+    made.iter().map(|e| e.id.as_str()).collect()
 }
 
 /// `text` with the channel failures appended, for the audit line.

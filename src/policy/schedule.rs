@@ -15,6 +15,7 @@ pub use crate::model::zone::Zone;
 use crate::policy::keep::{self, Keep};
 
 mod copies;
+mod databases;
 mod document;
 mod encryption;
 mod notify;
@@ -24,6 +25,7 @@ mod salvage;
 mod tolerant;
 
 pub use copies::{CopyTarget, PendingCopy, identity as repository_identity};
+pub use databases::DatabaseSet;
 pub use document::{Damage, Document, Field, Retention};
 pub use encryption::Encryption;
 pub use notify::{
@@ -88,6 +90,16 @@ pub struct Schedule {
     pub kind: Option<Kind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// The databases scheduled runs back up (`"all"` or names); the connection's database
+    /// when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub databases: Option<DatabaseSet>,
+    /// With `"databases": "all"`: the databases left out (pg_dumpall's patterns).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_databases: Vec<String>,
+    /// Scheduled runs also back up the server's globals (roles, tablespaces).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub globals: Option<bool>,
     /// The system zone when absent.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -169,6 +181,9 @@ impl Default for Schedule {
             day_of_month: None,
             kind: None,
             compression: None,
+            databases: None,
+            exclude_databases: Vec::new(),
+            globals: None,
             timezone: None,
             last_result: None,
             failed_attempts: None,

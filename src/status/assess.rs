@@ -49,11 +49,25 @@ fn backup_ages(backups: &BackupsReport, thresholds: &Thresholds) -> Vec<Reason> 
         return vec![Reason::critical(format!("there is no complete {of}"))];
     }
     let mut reasons = Vec::new();
+    for (database, kind) in checked.expected() {
+        if !groups
+            .iter()
+            .any(|g| g.database == database && g.kind == kind)
+        {
+            reasons.push(Reason::critical(match database.is_empty() {
+                true => format!("there is no complete {kind} backup"),
+                false => format!("there is no complete {kind} backup of database {database}"),
+            }));
+        }
+    }
     for group in groups {
-        let what = format!(
-            "newest {} backup of {} ({})",
-            group.kind, group.database, group.newest.id
-        );
+        let what = match group.database.is_empty() && group.kind == "globals" {
+            true => format!("newest globals backup ({})", group.newest.id),
+            false => format!(
+                "newest {} backup of {} ({})",
+                group.kind, group.database, group.newest.id
+            ),
+        };
         let Some(age) = group.newest.age_seconds else {
             reasons.push(Reason::unknown(format!("{what} has no readable date")));
             continue;

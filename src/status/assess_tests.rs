@@ -50,6 +50,7 @@ fn healthy() -> Facts {
             checked: Checked {
                 database: Some("app".into()),
                 kind: "full".into(),
+                ..Checked::default()
             },
             groups: vec![group("app", "full", 3)],
             filesystem: Some(Space {
@@ -177,6 +178,52 @@ fn only_the_checked_groups_are_aged() {
         },
         State::Critical,
         &["of old_db"],
+    );
+}
+
+#[test]
+fn a_schedule_of_several_databases_and_the_globals_checks_each_of_them() {
+    let several = |f: &mut Facts| {
+        f.backups.checked.databases = vec!["app".into(), "shop".into()];
+        f.backups.checked.globals = true;
+        f.backups.groups.push(group("shop", "full", 3));
+        f.backups.groups.push(group("", "globals", 3));
+    };
+    expect(several, State::Ok, &[]);
+    expect(
+        |f| {
+            several(f);
+            f.backups.groups.retain(|g| g.database != "shop");
+        },
+        State::Critical,
+        &["there is no complete full backup of database shop"],
+    );
+    expect(
+        |f| {
+            several(f);
+            f.backups.groups.retain(|g| g.kind != "globals");
+        },
+        State::Critical,
+        &["there is no complete globals backup"],
+    );
+    expect(
+        |f| {
+            several(f);
+            f.backups.groups.push(group("", "globals", 1000));
+            f.backups
+                .groups
+                .retain(|g| g.kind != "globals" || g.newest.age_seconds != Some(3 * HOUR));
+        },
+        State::Critical,
+        &["newest globals backup"],
+    );
+    expect(
+        |f| {
+            several(f);
+            f.backups.groups.push(group("other", "full", 1000));
+        },
+        State::Ok,
+        &[],
     );
 }
 

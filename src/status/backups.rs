@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::backup::verification::{Verdict, VerifyState};
 use crate::catalog::inventory::{self, State};
 use crate::catalog::order;
+use crate::catalog::runs;
 use crate::catalog::{Catalog, Entry, FILE_NAME};
+use crate::model::naming::Kind;
 use crate::model::zone::{self, Zone};
 use crate::status::Reason;
 use crate::store::{Space, Store};
@@ -60,11 +62,39 @@ pub struct Checked {
     /// The type scheduled runs make.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The databases the schedule backs up when it names them (`"databases"`), checked
+    /// instead of `database`; for `"all"`, those the newest run planned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+    /// The schedule backs up the globals, whose newest backup is checked too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub globals: bool,
+    /// `"databases": "all"`: [`survey`] fills `databases` from the newest run's plan.
+    #[serde(skip)]
+    pub all_databases: bool,
 }
 
 impl Checked {
     pub fn covers(&self, database: &str, kind: &str) -> bool {
-        kind == self.kind && self.database.as_deref().is_none_or(|d| d == database)
+        if kind == Kind::Globals.as_str() {
+            return self.globals;
+        }
+        kind == self.kind
+            && match self.databases.is_empty() {
+                true => self.database.as_deref().is_none_or(|d| d == database),
+                false => self.databases.iter().any(|d| d == database),
+            }
+    }
+
+    /// The (database, type) groups that must each have a recent backup, beyond "some
+    /// checked backup": every named database, and the globals.
+    pub fn expected(&self) -> Vec<(String, String)> {
+        let databases = self
+            .databases
+            .iter()
+            .map(|d| (d.clone(), self.kind.clone()));
+        let globals = (self.globals).then(|| (String::new(), Kind::Globals.to_string()));
+        databases.chain(globals).collect()
     }
 }
 
@@ -136,6 +166,13 @@ pub fn survey(
     let catalog = load_catalog(store)?;
     let inventory =
         inventory::of_store(&catalog, store).map_err(|e| Reason::unknown(format!("{e:#}")))?;
+    let mut checked = checked;
+    if checked.all_databases {
+        let newest = runs::group(&catalog.backups)
+            .into_iter()
+            .find_map(|r| r.plan);
+        checked.databases = newest.map(|plan| plan.databases).unwrap_or_default();
+    }
     let mut report = BackupsReport {
         folder: PathBuf::from(store.location()),
         checked,

@@ -190,6 +190,12 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
         kind: schedule
             .as_ref()
             .map_or_else(|| "full".to_string(), |s| s.kind.clone()),
+        databases: (schedule.as_ref().and_then(|s| s.databases.as_ref()))
+            .and_then(|d| serde_json::from_value(d.clone()).ok())
+            .unwrap_or_default(),
+        globals: schedule.as_ref().is_some_and(|s| s.globals),
+        all_databases: (schedule.as_ref().and_then(|s| s.databases.as_ref()))
+            .is_some_and(|d| d == "all"),
     };
     let lock_path = crate::state::lock::path(&config.home);
     let found = repositories::reach(&*config.store)

@@ -201,6 +201,26 @@ fn backup_families(report: &Report, families: &mut Vec<Family>) {
     families.extend([
         count, bytes, stamp, age, size, duration, missing, untracked, partial, free, total,
     ]);
+    if let Some(backups) = &report.backups {
+        families.push(scheduled_present(backups));
+    }
+}
+
+/// Whether each (database, type) the schedule backs up has a complete backup in the
+/// primary repository.
+fn scheduled_present(backups: &BackupsReport) -> Family {
+    let mut present = Family::new(
+        "pgbackup_scheduled_backup_present",
+        "Whether each (database, type) the schedule backs up has a complete backup (1) or not (0).",
+    );
+    for (database, kind) in backups.checked.expected() {
+        let found = (backups.groups.iter()).any(|g| g.database == database && g.kind == kind);
+        present.add(
+            vec![("database", database), ("type", kind)],
+            if found { 1.0 } else { 0.0 },
+        );
+    }
+    present
 }
 
 /// Per repository, when the report lists them: whether it answered, what it holds and

@@ -29,6 +29,12 @@ pub struct ScheduleReport {
     /// The backup type scheduled runs make (`full` unless the file says otherwise).
     #[serde(rename = "type")]
     pub kind: String,
+    /// `"all"` or the names scheduled runs back up; null: the connection's database.
+    pub databases: Option<Value>,
+    /// Patterns of the databases `"all"` leaves out.
+    pub exclude_databases: Vec<String>,
+    /// Scheduled runs back up the globals too.
+    pub globals: bool,
     #[serde(serialize_with = "crate::status::rfc3339_opt")]
     pub last_run: Option<DateTime<FixedOffset>>,
     #[serde(serialize_with = "crate::status::rfc3339_opt")]
@@ -109,6 +115,9 @@ pub fn report(schedule: &Schedule, now: DateTime<Utc>) -> ScheduleReport {
         timezone: schedule.timezone.map(|tz| tz.name().to_string()),
         kind: name(serde_json::json!(schedule.kind.unwrap_or_default()))
             .unwrap_or_else(|| "full".to_string()),
+        databases: schedule.databases.as_ref().map(|d| serde_json::json!(d)),
+        exclude_databases: schedule.exclude_databases.clone(),
+        globals: schedule.globals == Some(true),
         last_run: schedule.last_run,
         next_run: schedule::next_run(schedule, now).map(|t| zone.wall_clock(t)),
         overdue: schedule::overdue(schedule, now),
@@ -176,6 +185,9 @@ pub fn interpret(document: &Document, zone: Zone, now: DateTime<Utc>) -> Schedul
         time: seen.time,
         timezone: seen.timezone,
         kind: seen.kind,
+        databases: None,
+        exclude_databases: Vec::new(),
+        globals: false,
         last_run: seen.last_run.map(|t| zone.wall_clock(t)),
         next_run: seen.next_run.map(|t| zone.wall_clock(t)),
         overdue,

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod all_databases;
 mod catalog;
 mod connection;
 mod copy;
@@ -35,3 +36,4 @@ mod selective;
 mod status;
 mod usage;
 mod verify;
+mod whole_server;

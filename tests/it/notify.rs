@@ -115,7 +115,9 @@ fn create_posts_the_documented_json_on_success_and_on_failure() {
             "repository",
             "started_at",
             "finished_at",
-            "tool_version"
+            "tool_version",
+            "backup_ids",
+            "run"
         ]
     );
     assert_eq!(body["status"], "ok");
@@ -125,6 +127,8 @@ fn create_posts_the_documented_json_on_success_and_on_failure() {
     assert_eq!(body["file"], entry["filename"]);
     assert_eq!(body["size"], entry["size"]);
     assert_eq!(body["error"], Value::Null);
+    assert_eq!(body["backup_ids"], json!([entry["id"]]));
+    assert_eq!(body["run"], Value::Null);
     assert_eq!(body["tool_version"], env!("CARGO_PKG_VERSION"));
     assert!(body["host"].as_str().is_some_and(|h| !h.is_empty()));
     assert!(
@@ -569,4 +573,37 @@ fn schedule_set_keeps_notify_and_hooks() {
         "schedule set",
         &format!("{}{}{}", stdout(&set), stderr(&set), logs(&env)),
     );
+}
+
+#[test]
+fn a_whole_server_run_is_told_once_with_every_backup_it_made() {
+    let env = Env::new();
+    let server = Recorder::start(&[]);
+    write_schedule(
+        &env,
+        daily(json!({"webhooks": [{"url": server.url(HOOK_PATH), "on": "always"}]})),
+    );
+    env.cluster.psql("postgres", "CREATE DATABASE second");
+    let made = env.run(&["create", "--all-databases"]);
+    assert_success(&made);
+    let entries = env.entries();
+    assert!(entries.len() >= 3, "{entries:?}");
+    let posts = server.to(HOOK_PATH);
+    assert_eq!(posts.len(), 1, "one run, one notification: {posts:?}");
+    let body = posts[0].json();
+    assert_eq!(body["status"], "ok");
+    let mut told: Vec<String> = (body["backup_ids"].as_array().unwrap().iter())
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let mut recorded: Vec<String> = (entries.iter())
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    told.sort();
+    recorded.sort();
+    assert_eq!(told, recorded);
+    assert_eq!(body["run"], entries[0]["run"]);
+    assert_eq!(body["backup_id"], Value::Null);
+    assert_eq!(body["database"], Value::Null);
+    let total: u64 = entries.iter().map(|e| e["size"].as_u64().unwrap()).sum();
+    assert_eq!(body["size"], total);
 }

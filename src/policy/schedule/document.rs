@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::copies::{self, CopyTarget, Listed, PendingCopy};
+use super::databases::{self, DatabaseSet};
 use super::encryption::{self, Encryption};
 use super::notify::{self, Hooks, Notify};
 use super::run_times::{self, RunTime};
@@ -64,6 +65,9 @@ pub struct Document {
     pub day_of_month: Field<u32>,
     pub kind: Field<Kind>,
     pub compression: Field<Compression>,
+    pub databases: Field<DatabaseSet>,
+    pub exclude_databases: Field<Vec<String>>,
+    pub globals: Field<bool>,
     pub last_result: Field<LastResult>,
     pub failed_attempts: Field<u32>,
     pub metrics_file: Field<String>,
@@ -146,8 +150,11 @@ impl Document {
             next_run_at: Field::take(f, "next_run_at", run_times::parse_offset_time),
             weekday: Field::take(f, "weekday", parse_weekday),
             day_of_month: Field::take(f, "day_of_month", parse_day_of_month),
-            kind: Field::take(f, "type", |v| choice(v, "full or schema")),
+            kind: Field::take(f, "type", parse_kind),
             compression: Field::take(f, "compression", |v| choice(v, "gzip, zstd or none")),
+            databases: Field::take(f, "databases", databases::parse_databases),
+            exclude_databases: Field::take(f, "exclude_databases", databases::parse_exclude),
+            globals: Field::take(f, "globals", parse_bool),
             last_result: Field::take(f, "last_result", |v| {
                 LastResult::deserialize(v).map_err(|e| e.to_string())
             }),
@@ -181,6 +188,9 @@ impl Document {
                 self.day_of_month.damage(),
                 self.kind.damage(),
                 self.compression.damage(),
+                self.databases.damage(),
+                self.exclude_databases.damage(),
+                self.globals.damage(),
                 self.last_result.damage(),
                 self.failed_attempts.damage(),
                 self.metrics_file.damage(),
@@ -229,6 +239,9 @@ impl Document {
             day_of_month: self.day_of_month.into_value(),
             kind: self.kind.into_value(),
             compression: self.compression.into_value(),
+            databases: self.databases.into_value(),
+            exclude_databases: self.exclude_databases.into_value().unwrap_or_default(),
+            globals: self.globals.into_value(),
             timezone,
             last_result: self.last_result.into_value(),
             failed_attempts: self.failed_attempts.into_value(),
@@ -310,6 +323,16 @@ pub(super) fn as_str(value: &Value) -> Result<&str, String> {
 
 fn choice<'a, T: Deserialize<'a>>(value: &'a Value, expected: &str) -> Result<T, String> {
     T::deserialize(value).map_err(|_| format!("{value} (expected {expected})"))
+}
+
+/// A database backup type: the globals are `"globals": true`, not a `type`.
+fn parse_kind(value: &Value) -> Result<Kind, String> {
+    match choice(value, "full or schema")? {
+        Kind::Globals => Err(format!(
+            "{value} (expected full or schema; the globals are backed up with \"globals\": true)"
+        )),
+        kind => Ok(kind),
+    }
 }
 
 fn parse_bool(value: &Value) -> Result<bool, String> {
