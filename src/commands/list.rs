@@ -9,6 +9,7 @@ use crate::commands::list_runs;
 use crate::commands::listed::Listed;
 use crate::commands::present;
 use crate::config::Config;
+use crate::model::naming::Kind;
 
 /// Everything `list` shows: cataloged entries and untracked files, newest first.
 pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a>>> {
@@ -64,7 +65,10 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
         table.add_row(present::row([
             &e.id,
             &date,
-            &e.database,
+            match e.kind == Kind::Globals && e.database.is_empty() {
+                true => "(server)",
+                false => &e.database,
+            },
             e.kind.as_str(),
             &present::human_size(e.size),
             e.compression_name(),

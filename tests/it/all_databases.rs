@@ -451,3 +451,59 @@ fn status_covers_every_database_the_schedule_backs_up_and_the_globals() {
         "{table}"
     );
 }
+
+#[test]
+fn a_uri_connection_reaches_every_database_and_the_globals() {
+    let env = server();
+    let uri = format!(
+        "postgresql://postgres@/app?host={}&port={}&application_name=pgbackup%20test",
+        env.cluster.socket_dir().display(),
+        env.cluster.port
+    );
+    let output = env
+        .cmd()
+        .env_remove("PGHOST")
+        .env_remove("PGPORT")
+        .env_remove("PGDATABASE")
+        .args(["--dbname", &uri, "create", "--all-databases", "--json"])
+        .args(["--exclude-database", "postgres", "--compression", "zstd"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true, "{outcome:#}");
+    let mut databases: Vec<&str> = outcome["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["database"].as_str().unwrap())
+        .collect();
+    databases.sort();
+    assert_eq!(databases, ["", ODD, "app", "shop"]);
+    let globals = &outcome["backups"][0];
+    assert_eq!(globals["type"], "globals");
+    assert!(globals["filename"].as_str().unwrap().ends_with(".sql.zst"));
+    let table = stdout(&env.run(&["list"]));
+    assert!(table.contains("(server)"), "{table}");
+}
+
+#[test]
+fn whole_server_flags_that_do_not_go_together_are_usage_errors() {
+    let env = Env::new();
+    for args in [
+        &["create", "--no-role-passwords"][..],
+        &["create", "--exclude-database", "x"],
+        &["create", "--globals", "--all-databases"],
+        &["create", "--all-databases", "--type", "globals"],
+        &["list", "--runs", "--type", "full"],
+    ] {
+        let output = env.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(env.entries().is_empty());
+}
