@@ -507,3 +507,56 @@ fn whole_server_flags_that_do_not_go_together_are_usage_errors() {
     }
     assert!(env.entries().is_empty());
 }
+
+#[test]
+fn a_whole_server_run_goes_to_s3_encrypted_with_age() {
+    let env = server();
+    let s3 = crate::support::s3::S3Server::start();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("key.txt");
+    assert_success(
+        &std::process::Command::new("age-keygen")
+            .arg("-o")
+            .arg(&key)
+            .output()
+            .unwrap(),
+    );
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let public = String::from_utf8(public.stdout).unwrap().trim().to_string();
+    let run = |args: &[&str]| {
+        env.cmd()
+            .envs(s3.vars())
+            .args(["--repo", &s3.url("server")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "create",
+        "--all-databases",
+        "--json",
+        "--recipient",
+        &public,
+    ]);
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true);
+    let objects = s3.files();
+    let globals: Vec<&String> = objects
+        .iter()
+        .filter(|f| f.starts_with("server/backup_globals_") && f.ends_with(".sql.gz.age"))
+        .collect();
+    assert_eq!(globals.len(), 1, "{objects:?}");
+    let sealed = fs::read(s3.bucket_dir().join(globals[0])).unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&sealed).contains("alice"));
+    let verify = run(&["--identity", key.to_str().unwrap(), "verify"]);
+    assert_success(&verify);
+    let runs = json_of(&run(&["list", "--runs", "--json"]));
+    assert_eq!(runs[0]["complete"], true);
+    assert_eq!(runs[0]["done"], 5);
+}
