@@ -44,17 +44,17 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let progress = move |message: &str| present::progress_bar(interactive, message);
     let outcome = recovery::lock_home(config)
         .and_then(|lock| server_run::run_locked(config, &request, &lock, &progress));
-    audit::record_outcome(config, &outcome, |o| {
-        let ids: Vec<&str> = o.backups.iter().map(|e| e.id.as_str()).collect();
-        format!(
-            "run={} complete={} ids={} failed={}",
-            o.run,
-            o.complete,
-            ids.join(","),
-            o.failed.len()
-        )
-    });
-    let outcome = outcome?;
+    let outcome = outcome.inspect_err(|err| {
+        audit::record_outcome::<()>(config, &Err(anyhow::anyhow!("{err:#}")), |_| String::new());
+    })?;
+    // An incomplete run is a failure in the audit log too, with what it did record.
+    let ids: Vec<&str> = outcome.backups.iter().map(|e| e.id.as_str()).collect();
+    let done = format!("run={} ids={}", outcome.run, ids.join(","));
+    let judged = match outcome.error() {
+        Some(err) => Err(anyhow::anyhow!("{err}; recorded {done}")),
+        None => Ok(()),
+    };
+    audit::record_outcome(config, &judged, |()| done.clone());
     print(config, &outcome)?;
     match outcome.error() {
         Some(err) => Err(err),

@@ -262,6 +262,12 @@ fn a_database_that_fails_leaves_an_incomplete_run_with_the_others_recorded() {
         stdout(&output)
     );
     assert!(!env.files().iter().any(|f| f.ends_with(".partial")));
+    let log = fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.contains("failed") && last.contains(&format!("recorded run={run}")),
+        "the audit log says the run failed and what it recorded: {last}"
+    );
 
     let runs = json_of(&env.run(&["list", "--runs", "--json"]));
     assert_eq!(runs[0]["complete"], false);
