@@ -3,11 +3,11 @@
 
 use anyhow::Result;
 
+use super::check_description;
 use crate::backup::create::Recipe;
 use crate::backup::restore::recovery;
 use crate::backup::server_run::{self, Databases, Outcome, Request};
 use crate::cli::CreateArgs;
-use crate::commands::create::check_description;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
