@@ -568,3 +568,21 @@ fn a_whole_server_run_goes_to_s3_encrypted_with_age() {
     assert_eq!(runs[0]["complete"], true);
     assert_eq!(runs[0]["done"], 5);
 }
+
+#[test]
+fn without_a_database_named_the_run_starts_from_postgres_as_pg_dumpall_does() {
+    let env = server();
+    env.cluster
+        .psql("postgres", "CREATE ROLE admin SUPERUSER LOGIN");
+    let output = env
+        .cmd()
+        .env("PGUSER", "admin")
+        .env_remove("PGDATABASE")
+        .args(["create", "--all-databases", "--json"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true);
+    assert_eq!(outcome["backups"].as_array().unwrap().len(), 5);
+}
