@@ -198,7 +198,7 @@ pub fn make(
             false,
         ),
         What::Globals { no_role_passwords } => {
-            let mut conn = config.conn.clone();
+            let mut conn = globals::server_conn(config);
             let facts = postgres::connect(&config.programs, &mut conn, config.interactive)?;
             let version = globals::pg_dumpall_version(&config.programs)?;
             (facts, version, conn, no_role_passwords)

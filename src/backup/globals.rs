@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use crate::config::PgPrograms;
+use crate::config::{Config, PgPrograms};
 use crate::pg::conn::Conn;
 use crate::pg::process::{ProcessError, Tool};
 
@@ -16,6 +16,16 @@ pub fn pg_dumpall_command(programs: &PgPrograms, conn: &Conn, no_role_passwords:
         tool = tool.arg("--no-role-passwords");
     }
     conn.apply_to_dumpall(tool)
+}
+
+/// The connection whole-server work starts from: the one configured, or, when it names no
+/// database (and PGDATABASE is unset), the `postgres` database, as pg_dumpall does, rather
+/// than libpq's default of a database named after the user.
+pub fn server_conn(config: &Config) -> Conn {
+    match config.database_hint {
+        Some(_) => config.conn.clone(),
+        None => config.conn.for_database("postgres"),
+    }
 }
 
 /// `pg_dumpall --version` without the program name.

@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::backup::create::{self, Part, Recipe, RunTag, ShowProgress, What};
+use crate::backup::globals;
 use crate::catalog::Entry;
 use crate::catalog::runs;
 use crate::config::Config;
@@ -103,18 +104,16 @@ pub fn plan(config: &mut Config, databases: &Databases, globals: bool) -> Result
             vec![value.as_str().unwrap_or_default().to_string()]
         }
         Databases::All { exclude } => {
+            let mut conn = globals::server_conn(config);
             let value = postgres::query_json_prompting(
                 &config.programs,
-                &mut config.conn,
+                &mut conn,
                 config.interactive,
                 DATABASES_SQL,
             )
-            .with_context(|| {
-                format!(
-                    "could not list the databases through {}",
-                    config.conn.display()
-                )
-            })?;
+            .with_context(|| format!("could not list the databases through {}", conn.display()));
+            config.conn.take_password_from(&conn);
+            let value = value?;
             let names: Vec<String> =
                 serde_json::from_value(value).context("psql returned unexpected database names")?;
             let patterns: Vec<NamePattern> = exclude.iter().map(|p| NamePattern::new(p)).collect();

@@ -1,17 +1,19 @@
-//! `pgbackup create`: dump one database into a new, cataloged backup.
+//! `pgbackup create`: dump one database into a new, cataloged backup; `all` makes the
+//! whole server's (`--all-databases`, `--globals`).
 
 use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
-use crate::commands::create_all;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
 use crate::model::naming::{Compression, Format, Kind};
 use crate::notify;
 use crate::state::audit;
+
+mod all;
 
 /// The longest `--description` stored, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
@@ -69,7 +71,7 @@ impl Recipe {
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     if args.all_databases || args.globals || args.kind == Kind::Globals {
-        return create_all::run(config, args);
+        return all::run(config, args);
     }
     if args.no_role_passwords {
         return Err(exit::usage(

@@ -5,10 +5,12 @@ use anyhow::Result;
 use crate::catalog::Catalog;
 use crate::catalog::inventory;
 use crate::cli::ListArgs;
-use crate::commands::list_runs;
 use crate::commands::listed::Listed;
 use crate::commands::present;
 use crate::config::Config;
+use crate::model::naming::Kind;
+
+mod runs;
 
 /// Everything `list` shows: cataloged entries and untracked files, newest first.
 pub fn gather<'a>(config: &Config, catalog: &'a Catalog) -> Result<Vec<Listed<'a>>> {
@@ -26,7 +28,7 @@ const DESCRIPTION_SHOWN: usize = 60;
 pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
     let catalog = Catalog::load(&*config.store)?;
     if args.runs {
-        return list_runs::run(config, &catalog);
+        return runs::run(config, &catalog);
     }
     let mut listed = gather(config, &catalog)?;
     listed.retain(|l| {
@@ -64,7 +66,10 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
         table.add_row(present::row([
             &e.id,
             &date,
-            &e.database,
+            match e.kind == Kind::Globals && e.database.is_empty() {
+                true => "(server)",
+                false => &e.database,
+            },
             e.kind.as_str(),
             &present::human_size(e.size),
             e.compression_name(),

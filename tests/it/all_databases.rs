@@ -267,6 +267,12 @@ fn a_database_that_fails_leaves_an_incomplete_run_with_the_others_recorded() {
         stdout(&output)
     );
     assert!(!env.files().iter().any(|f| f.ends_with(".partial")));
+    let log = fs::read_to_string(env.home().join("logs/pgbackup.log")).unwrap();
+    let last = log.lines().last().unwrap();
+    assert!(
+        last.contains("failed") && last.contains(&format!("recorded run={run}")),
+        "the audit log says the run failed and what it recorded: {last}"
+    );
 
     let runs = json_of(&env.run(&["list", "--runs", "--json"]));
     assert_eq!(runs[0]["complete"], false);
@@ -374,6 +380,8 @@ fn scheduled_runs_back_up_every_database_and_prune_only_the_groups_that_succeede
         "every part copied (and the copy repository's own retention applied)"
     );
 
+    // A second backup of shop outside the run: retention would remove one of the two.
+    assert_success(&env.run(&["--dbname", "shop", "create"]));
     env.shim_pg_dump(&format!(
         "case \"$*\" in *--dbname=shop*) echo 'pg_dump: error: simulated failure' >&2; exit 1;; esac\n\
          exec {} \"$@\"",
@@ -384,11 +392,11 @@ fn scheduled_runs_back_up_every_database_and_prune_only_the_groups_that_succeede
     assert!(stderr(&third).contains("shop"), "{}", stderr(&third));
     let after = groups(&env);
     let shop: Vec<&(String, String, String)> = after.iter().filter(|g| g.0 == "shop").collect();
-    assert_eq!(shop.len(), 1, "{after:?}");
-    assert_eq!(shop[0].2, second_run, "the failed group keeps its backup");
+    assert_eq!(shop.len(), 2, "the failed group is not pruned: {after:?}");
+    assert!(shop.iter().any(|g| g.2 == second_run), "{after:?}");
     assert_eq!(
         after.len(),
-        4,
+        5,
         "the other groups are pruned to the newest: {after:?}"
     );
     assert!(
@@ -455,4 +463,131 @@ fn status_covers_every_database_the_schedule_backs_up_and_the_globals() {
         table.contains("no complete backup (the schedule backs it up)"),
         "{table}"
     );
+}
+
+#[test]
+fn a_uri_connection_reaches_every_database_and_the_globals() {
+    let env = server();
+    let uri = format!(
+        "postgresql://postgres@/app?host={}&port={}&application_name=pgbackup%20test",
+        env.cluster.socket_dir().display(),
+        env.cluster.port
+    );
+    let output = env
+        .cmd()
+        .env_remove("PGHOST")
+        .env_remove("PGPORT")
+        .env_remove("PGDATABASE")
+        .args(["--dbname", &uri, "create", "--all-databases", "--json"])
+        .args(["--exclude-database", "postgres", "--compression", "zstd"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true, "{outcome:#}");
+    let mut databases: Vec<&str> = outcome["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["database"].as_str().unwrap())
+        .collect();
+    databases.sort();
+    assert_eq!(databases, ["", ODD, "app", "shop"]);
+    let globals = &outcome["backups"][0];
+    assert_eq!(globals["type"], "globals");
+    assert!(globals["filename"].as_str().unwrap().ends_with(".sql.zst"));
+    let table = stdout(&env.run(&["list"]));
+    assert!(table.contains("(server)"), "{table}");
+}
+
+#[test]
+fn whole_server_flags_that_do_not_go_together_are_usage_errors() {
+    let env = Env::new();
+    for args in [
+        &["create", "--no-role-passwords"][..],
+        &["create", "--exclude-database", "x"],
+        &["create", "--globals", "--all-databases"],
+        &["create", "--all-databases", "--type", "globals"],
+        &["list", "--runs", "--type", "full"],
+    ] {
+        let output = env.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(env.entries().is_empty());
+}
+
+#[test]
+fn a_whole_server_run_goes_to_s3_encrypted_with_age() {
+    let env = server();
+    let s3 = crate::support::s3::S3Server::start();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("key.txt");
+    assert_success(
+        &std::process::Command::new("age-keygen")
+            .arg("-o")
+            .arg(&key)
+            .output()
+            .unwrap(),
+    );
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let public = String::from_utf8(public.stdout).unwrap().trim().to_string();
+    let run = |args: &[&str]| {
+        env.cmd()
+            .envs(s3.vars())
+            .args(["--repo", &s3.url("server")])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[
+        "create",
+        "--all-databases",
+        "--json",
+        "--recipient",
+        &public,
+    ]);
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true);
+    let objects = s3.files();
+    let globals: Vec<&String> = objects
+        .iter()
+        .filter(|f| f.starts_with("server/backup_globals_") && f.ends_with(".sql.gz.age"))
+        .collect();
+    assert_eq!(globals.len(), 1, "{objects:?}");
+    let sealed = fs::read(s3.bucket_dir().join(globals[0])).unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1"));
+    assert!(!String::from_utf8_lossy(&sealed).contains("alice"));
+    let verify = run(&["--identity", key.to_str().unwrap(), "verify"]);
+    assert_success(&verify);
+    let runs = json_of(&run(&["list", "--runs", "--json"]));
+    assert_eq!(runs[0]["complete"], true);
+    assert_eq!(runs[0]["done"], 5);
+}
+
+#[test]
+fn without_a_database_named_the_run_starts_from_postgres_as_pg_dumpall_does() {
+    let env = server();
+    env.cluster
+        .psql("postgres", "CREATE ROLE admin SUPERUSER LOGIN");
+    let output = env
+        .cmd()
+        .env("PGUSER", "admin")
+        .env_remove("PGDATABASE")
+        .args(["create", "--all-databases", "--json"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let outcome = json_of(&output);
+    assert_eq!(outcome["complete"], true);
+    assert_eq!(outcome["backups"].as_array().unwrap().len(), 5);
 }

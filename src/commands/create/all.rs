@@ -3,12 +3,12 @@
 
 use anyhow::Result;
 
+use super::check_description;
 use crate::backup::create::Recipe;
 use crate::backup::restore::recovery;
 use crate::backup::server_run::{self, Databases, Outcome, Request};
 use crate::catalog::Entry;
 use crate::cli::CreateArgs;
-use crate::commands::create::check_description;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
@@ -63,22 +63,18 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         false => Ok(()),
     };
     let warnings = run.finish(&made, error.or(posted.as_ref().err()));
-    audit::record_outcome_noting(
-        config,
-        &outcome,
-        |o| {
-            let ids: Vec<&str> = o.backups.iter().map(|e| e.id.as_str()).collect();
-            format!(
-                "run={} complete={} ids={} failed={}",
-                o.run,
-                o.complete,
-                ids.join(","),
-                o.failed.len()
-            )
-        },
-        &warnings,
-    );
-    let outcome = outcome?;
+    let outcome = outcome.inspect_err(|err| {
+        let failed = Err(anyhow::anyhow!("{err:#}"));
+        audit::record_outcome_noting::<()>(config, &failed, |_| String::new(), &warnings);
+    })?;
+    // An incomplete run is a failure in the audit log too, with what it did record.
+    let ids: Vec<&str> = outcome.backups.iter().map(|e| e.id.as_str()).collect();
+    let done = format!("run={} ids={}", outcome.run, ids.join(","));
+    let judged = match &incomplete {
+        Some(err) => Err(anyhow::anyhow!("{err}; recorded {done}")),
+        None => Ok(()),
+    };
+    audit::record_outcome_noting(config, &judged, |()| done.clone(), &warnings);
     print(config, &outcome)?;
     let result = match incomplete {
         Some(err) => Err(err),
