@@ -333,7 +333,12 @@ fn check_roles(
     no_owner: bool,
 ) -> Result<()> {
     let pg_restore = Tool::new(&config.programs.pg_restore);
-    let mut needed = roles::read(file, &pg_restore, &Interrupt::untrapped())?;
+    let mut needed = roles::read(file, &pg_restore, &Interrupt::untrapped()).map_err(|e| {
+        anyhow!(
+            "cannot restore backup {}, so nothing was touched: {e:#}",
+            entry.id
+        )
+    })?;
     if let Some(properties) = entry.properties()? {
         for (role, uses) in roles::of_database(properties) {
             needed.entry(role).or_default().extend(uses);

@@ -14,6 +14,7 @@ use std::process::Stdio;
 use anyhow::{Context, Result, anyhow};
 
 use crate::backup::integrity::BackupFile;
+use crate::codec::decode::StreamFailure;
 use crate::interrupt::Interrupt;
 use crate::model::naming::Format;
 use crate::pg::feed;
@@ -54,7 +55,11 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
         Format::Plain => {
             let mut scanner = Statements::new(io::sink(), &mut note);
             file.stream(&file.chain, &mut scanner, &mut |_| {})
-                .map_err(|_| anyhow!("could not read or decode {}", file.describe()))?;
+                .map_err(|failure| match failure {
+                    StreamFailure::Read(e) | StreamFailure::Write(e) => {
+                        anyhow!("could not read or decode {}: {e}", file.describe())
+                    }
+                })?;
             scanner.finish()?;
         }
         Format::Custom => {
