@@ -2,10 +2,14 @@
 # Installs pgbackup: binary, man pages, shell completions, systemd units, the
 # `pgbackup` system user, its home folder, /etc/pgbackup/pgbackup.env and a
 # default backup_schedule.json; enables the timer where systemd runs.
+# The templated units pgbackup@.service and pgbackup@.timer are installed too:
+# each --instance NAME gets /etc/pgbackup/NAME.env, /var/lib/pgbackup/NAME and
+# pgbackup@NAME.timer (enabled instead of the plain timer), so one host can
+# back up several servers.
 # Idempotent: running it again changes nothing that is already right, and
-# never overwrites the environment file or the schedule.
+# never overwrites an environment file or a schedule.
 #
-#   ./install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--no-enable]
+#   ./install.sh [--prefix DIR] [--destdir DIR] [--binary FILE] [--no-enable] [--instance NAME]...
 #   ./install.sh --uninstall [--purge]      (--purge also removes backups and config)
 #
 # PREFIX and DESTDIR may also come from the environment (packaging).
@@ -18,6 +22,7 @@ binary=""
 enable=yes
 action=install
 purge=no
+instances=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) prefix="$2"; shift ;;
@@ -26,12 +31,19 @@ while [ $# -gt 0 ]; do
         --destdir=*) destdir="${1#*=}" ;;
         --binary) binary="$2"; shift ;;
         --no-enable) enable=no ;;
+        --instance) instances+=("$2"); shift ;;
+        --instance=*) instances+=("${1#*=}") ;;
         --uninstall) action=uninstall ;;
         --purge) purge=yes ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
+done
+for name in ${instances[@]+"${instances[@]}"}; do
+    case "$name" in
+        ''|*[!A-Za-z0-9_.-]*|.*) echo "install.sh: --instance $name: use letters, digits, '.', '_' and '-' (not first '.')" >&2; exit 2 ;;
+    esac
 done
 
 home=/var/lib/pgbackup
@@ -51,9 +63,12 @@ systemd_running() { live && [ -d /run/systemd/system ] && command -v systemctl >
 uninstall() {
     if systemd_running; then
         systemctl disable --now pgbackup.timer >/dev/null 2>&1 || true
+        systemctl list-unit-files --no-legend 'pgbackup@*.timer' 2>/dev/null | awk '{print $1}' |
+            grep -v '^pgbackup@\.timer$' | xargs -r systemctl disable --now >/dev/null 2>&1 || true
     fi
     rm -f "$destdir$bindir/pgbackup" "$destdir$mandir"/pgbackup*.1 \
         "$destdir$unitdir/pgbackup.service" "$destdir$unitdir/pgbackup.timer" \
+        "$destdir$unitdir/pgbackup@.service" "$destdir$unitdir/pgbackup@.timer" \
         "$destdir$sysusersdir/pgbackup.conf" "$destdir$bash_completions/pgbackup" \
         "$destdir$zsh_completions/_pgbackup" "$destdir$fish_completions/pgbackup.fish"
     if systemd_running; then systemctl daemon-reload; fi
@@ -89,12 +104,31 @@ install_files() {
     "$bin" completions bash >"$destdir$bash_completions/pgbackup"
     "$bin" completions zsh >"$destdir$zsh_completions/_pgbackup"
     "$bin" completions fish >"$destdir$fish_completions/pgbackup.fish"
-    sed "s#^ExecStart=/usr/local/bin/pgbackup #ExecStart=$bindir/pgbackup #" systemd/pgbackup.service \
-        >"$destdir$unitdir/pgbackup.service"
+    local unit
+    for unit in pgbackup.service pgbackup@.service; do
+        sed "s#^ExecStart=/usr/local/bin/pgbackup #ExecStart=$bindir/pgbackup #" "systemd/$unit" \
+            >"$destdir$unitdir/$unit"
+        chmod 0644 "$destdir$unitdir/$unit"
+    done
     install -m 0644 systemd/pgbackup.timer "$destdir$unitdir/pgbackup.timer"
-    chmod 0644 "$destdir$unitdir/pgbackup.service"
+    install -m 0644 systemd/pgbackup@.timer "$destdir$unitdir/pgbackup@.timer"
     printf 'u pgbackup - "pgbackup PostgreSQL backups" %s /usr/sbin/nologin\n' "$home" \
         >"$destdir$sysusersdir/pgbackup.conf"
+}
+
+# environment_file NAME HOME: /etc/pgbackup/NAME.env (0600), unless it exists.
+environment_file() {
+    local file="$destdir/etc/pgbackup/$1.env"
+    [ -e "$file" ] && return 0
+    install -m 0600 /dev/null "$file"
+    cat >"$file" <<ENV
+# Environment for pgbackup's scheduled runs (libpq variables pass through).
+# PGHOST=/var/run/postgresql
+# PGPORT=5432
+# PGUSER=pgbackup
+# PGDATABASE=app
+# PGPASSFILE=$2/.pgpass
+ENV
 }
 
 install_user_and_folders() {
@@ -105,34 +139,38 @@ install_user_and_folders() {
     fi
     install -d -m 0700 "$destdir$home" "$destdir$home/backups" "$destdir$home/logs"
     install -d -m 0755 "$destdir/etc/pgbackup"
-    if [ ! -e "$destdir/etc/pgbackup/pgbackup.env" ]; then
-        install -m 0600 /dev/null "$destdir/etc/pgbackup/pgbackup.env"
-        cat >"$destdir/etc/pgbackup/pgbackup.env" <<'ENV'
-# Environment for pgbackup's scheduled runs (libpq variables pass through).
-# PGHOST=/var/run/postgresql
-# PGPORT=5432
-# PGUSER=pgbackup
-# PGDATABASE=app
-# PGPASSFILE=/var/lib/pgbackup/.pgpass
-ENV
-    fi
+    environment_file pgbackup "$home"
     if [ ! -e "$destdir$home/backup_schedule.json" ]; then
         install -m 0600 backup_schedule.json "$destdir$home/backup_schedule.json"
     fi
+    local name
+    for name in ${instances[@]+"${instances[@]}"}; do
+        install -d -m 0700 "$destdir$home/$name" "$destdir$home/$name/backups" "$destdir$home/$name/logs"
+        environment_file "$name" "$home/$name"
+        if [ ! -e "$destdir$home/$name/backup_schedule.json" ]; then
+            install -m 0600 backup_schedule.json "$destdir$home/$name/backup_schedule.json"
+        fi
+        say "instance $name: /etc/pgbackup/$name.env, $home/$name, pgbackup@$name.timer"
+    done
     if live; then
         chown -R pgbackup:pgbackup "$destdir$home"
     fi
 }
 
 enable_timer() {
+    local timers=(pgbackup.timer) name
+    if [ ${#instances[@]} -gt 0 ]; then
+        timers=()
+        for name in "${instances[@]}"; do timers+=("pgbackup@$name.timer"); done
+    fi
     if [ "$enable" = no ]; then
         say "timer not enabled (--no-enable)"
     elif systemd_running; then
         systemctl daemon-reload
-        systemctl enable --now pgbackup.timer
-        say "enabled and started pgbackup.timer"
+        systemctl enable --now "${timers[@]}"
+        say "enabled and started ${timers[*]}"
     else
-        say "systemd is not running here: enable the timer later with 'systemctl enable --now pgbackup.timer'"
+        say "systemd is not running here: enable the timer later with 'systemctl enable --now ${timers[*]}'"
     fi
 }
 

@@ -75,7 +75,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Dump one database into a new backup
+    /// Dump one database, or the whole server (--all-databases, --globals), into new backups
     Create(CreateArgs),
     /// List backups, newest first
     List(ListArgs),
@@ -138,6 +138,18 @@ pub struct CreateArgs {
     /// Encrypt with age to every public key in this file, one a line (repeatable, like age -R)
     #[arg(long = "recipients-file", value_name = "FILE")]
     pub recipients_files: Vec<PathBuf>,
+    /// Back up, in one run, every database that accepts connections (templates excluded) and the globals
+    #[arg(long)]
+    pub all_databases: bool,
+    /// With --all-databases: leave out the databases this pattern matches (pg_dumpall's patterns: * and ?, letters folded to lower case unless "double-quoted"; repeatable)
+    #[arg(long, value_name = "PATTERN", requires = "all_databases")]
+    pub exclude_database: Vec<String>,
+    /// Back up only the server's globals (roles, memberships, role settings, tablespaces) with pg_dumpall --globals-only: always plain SQL, compressed as --compression says, also with --format custom
+    #[arg(long, conflicts_with = "all_databases")]
+    pub globals: bool,
+    /// Dump the globals without role passwords (where pg_authid is not readable this happens anyway, with a warning)
+    #[arg(long)]
+    pub no_role_passwords: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +160,9 @@ pub struct ListArgs {
     /// Only backups of this type
     #[arg(long = "type", value_enum)]
     pub kind: Option<Kind>,
+    /// List runs (create --all-databases, --globals, scheduled runs of several databases) instead of backups: parts done of planned, complete or not
+    #[arg(long, conflicts_with_all = ["database", "kind"])]
+    pub runs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -167,8 +182,19 @@ pub struct IdArg {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
+    /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database); with --all-databases: a run ID, a prefix, or `latest` (the newest complete run)
     pub id: String,
+    /// Restore a whole run onto the server: its globals (missing roles and tablespaces), then each database, swapped in
+    #[arg(long, conflicts_with_all = ["target", "table", "schema", "no_owner", "kind"])]
+    pub all_databases: bool,
+    /// With --all-databases: only these databases of the run (comma-separated; the globals are restored too)
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "all_databases"
+    )]
+    pub databases: Vec<String>,
     /// Restore into this new database and touch nothing else
     #[arg(long, value_name = "NAME")]
     pub target: Option<String>,
@@ -196,6 +222,9 @@ pub struct RestoreArgs {
     /// Backup type: which one `latest` picks (default full); `schema` is required to restore a schema-only backup over a database that holds data
     #[arg(long = "type", value_enum, value_name = "TYPE")]
     pub kind: Option<Kind>,
+    /// Restore no ownership and no grants, as pg_restore --no-owner --no-privileges: everything belongs to the connecting role (for a server that lacks the backup's roles)
+    #[arg(long)]
+    pub no_owner: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ pub struct PgPrograms {
     pub pg_dump: OsString,
     pub psql: OsString,
     pub pg_restore: OsString,
+    pub pg_dumpall: OsString,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +132,7 @@ impl Config {
                 pg_dump: program("pg_dump"),
                 psql: program("psql"),
                 pg_restore: program("pg_restore"),
+                pg_dumpall: program("pg_dumpall"),
             },
         })
     }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 
+use crate::backup::globals;
 use crate::backup::restore::recovery;
 use crate::catalog::Encryption;
 use crate::catalog::sidecar;
@@ -16,6 +17,8 @@ use crate::config::Config;
 use crate::interrupt::Interrupt;
 use crate::model::naming::{self, Compression, Format, Kind};
 use crate::model::recorded::Kept;
+use crate::model::run::RunPlan;
+use crate::pg::conn::Conn;
 use crate::pg::dump::{self, DumpPlan, Dumped};
 use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
@@ -79,9 +82,67 @@ pub fn create_locked(
 ) -> Result<Entry> {
     let interrupt = Interrupt::install()?;
     config.store.sweep()?;
+    let mut conn = config.conn.clone();
+    let part = Part {
+        what: What::Database(&mut conn),
+        recipe: &recipe,
+        description,
+        trigger,
+        run: None,
+    };
+    let entry = make(config, part, &interrupt, progress);
+    config.conn.take_password_from(&conn);
+    entry
+}
+
+/// What one backup dumps: a database, through this connection to it (a password asked for
+/// stays in it), or the server's globals.
+pub enum What<'c> {
+    Database(&'c mut Conn),
+    Globals { no_role_passwords: bool },
+}
+
+/// The run a backup is a part of.
+#[derive(Debug, Clone)]
+pub struct RunTag {
+    pub id: String,
+    pub plan: RunPlan,
+}
+
+/// One backup to make.
+pub struct Part<'a, 'c> {
+    pub what: What<'c>,
+    pub recipe: &'a Recipe,
+    pub description: &'a str,
+    pub trigger: &'a str,
+    pub run: Option<&'a RunTag>,
+}
+
+/// Makes one backup and records it; the caller holds the write lock and has swept the
+/// repository.
+pub fn make(
+    config: &Config,
+    part: Part<'_, '_>,
+    interrupt: &Interrupt,
+    progress: ShowProgress<'_>,
+) -> Result<Entry> {
     let mut catalog = Catalog::load(&*config.store)?;
-    let facts = postgres::connect(&config.programs, &mut config.conn, config.interactive)?;
-    let pg_dump_version = postgres::pg_dump_version(&config.programs)?;
+    let recipe = part.recipe;
+    let (facts, version, dump_conn, mut skip_passwords) = match part.what {
+        What::Database(conn) => (
+            postgres::connect(&config.programs, conn, config.interactive)?,
+            postgres::pg_dump_version(&config.programs)?,
+            conn.clone(),
+            false,
+        ),
+        What::Globals { no_role_passwords } => {
+            let mut conn = config.conn.clone();
+            let facts = postgres::connect(&config.programs, &mut conn, config.interactive)?;
+            let version = globals::pg_dumpall_version(&config.programs)?;
+            (facts, version, conn, no_role_passwords)
+        }
+    };
+    let globals = recipe.kind == Kind::Globals;
     interrupt.check()?;
 
     let started = Utc::now();
@@ -95,42 +156,75 @@ pub fn create_locked(
         recipe.compression,
         chain.is_encrypted(),
     );
-    tracing::info!("dumping {} into {}", facts.database, final_name);
-    let bar = progress(&format!("dumping {}", facts.database));
-    let plan = DumpPlan {
-        pg_dump: pg_dump_command(config, &recipe),
-        store: &*config.store,
-        final_name: final_name.clone(),
-        chain,
-        settings: Settings {
-            level: recipe.level,
-            recipients: recipe.encryption.clone(),
-        },
-        progress: &|bytes| bar.set_position(bytes),
+    let what = match globals {
+        true => "the globals".to_string(),
+        false => format!("database {:?}", facts.database),
     };
-    let dumped = dump::run(plan, &interrupt);
-    bar.finish_and_clear();
-    let dumped = dumped
-        .with_context(|| format!("backup of {} failed; nothing was recorded", facts.database))?;
+    tracing::info!("dumping {what} into {final_name}");
+    let dump = |skip_passwords: bool| {
+        let bar = progress(&format!("dumping {what}"));
+        let program = match globals {
+            true => globals::pg_dumpall_command(&config.programs, &dump_conn, skip_passwords),
+            false => pg_dump_command(config, &dump_conn, recipe),
+        };
+        let plan = DumpPlan {
+            pg_dump: program,
+            store: &*config.store,
+            final_name: final_name.clone(),
+            chain: chain.clone(),
+            settings: Settings {
+                level: recipe.level,
+                recipients: recipe.encryption.clone(),
+            },
+            progress: &|bytes| bar.set_position(bytes),
+        };
+        let dumped = dump::run(plan, interrupt);
+        bar.finish_and_clear();
+        dumped
+    };
+    let mut dumped = dump(skip_passwords);
+    if globals && !skip_passwords && dumped.as_ref().is_err_and(globals::is_pg_authid_denied) {
+        tracing::warn!(
+            "pg_authid is not readable by this role (a managed server?): the globals are \
+             backed up without role passwords (--no-role-passwords); restored roles will \
+             have no password"
+        );
+        skip_passwords = true;
+        interrupt.check()?;
+        dumped = dump(true);
+    }
+    let dumped =
+        dumped.with_context(|| format!("backup of {what} failed; nothing was recorded"))?;
     for line in dumped.warnings.lines().filter(|l| !l.trim().is_empty()) {
-        tracing::warn!("pg_dump: {line}");
+        tracing::warn!("{}: {line}", if globals { "pg_dumpall" } else { "pg_dump" });
     }
     let finished = Utc::now();
-    let entry = new_entry(
+    let mut entry = new_entry(
         config,
         EntryParts {
             id,
-            recipe: &recipe,
-            description,
-            trigger,
+            recipe,
+            description: part.description,
+            trigger: part.trigger,
             facts: &facts,
-            pg_dump_version,
+            pg_dump_version: version,
             dumped: &dumped,
             started,
             finished,
             duration_ms: clock.elapsed().as_millis() as u64,
         },
     );
+    if globals {
+        entry.database = String::new();
+        entry.database_properties = None;
+        entry.no_role_passwords = Some(skip_passwords);
+    }
+    if let Some(run) = part.run {
+        entry.run = Some(run.id.clone());
+        entry.run_plan = Some(Kept::new(
+            serde_json::to_value(&run.plan).expect("a run plan serializes"),
+        ));
+    }
     catalog.backups.push(entry.clone());
     let saved = interrupt
         .check()
@@ -168,7 +262,7 @@ fn allocate_id(config: &Config, catalog: &Catalog, now: DateTime<Utc>) -> Result
     Ok(id)
 }
 
-fn pg_dump_command(config: &Config, recipe: &Recipe) -> Tool {
+fn pg_dump_command(config: &Config, conn: &Conn, recipe: &Recipe) -> Tool {
     let mut tool = Tool::new(&config.programs.pg_dump).arg("--no-password");
     tool = match recipe.format {
         Format::Plain => tool.arg("--format=plain"),
@@ -183,7 +277,7 @@ fn pg_dump_command(config: &Config, recipe: &Recipe) -> Tool {
     if recipe.kind == Kind::Schema {
         tool = tool.arg("--schema-only");
     }
-    config.conn.apply(tool)
+    conn.apply(tool)
 }
 
 struct EntryParts<'a> {
@@ -250,6 +344,9 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         tool_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         database_properties: Some(Kept::new(parts.facts.properties.clone())),
         encryption,
+        run: None,
+        run_plan: None,
+        no_role_passwords: None,
         deleting: None,
         extra: Default::default(),
     }

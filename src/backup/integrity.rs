@@ -14,7 +14,7 @@ use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::codec::{Chain, Identities};
 use crate::config::PgPrograms;
 use crate::interrupt::Interrupt;
-use crate::model::naming::Format;
+use crate::model::naming::{Format, Kind};
 use crate::model::recorded::Recorded;
 use crate::pg::feed::{self, FeedFailure, Source};
 use crate::pg::process::Tool;
@@ -23,6 +23,16 @@ use crate::store::{Stat, Store, StoreResult};
 
 /// The comment pg_dump writes at the very end of a complete plain dump.
 pub const COMPLETION_LINE: &str = "-- PostgreSQL database dump complete";
+/// The comment pg_dumpall writes at the very end of a complete dump (of the globals too).
+pub const CLUSTER_COMPLETION_LINE: &str = "-- PostgreSQL database cluster dump complete";
+
+/// The completion line a plain dump of this kind ends with.
+pub fn completion_line(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Full | Kind::Schema => COMPLETION_LINE,
+        Kind::Globals => CLUSTER_COMPLETION_LINE,
+    }
+}
 
 /// A backup's file in the repository, and how it is encoded.
 #[derive(Debug, Clone)]
@@ -271,10 +281,17 @@ pub fn check_everything(
                     scan.trailing
                 ));
             }
-            if file.format == Format::Plain && !ends_complete(&scan.tail) {
+            let kind = entry.kind.known().unwrap_or_default();
+            let line = completion_line(kind);
+            let program = if kind.is_database() {
+                "pg_dump"
+            } else {
+                "pg_dumpall"
+            };
+            if file.format == Format::Plain && !ends_with_line(&scan.tail, line) {
                 findings.problems.push(format!(
-                    "the dump does not end with pg_dump's completion line \
-                     ({COMPLETION_LINE:?}): it is incomplete"
+                    "the dump does not end with {program}'s completion line ({line:?}): it \
+                     is incomplete"
                 ));
             }
             findings.scan = Some(scan);
@@ -317,18 +334,25 @@ fn compare_checksum(entry: &Entry, scan: &Scan, findings: &mut Findings) {
 /// Whether a plain dump's last lines are pg_dump's completion comment (a trailing
 /// `\unrestrict` line, written by newer pg_dump versions, is allowed).
 pub fn ends_complete(tail: &[u8]) -> bool {
+    ends_with_line(tail, COMPLETION_LINE)
+}
+
+/// Whether a plain dump's last lines are this completion comment (a trailing `\unrestrict`
+/// line is allowed).
+pub fn ends_with_line(tail: &[u8], completion: &str) -> bool {
     let text = String::from_utf8_lossy(tail);
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty() && !l.starts_with("\\unrestrict "))
         .collect();
-    lines.ends_with(&[COMPLETION_LINE, "--"])
+    lines.ends_with(&[completion, "--"])
 }
 
 #[cfg(test)]
 mod tests {
-    use super::ends_complete;
+    use super::{CLUSTER_COMPLETION_LINE, completion_line, ends_complete, ends_with_line};
+    use crate::model::naming::Kind;
 
     #[test]
     fn completion_lines_are_recognised() {
@@ -341,5 +365,9 @@ mod tests {
         assert!(!ends_complete(
             b"COPY public.items (id) FROM stdin;\n1\n2\n"
         ));
+        let globals = "ALTER ROLE app;\n\n--\n-- PostgreSQL database cluster dump complete\n--\n\n";
+        assert!(ends_with_line(globals.as_bytes(), CLUSTER_COMPLETION_LINE));
+        assert!(!ends_complete(globals.as_bytes()));
+        assert_eq!(completion_line(Kind::Globals), CLUSTER_COMPLETION_LINE);
     }
 }

@@ -2,10 +2,12 @@
 
 pub mod copy;
 pub mod create;
+pub mod globals;
 pub mod integrity;
 pub mod restore;
 pub mod restore_test;
 pub mod scheduled;
 pub mod scheduled_copies;
+pub mod server_run;
 pub mod verification;
 pub mod verify;

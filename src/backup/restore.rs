@@ -3,15 +3,18 @@
 //! the swap, any failure leaves the current database as it was and drops the new one.
 
 pub mod analyze;
+pub mod globals;
 pub mod intent;
 pub mod leftovers;
 pub mod recovery;
+pub mod roles;
 pub mod selection;
 pub mod selective;
 pub mod subscriptions;
 pub mod swap;
 pub mod unpack;
 
+use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -46,6 +49,9 @@ pub struct Request<'a> {
     /// `YYYYMMDD_HHMMSS`, for the names of the new and the previous database.
     pub stamp: String,
     pub selection: Selection,
+    /// The roles of the server, with `selection.no_owner`: the database's own settings for
+    /// other roles are left out.
+    pub existing_roles: BTreeSet<String>,
 }
 
 /// pg_restore options for custom archives.
@@ -62,6 +68,8 @@ pub struct Selection {
     /// The archive entries `tables` and `schemas` stand for; a partial selection is loaded
     /// by [`selective::load`].
     pub toc: Option<TocSelection>,
+    /// Restore no ownership and no grants (`pg_restore --no-owner --no-privileges`).
+    pub no_owner: bool,
 }
 
 impl Selection {
@@ -159,6 +167,14 @@ pub fn plan(server: &Server, request: Request<'_>) -> Result<Plan> {
             Some(current) => (Some(current), PropertiesFrom::Database(target.clone())),
             None => copied_from_source(server, &request.entry.database)?,
         },
+    };
+    let properties = match properties {
+        Some(properties) if request.selection.no_owner => Some(roles::without_owner(
+            &properties,
+            &role.name,
+            &request.existing_roles,
+        )),
+        other => other,
     };
     if let Some(properties) = &properties
         && !role.superuser
@@ -405,16 +421,20 @@ fn load(
     let conn = server.conn_for(name);
     tracing::info!("loading {} into {name:?}", file.describe());
     let tool = match file.format {
-        Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args([
-            "-X",
-            "-w",
-            "-q",
-            "-b",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-f",
-            "-",
-        ])),
+        Format::Plain if selection.no_owner => {
+            let tool = conn.apply(loader(&programs.psql, selection.in_place).args(PSQL_LOAD));
+            let mut keep = |statement: &str| !roles::is_ownership_or_privilege(statement);
+            let fed = feed::feed_filtered(
+                &tool,
+                Stdio::null(),
+                file.source(),
+                Some(&mut keep),
+                interrupt,
+                progress,
+            );
+            return finish_load(&tool, fed, name, expected_sha256);
+        }
+        Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args(PSQL_LOAD)),
         Format::Custom if let Some(chosen) = &selection.toc => {
             return selective::load(
                 server,
@@ -422,6 +442,7 @@ fn load(
                 file,
                 chosen,
                 selection.in_place,
+                selection.no_owner,
                 expected_sha256,
                 interrupt,
                 progress,
@@ -430,6 +451,9 @@ fn load(
         Format::Custom => {
             let mut tool =
                 loader(&programs.pg_restore, selection.in_place).args(["-w", "--exit-on-error"]);
+            if selection.no_owner {
+                tool = tool.args(["--no-owner", "--no-privileges"]);
+            }
             if selection.in_place {
                 tool = tool.args(["--clean", "--if-exists", "--single-transaction"]);
             }
@@ -460,14 +484,26 @@ fn load(
             conn.apply(tool)
         }
     };
-    let fed = feed::feed(&tool, Stdio::null(), file.source(), interrupt, progress).map_err(
-        |failure| match failure {
-            FeedFailure::Unreadable(err) => err,
-            FeedFailure::Program(err) | FeedFailure::StoppedEarly(err) => {
-                err.context(format!("could not load the backup into {name:?}"))
-            }
-        },
-    )?;
+    let fed = feed::feed(&tool, Stdio::null(), file.source(), interrupt, progress);
+    finish_load(&tool, fed, name, expected_sha256)
+}
+
+/// psql's arguments for loading a plain dump.
+const PSQL_LOAD: [&str; 8] = ["-X", "-w", "-q", "-b", "-v", "ON_ERROR_STOP=1", "-f", "-"];
+
+/// Checks how the load of `name` went: the program's exit, the bytes it read.
+fn finish_load(
+    tool: &Tool,
+    fed: Result<feed::Fed, FeedFailure>,
+    name: &str,
+    expected_sha256: Option<&str>,
+) -> Result<()> {
+    let fed = fed.map_err(|failure| match failure {
+        FeedFailure::Unreadable(err) => err,
+        FeedFailure::Program(err) | FeedFailure::StoppedEarly(err) => {
+            err.context(format!("could not load the backup into {name:?}"))
+        }
+    })?;
     unchanged(&fed.scan.sha256, expected_sha256)?;
     for line in fed.warnings.lines().filter(|l| !l.trim().is_empty()) {
         tracing::warn!("{}: {line}", tool.name());

@@ -7,6 +7,7 @@ pub mod legacy;
 pub mod order;
 pub mod rebuild;
 pub mod removal;
+pub mod runs;
 pub mod select;
 pub mod sidecar;
 pub mod untracked;
@@ -21,6 +22,7 @@ use serde_json::{Map, Value};
 use crate::codec::Stage;
 use crate::model::naming::{Compression, Format, Kind};
 use crate::model::recorded::{Kept, Recorded};
+use crate::model::run::RunPlan;
 use crate::pg::properties::DatabaseProperties;
 use crate::store::Store;
 
@@ -93,6 +95,18 @@ pub struct Entry {
     /// How the file is encrypted, when it is: never a secret, only public keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<Kept<Encryption>>,
+    /// The run this backup is a part of (`create --all-databases`, `--globals`, a scheduled
+    /// run of several databases): every part of one run has the same ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// What the run set out to back up, recorded with each part: a run is complete only
+    /// when every planned part is in the catalog.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_plan: Option<Kept<RunPlan>>,
+    /// A globals backup made without role passwords (`--no-role-passwords`, asked for or
+    /// because pg_authid was not readable): restored roles have no password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_role_passwords: Option<bool>,
     /// Set while the backup is being deleted: the entry no longer counts as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<bool>,
@@ -121,6 +135,11 @@ impl Entry {
 
     pub fn is_deleting(&self) -> bool {
         self.deleting == Some(true)
+    }
+
+    /// The plan of the run this backup is part of, when it is part of one and the plan reads.
+    pub fn run_plan(&self) -> Option<&RunPlan> {
+        self.run_plan.as_ref().and_then(|kept| kept.get().ok())
     }
 
     /// The database properties recorded at backup time; an error when they do not read.

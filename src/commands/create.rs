@@ -5,10 +5,11 @@ use anyhow::Result;
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
+use crate::commands::create_all;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
-use crate::model::naming::{Compression, Format};
+use crate::model::naming::{Compression, Format, Kind};
 use crate::state::audit;
 
 /// The longest `--description` stored, in characters.
@@ -63,16 +64,42 @@ impl Recipe {
             encryption: encryption(args, config)?,
         })
     }
+
+    /// The recipe of a globals backup made alongside `self`: plain SQL, compressed as
+    /// `--compression` says (gzip unless told otherwise, also with `--format custom`).
+    pub fn for_globals(&self, explicit: Option<Compression>, no_compress: bool) -> Recipe {
+        let compression = match (no_compress, explicit) {
+            (true, _) => Compression::None,
+            (false, Some(compression)) => compression,
+            (false, None) => Compression::Gzip,
+        };
+        let level = match (compression == self.compression, compression) {
+            (true, _) => self.level,
+            (false, Compression::Zstd) => DEFAULT_ZSTD_LEVEL,
+            (false, _) => DEFAULT_GZIP_LEVEL,
+        };
+        Recipe {
+            kind: Kind::Globals,
+            format: Format::Plain,
+            compression,
+            level,
+            pg_dump_level: None,
+            encryption: self.encryption.clone(),
+        }
+    }
 }
 
 pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
-    let recipe = Recipe::from_args(args, config)?;
-    let length = args.description.chars().count();
-    if length > MAX_DESCRIPTION_CHARS {
-        return Err(exit::usage(format!(
-            "--description is {length} characters long; at most {MAX_DESCRIPTION_CHARS} are stored"
-        )));
+    if args.all_databases || args.globals || args.kind == Kind::Globals {
+        return create_all::run(config, args);
     }
+    if args.no_role_passwords {
+        return Err(exit::usage(
+            "--no-role-passwords applies to the globals: add --all-databases or --globals",
+        ));
+    }
+    let recipe = Recipe::from_args(args, config)?;
+    check_description(&args.description)?;
     config.warn_if_schedule_damaged("backup names and dates");
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
@@ -98,6 +125,16 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     Ok(0)
 }
 
+pub fn check_description(description: &str) -> Result<()> {
+    let length = description.chars().count();
+    if length > MAX_DESCRIPTION_CHARS {
+        return Err(exit::usage(format!(
+            "--description is {length} characters long; at most {MAX_DESCRIPTION_CHARS} are stored"
+        )));
+    }
+    Ok(())
+}
+
 /// `--recipient` and `--recipients-file`, or the `--passphrase-file`'s passphrase (age
 /// does not mix the two).
 fn encryption(args: &CreateArgs, config: &Config) -> Result<Option<Recipients>> {
@@ -115,7 +152,7 @@ fn encryption(args: &CreateArgs, config: &Config) -> Result<Option<Recipients>> 
 }
 
 /// This process's peak resident memory (VmHWM), for benchmarks.
-fn peak_memory_kib() -> Option<u64> {
+pub fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::catalog::Catalog;
 use crate::catalog::inventory;
 use crate::cli::ListArgs;
+use crate::commands::list_runs;
 use crate::commands::listed::Listed;
 use crate::commands::present;
 use crate::config::Config;
@@ -24,6 +25,9 @@ const DESCRIPTION_SHOWN: usize = 60;
 
 pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
     let catalog = Catalog::load(&*config.store)?;
+    if args.runs {
+        return list_runs::run(config, &catalog);
+    }
     let mut listed = gather(config, &catalog)?;
     listed.retain(|l| {
         args.database

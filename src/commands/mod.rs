@@ -7,14 +7,17 @@ mod completions;
 mod confirm;
 mod copy;
 mod create;
+mod create_all;
 mod delete;
 mod list;
+mod list_runs;
 mod listed;
 mod pin;
 mod present;
 mod progress;
 mod prune;
 mod restore;
+mod restore_all;
 mod run_scheduled;
 mod schedule;
 mod schema_only;
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Pin(args) => pin::run(&config, &args.id, true),
         Command::Unpin(args) => pin::run(&config, &args.id, false),
         Command::Completions(args) => completions::run(args.shell, config.json),
+        Command::Restore(args) if args.all_databases => restore_all::run(&config, &args),
         Command::Restore(args) => restore::run(&config, &args),
         Command::Prune(args) => prune::run(&config, &args),
         Command::Status(_) => unreachable!("status is dispatched above"),

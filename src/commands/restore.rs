@@ -1,6 +1,8 @@
 //! `pgbackup restore ID`: check the file, show the plan, confirm, restore into a new
 //! database and swap it in.
 
+use std::collections::BTreeSet;
+
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use serde::Serialize;
@@ -8,6 +10,7 @@ use serde::Serialize;
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore::intent::{self, Journal};
 use crate::backup::restore::recovery;
+use crate::backup::restore::roles;
 use crate::backup::restore::selection;
 use crate::backup::restore::selective;
 use crate::backup::restore::{self, Plan, PropertiesFrom, Request, Selection};
@@ -15,11 +18,12 @@ use crate::catalog::select;
 use crate::catalog::{Catalog, Entry};
 use crate::cli::RestoreArgs;
 use crate::commands::progress::Progress;
-use crate::commands::{confirm, present, schema_only};
+use crate::commands::{confirm, present, restore_all, schema_only};
 use crate::config::Config;
 use crate::exit::{self, Refusal};
 use crate::interrupt::Interrupt;
-use crate::model::naming::Format;
+use crate::model::naming::{Format, Kind};
+use crate::pg::process::Tool;
 use crate::pg::server::Server;
 use crate::pg::sql::MAX_NAME_BYTES;
 use crate::state::audit;
@@ -39,6 +43,9 @@ pub struct RestoreReport {
 }
 
 pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
+    if let Some(globals) = globals_entry(config, args) {
+        return restore_all::globals_only(config, args, &globals);
+    }
     let outcome = restore(config, args);
     audit::record_outcome(config, &outcome, |r| {
         format!(
@@ -73,6 +80,22 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
         ))?;
     }
     Ok(0)
+}
+
+/// The backup `args` names when it is a globals backup (roles and tablespaces, restored
+/// onto the server rather than into a database).
+fn globals_entry(config: &Config, args: &RestoreArgs) -> Option<Entry> {
+    let catalog = Catalog::load(&*config.store).ok()?;
+    let entry = select::resolve_kind(
+        &catalog,
+        &args.id,
+        schema_only::latest_kind(args.kind).as_str(),
+        config.database_hint.as_deref(),
+        &*config.store,
+        config.zone,
+    )
+    .ok()?;
+    (entry.kind == Kind::Globals && !entry.is_deleting()).then(|| entry.clone())
 }
 
 fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
@@ -146,6 +169,10 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         selection.is_partial(),
         asks,
     )?;
+    let existing_roles = roles::existing(&server)?;
+    if !selection.is_partial() {
+        check_roles(config, &entry, &file, &existing_roles, args.no_owner)?;
+    }
     if selection.is_partial() && server.properties(&target)?.is_some() {
         return replace_objects(config, &server, &entry, file, &selection, &target, warning);
     }
@@ -164,6 +191,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
             drop_previous: args.drop_previous,
             stamp,
             selection,
+            existing_roles,
         },
     )?;
     if asks {
@@ -184,15 +212,27 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         );
     }
     let interrupt = Interrupt::install()?;
-    let mut journal = Journal::begin(&config.home, restore::intent(&server, &plan, &entry.id))?;
+    carry_out(config, &server, &entry, &plan, &interrupt)
+}
+
+/// Carries out the plan of one database under the lock, recording its intent so that an
+/// interrupted restore is finished or undone by the next command.
+pub fn carry_out(
+    config: &Config,
+    server: &Server,
+    entry: &Entry,
+    plan: &Plan,
+    interrupt: &Interrupt,
+) -> Result<RestoreReport> {
+    let mut journal = Journal::begin(&config.home, restore::intent(server, plan, &entry.id))?;
     let mut progress = Progress::new(config.progress, "restoring", entry.size);
-    let restored = restore::execute(&server, &plan, &mut journal, &interrupt, &mut |n| {
+    let restored = restore::execute(server, plan, &mut journal, interrupt, &mut |n| {
         progress.update(n)
     });
     progress.finish();
     let restored = match restored {
         Ok(restored) => restored,
-        Err(err) if !recovery::safe_after_failure(&server, &journal.intent) => {
+        Err(err) if !recovery::safe_after_failure(server, &journal.intent) => {
             return Err(err.context(format!(
                 "the next pgbackup command that takes the lock finishes or undoes this restore \
                  (recorded in {})",
@@ -211,7 +251,7 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         false => restored.previous,
     };
     Ok(RestoreReport {
-        id: entry.id,
+        id: entry.id.clone(),
         database: restored.database,
         previous,
         dropped_previous: restored.dropped_previous,
@@ -283,8 +323,31 @@ fn replace_objects(
     })
 }
 
+/// Before anything is created: the server has every role the backup needs (its owners and
+/// grantees, unless `--no-owner`; the roles of its policies and user mappings).
+fn check_roles(
+    config: &Config,
+    entry: &Entry,
+    file: &BackupFile,
+    existing: &BTreeSet<String>,
+    no_owner: bool,
+) -> Result<()> {
+    let pg_restore = Tool::new(&config.programs.pg_restore);
+    let mut needed = roles::read(file, &pg_restore, &Interrupt::untrapped())?;
+    if let Some(properties) = entry.properties()? {
+        for (role, uses) in roles::of_database(properties) {
+            needed.entry(role).or_default().extend(uses);
+        }
+    }
+    let missing = roles::missing(&needed, existing, no_owner);
+    match missing.is_empty() {
+        true => Ok(()),
+        false => Err(roles::missing_error(&missing, &entry.id, no_owner)),
+    }
+}
+
 /// Step 1, before anything is touched: the file is the one the catalog describes.
-fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
+pub fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
     let mut progress = Progress::new(config.progress, "checking", entry.size);
     let findings = match entry.sha256 {
         Some(_) => integrity::check_checksum(entry, file, &mut |n| progress.update(n)),
@@ -360,11 +423,12 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         schemas: args.schema.clone(),
         in_place: false,
         toc: None,
+        no_owner: args.no_owner,
     })
 }
 
 /// The plan for the operator, shown before asking for `RESTORE`.
-fn describe(entry: &Entry, plan: &Plan) -> String {
+pub fn describe(entry: &Entry, plan: &Plan) -> String {
     let current = match (&plan.previous, plan.drop_previous) {
         (None, _) => format!("none: {:?} is created", plan.target),
         (Some(previous), false) => format!(

@@ -3,6 +3,8 @@
 
 pub mod duration;
 pub mod naming;
+pub mod pattern;
 pub mod recorded;
+pub mod run;
 pub mod units;
 pub mod zone;

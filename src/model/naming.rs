@@ -1,5 +1,5 @@
 //! Backup file names (`backup_{type}_{YYYYMMDD}_{HHMMSS}[_N].sql[.gz|.zst][.age]`, `.dump`)
-//! and IDs.
+//! and IDs. Globals backups (`backup_globals_…`) are always plain SQL.
 
 use std::fmt;
 
@@ -19,6 +19,8 @@ pub enum Kind {
     Full,
     /// Schema only (pg_dump --schema-only)
     Schema,
+    /// Roles, memberships, role settings and tablespaces of the whole server (pg_dumpall --globals-only; always plain SQL)
+    Globals,
 }
 
 /// pg_dump's output format.
@@ -49,6 +51,15 @@ impl Kind {
         match self {
             Kind::Full => "full",
             Kind::Schema => "schema",
+            Kind::Globals => "globals",
+        }
+    }
+
+    /// A backup of one database (full or schema), not of the server's globals.
+    pub fn is_database(self) -> bool {
+        match self {
+            Kind::Full | Kind::Schema => true,
+            Kind::Globals => false,
         }
     }
 }
@@ -73,7 +84,7 @@ impl Compression {
 }
 
 impl Named for Kind {
-    const ALL: &'static [Kind] = &[Kind::Full, Kind::Schema];
+    const ALL: &'static [Kind] = &[Kind::Full, Kind::Schema, Kind::Globals];
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -176,17 +187,18 @@ pub fn parse_file_name(name: &str) -> Option<ParsedName> {
         Some(rest) => (rest, true),
         None => (rest, false),
     };
-    let (kind, rest) = if let Some(r) = rest.strip_prefix("full_") {
-        (Kind::Full, r)
-    } else {
-        (Kind::Schema, rest.strip_prefix("schema_")?)
-    };
+    let (kind, rest) = Kind::ALL
+        .iter()
+        .find_map(|&kind| Some((kind, rest.strip_prefix(kind.as_str())?.strip_prefix('_')?)))?;
     let (id, format, compression) = [Format::Plain, Format::Custom]
         .into_iter()
         .flat_map(|f| {
             [Compression::None, Compression::Gzip, Compression::Zstd].map(move |c| (f, c))
         })
         .find_map(|(f, c)| rest.strip_suffix(extension(f, c)).map(|id| (id, f, c)))?;
+    if kind == Kind::Globals && format != Format::Plain {
+        return None;
+    }
     let stamp_text = id.get(..15)?;
     let stamp = NaiveDateTime::parse_from_str(stamp_text, STAMP).ok()?;
     let sequence = &id[15..];
@@ -269,6 +281,25 @@ mod tests {
     }
 
     #[test]
+    fn globals_names_are_plain_sql_with_any_compression() {
+        let name = file_name(
+            Kind::Globals,
+            "20250408_160000_2",
+            Format::Plain,
+            Compression::Zstd,
+            true,
+        );
+        assert_eq!(name, "backup_globals_20250408_160000_2.sql.zst.age");
+        let parsed = parse_file_name(&name).unwrap();
+        assert_eq!(parsed.kind, Kind::Globals);
+        assert_eq!(parsed.id, "20250408_160000_2");
+        assert_eq!(parsed.compression, Compression::Zstd);
+        assert!(parsed.encrypted);
+        assert!(!Kind::Globals.is_database());
+        assert!(Kind::Full.is_database() && Kind::Schema.is_database());
+    }
+
+    #[test]
     fn other_names_are_not_backups() {
         for name in [
             "backup_metadata.json",
@@ -283,6 +314,10 @@ mod tests {
             "backup_full_20250408_160000.sql.gz.age.meta.json",
             "backup_full_20250408_160000.sql.gz.meta.json",
             "backup_full_20250408_160000.dump.meta.json",
+            "backup_globals_20250408_160000.dump",
+            "backup_globals_20250408_160000.dump.gz.age",
+            "backup_globalsx_20250408_160000.sql",
+            "backup_fullschema_20250408_160000.sql",
             ".backup_metadata.json.123.tmp",
             ".lock",
         ] {
@@ -334,7 +369,11 @@ mod tests {
 
     #[test]
     fn kinds_display_as_their_name() {
-        for (kind, name) in [(Kind::Full, "full"), (Kind::Schema, "schema")] {
+        for (kind, name) in [
+            (Kind::Full, "full"),
+            (Kind::Schema, "schema"),
+            (Kind::Globals, "globals"),
+        ] {
             assert_eq!(kind.as_str(), name);
             assert_eq!(kind.to_string(), name);
         }

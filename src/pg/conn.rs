@@ -133,6 +133,26 @@ impl Conn {
         if let Some(target) = self.target() {
             tool = tool.arg(format!("--dbname={target}"));
         }
+        self.apply_environment(tool)
+    }
+
+    /// As [`Conn::apply`] for pg_dumpall, which takes the server as a conninfo string
+    /// (`--dbname`, whose database it ignores) and its first database as `--database`.
+    pub fn apply_to_dumpall(&self, mut tool: Tool) -> Tool {
+        let server: Params = (self.params.iter())
+            .filter(|(key, _)| key != "dbname")
+            .cloned()
+            .collect();
+        if !server.is_empty() {
+            tool = tool.arg(format!("--dbname={}", conninfo::render(&server)));
+        }
+        if let Some(database) = self.database() {
+            tool = tool.arg(format!("--database={database}"));
+        }
+        self.apply_environment(tool)
+    }
+
+    fn apply_environment(&self, mut tool: Tool) -> Tool {
         for (key, value) in &self.server {
             tool = tool.env(key, value);
         }
@@ -347,6 +367,23 @@ mod tests {
         let other = conn.for_database("my db");
         assert_eq!(other.display(), "user=u host=h dbname='my db'");
         assert_eq!(other.password.as_deref(), Some("pw"));
+    }
+
+    #[test]
+    fn pg_dumpall_gets_the_server_as_conninfo_and_the_database_apart() {
+        let tool = |conn: &Conn| {
+            conn.apply_to_dumpall(crate::pg::process::Tool::new("pg_dumpall"))
+                .display()
+        };
+        assert_eq!(tool(&conn("shop")), "pg_dumpall --database=shop");
+        let uri = conn("postgresql://u:pw@h:5/my%20db?sslmode=require");
+        let shown = tool(&uri);
+        assert_eq!(
+            shown,
+            "pg_dumpall '--dbname=user=u host=h port=5 sslmode=require' '--database=my db'"
+        );
+        assert!(!shown.contains("pw"));
+        assert_eq!(tool(&Conn::default()), "pg_dumpall");
     }
 
     #[test]

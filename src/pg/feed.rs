@@ -11,6 +11,7 @@ use crate::codec::{Chain, Identities};
 use crate::interrupt::Interrupt;
 use crate::pg::dump::enlarge_pipe;
 use crate::pg::process::Tool;
+use crate::pg::statements::Statements;
 use crate::store::Store;
 
 /// A program that read the whole backup and exited 0.
@@ -61,6 +62,19 @@ pub fn feed(
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Fed, FeedFailure> {
+    feed_filtered(tool, stdout, source, None, interrupt, progress)
+}
+
+/// [`feed`] of a SQL script, with only the statements `keep` says yes to (see
+/// [`Statements`]); the SHA-256 is still that of the whole file.
+pub fn feed_filtered(
+    tool: &Tool,
+    stdout: Stdio,
+    source: Source<'_>,
+    keep: Option<&mut dyn FnMut(&str) -> bool>,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Fed, FeedFailure> {
     let mut child = tool.spawn_writer(stdout).map_err(FeedFailure::Program)?;
     let guard = interrupt.watch_child(child.pid());
     let mut stdin = child.take_stdin();
@@ -74,7 +88,15 @@ pub fn feed(
     let streamed = store
         .open(name)
         .map_err(|e| StreamFailure::Read(io::Error::other(e)))
-        .and_then(|read| decode::stream(read, chain, identities, &mut stdin, progress));
+        .and_then(|read| match keep {
+            None => decode::stream(read, chain, identities, &mut stdin, progress),
+            Some(keep) => {
+                let mut filter = Statements::new(&mut stdin, keep);
+                let scan = decode::stream(read, chain, identities, &mut filter, progress)?;
+                filter.finish().map_err(StreamFailure::Write)?;
+                Ok(scan)
+            }
+        });
     drop(stdin);
     let outcome = match streamed {
         Err(StreamFailure::Read(err)) => {

@@ -11,6 +11,8 @@ pub mod postgres;
 pub mod process;
 pub mod properties;
 pub mod readahead;
+pub mod roles;
 pub mod server;
 pub mod sql;
+pub mod statements;
 pub mod toc;

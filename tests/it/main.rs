@@ -2,6 +2,7 @@
 
 mod support;
 
+mod all_databases;
 mod catalog;
 mod connection;
 mod copy;
@@ -34,3 +35,4 @@ mod selective;
 mod status;
 mod usage;
 mod verify;
+mod whole_server;

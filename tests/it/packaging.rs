@@ -11,34 +11,31 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The units as installed, pointing at the binary under test.
+/// The units as installed (plain and templated), pointing at the binary under test.
 fn installed_units() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("pgbackup");
-    let service = fs::read_to_string(repo().join("systemd/pgbackup.service")).unwrap();
-    let service = service.replace(
-        "ExecStart=/usr/local/bin/pgbackup ",
-        &format!("ExecStart={} ", bin.display()),
-    );
-    fs::write(dir.path().join("pgbackup.service"), service).unwrap();
-    fs::copy(
-        repo().join("systemd/pgbackup.timer"),
-        dir.path().join("pgbackup.timer"),
-    )
-    .unwrap();
+    for name in ["pgbackup", "pgbackup@"] {
+        let service = fs::read_to_string(repo().join(format!("systemd/{name}.service"))).unwrap();
+        let service = service.replace(
+            "ExecStart=/usr/local/bin/pgbackup ",
+            &format!("ExecStart={} ", bin.display()),
+        );
+        fs::write(dir.path().join(format!("{name}.service")), service).unwrap();
+        fs::copy(
+            repo().join(format!("systemd/{name}.timer")),
+            dir.path().join(format!("{name}.timer")),
+        )
+        .unwrap();
+    }
     dir
 }
 
-#[test]
-fn the_units_verify_without_any_warning() {
+fn verify(units: &[&str]) {
     let dir = installed_units();
     let output = Command::new("systemd-analyze")
-        .args([
-            "verify",
-            "--man=no",
-            "./pgbackup.service",
-            "./pgbackup.timer",
-        ])
+        .args(["verify", "--man=no"])
+        .args(units)
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -46,22 +43,84 @@ fn the_units_verify_without_any_warning() {
     assert_eq!(stderr(&output).trim(), "", "systemd-analyze warned");
 }
 
-#[test]
-fn the_service_is_hardened() {
+/// `systemd-analyze security --offline=yes` of a unit in the installed folder.
+fn exposure(unit: &str) -> f64 {
     let dir = installed_units();
     let output = Command::new("systemd-analyze")
-        .args(["security", "--offline=yes", "./pgbackup.service"])
+        .args(["security", "--offline=yes", &format!("./{unit}")])
         .current_dir(dir.path())
         .output()
         .unwrap();
     let text = stdout(&output) + &stderr(&output);
-    let score: f64 = text
-        .split("Overall exposure level for pgbackup.service: ")
+    text.split(&format!("Overall exposure level for {unit}: "))
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"))
+}
+
+#[test]
+fn the_units_verify_without_any_warning() {
+    verify(&["./pgbackup.service", "./pgbackup.timer"]);
+}
+
+#[test]
+fn the_service_is_hardened() {
+    let score = exposure("pgbackup.service");
     assert!(score <= 2.0, "exposure {score} is above 2.0");
+}
+
+#[test]
+fn the_templated_units_verify_for_an_instance_without_any_warning() {
+    verify(&[
+        "./pgbackup@.service",
+        "./pgbackup@.timer",
+        "./pgbackup@billing.service",
+        "./pgbackup@billing.timer",
+    ]);
+}
+
+#[test]
+fn the_templated_service_is_hardened() {
+    let score = exposure("pgbackup@billing.service");
+    assert!(score <= 2.0, "exposure {score} is above 2.0");
+}
+
+/// The templated service is the plain one but for what the instance name selects, so the
+/// two cannot drift apart (hardening, ordering, priorities).
+#[test]
+fn the_instance_name_selects_the_environment_file_and_the_home() {
+    let read = |name: &str| fs::read_to_string(repo().join("systemd").join(name)).unwrap();
+    let settings = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("Description="))
+            .map(str::to_string)
+            .collect()
+    };
+    let plain = settings(&read("pgbackup.service"));
+    let templated = settings(&read("pgbackup@.service"));
+    let differences: Vec<(&String, &String)> = plain
+        .iter()
+        .zip(&templated)
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(plain.len(), templated.len());
+    assert_eq!(
+        differences
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "EnvironmentFile=/etc/pgbackup/%i.env",
+            "Environment=PGBACKUP_HOME=/var/lib/pgbackup/%i",
+            "StateDirectory=pgbackup/%i",
+        ]
+    );
+    assert_eq!(
+        settings(&read("pgbackup.timer")),
+        settings(&read("pgbackup@.timer")),
+        "the templated timer is the plain heartbeat"
+    );
 }
 
 #[test]
@@ -144,6 +203,9 @@ fn install_sh_stages_everything_into_destdir_idempotently() {
     let service = fs::read_to_string(root.join("etc/systemd/system/pgbackup.service")).unwrap();
     assert!(service.contains("ExecStart=/usr/local/bin/pgbackup run-scheduled"));
     assert!(root.join("etc/systemd/system/pgbackup.timer").exists());
+    let templated = fs::read_to_string(root.join("etc/systemd/system/pgbackup@.service")).unwrap();
+    assert!(templated.contains("ExecStart=/usr/local/bin/pgbackup run-scheduled"));
+    assert!(root.join("etc/systemd/system/pgbackup@.timer").exists());
     assert_eq!(mode(&root.join("etc/pgbackup/pgbackup.env")), 0o600);
     assert_eq!(mode(&root.join("var/lib/pgbackup")), 0o700);
     assert_eq!(
@@ -165,11 +227,49 @@ fn install_sh_stages_everything_into_destdir_idempotently() {
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert!(!root.join("usr/local/bin/pgbackup").exists());
     assert!(!root.join("etc/systemd/system/pgbackup.service").exists());
+    assert!(!root.join("etc/systemd/system/pgbackup@.service").exists());
+    assert!(!root.join("etc/systemd/system/pgbackup@.timer").exists());
     assert!(
         root.join("var/lib/pgbackup/backup_schedule.json").exists(),
         "backups and state are kept"
     );
     assert!(env_file.exists());
+}
+
+#[test]
+fn install_sh_sets_up_each_instance_once() {
+    let stage = tempfile::tempdir().unwrap();
+    let root = stage.path();
+    let args = ["--no-enable", "--instance", "billing", "--instance", "crm"];
+    let first = install(root, &args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    for name in ["billing", "crm"] {
+        let env_file = root.join(format!("etc/pgbackup/{name}.env"));
+        assert_eq!(mode(&env_file), 0o600);
+        let text = fs::read_to_string(&env_file).unwrap();
+        assert!(
+            text.contains(&format!("PGPASSFILE=/var/lib/pgbackup/{name}/.pgpass")),
+            "{text}"
+        );
+        let home = root.join(format!("var/lib/pgbackup/{name}"));
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&home.join("backups")), 0o700);
+        assert_eq!(mode(&home.join("backup_schedule.json")), 0o600);
+    }
+    let env_file = root.join("etc/pgbackup/billing.env");
+    fs::write(&env_file, "PGHOST=billing-db\n").unwrap();
+    let second = install(root, &args);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(
+        fs::read_to_string(&env_file).unwrap(),
+        "PGHOST=billing-db\n"
+    );
+    let text = stdout(&second);
+    assert!(text.contains("pgbackup@billing.timer"), "{text}");
+
+    let hostile = install(root, &["--no-enable", "--instance", "../etc"]);
+    assert_eq!(hostile.status.code(), Some(2), "{}", stderr(&hostile));
+    assert!(!root.join("var/lib/etc").exists());
 }
 
 #[test]
@@ -200,8 +300,9 @@ fn check_sh_reports_status_and_says_when_systemd_is_absent() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let check = |env: &crate::support::Env| {
+    let check_with = |env: &crate::support::Env, extra: &[&str]| {
         Command::new(repo().join("check.sh"))
+            .args(extra)
             .arg("--home")
             .arg(env.home())
             .envs(env.vars())
@@ -209,6 +310,7 @@ fn check_sh_reports_status_and_says_when_systemd_is_absent() {
             .output()
             .unwrap()
     };
+    let check = |env: &crate::support::Env| check_with(env, &[]);
     let empty = check(&env);
     assert_eq!(
         empty.status.code(),
@@ -223,4 +325,11 @@ fn check_sh_reports_status_and_says_when_systemd_is_absent() {
     if !Path::new("/run/systemd/system").exists() {
         assert!(text.contains("systemd is not running here"), "{text}");
     }
+    let instance = check_with(&env, &["--instance", "billing"]);
+    assert_eq!(instance.status.code(), Some(0), "{}", stderr(&instance));
+    assert!(
+        stdout(&instance).contains("backups"),
+        "{}",
+        stdout(&instance)
+    );
 }

@@ -257,6 +257,22 @@ impl Cluster {
             .join("\n")
     }
 
+    /// `pg_dumpall ARGS` of the whole cluster in UTC, without the `\restrict` lines.
+    pub fn dumpall(&self, args: &[&str]) -> String {
+        let output = run_checked(
+            Command::new("pg_dumpall")
+                .envs(self.env())
+                .env("PGTZ", "UTC")
+                .args(args),
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The names of all databases, sorted.
     pub fn databases(&self) -> Vec<String> {
         let names = self.psql(

@@ -266,6 +266,7 @@ pub fn load(
     file: &BackupFile,
     chosen: &TocSelection,
     in_place: bool,
+    no_owner: bool,
     expected_sha256: Option<&str>,
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
@@ -274,7 +275,7 @@ pub fn load(
     let list = write_list(&list_file(chosen, &target, in_place))?;
     // The grants are read first (they are in the table of contents, pg_restore stops
     // reading right after it) and applied after the privileges were reset.
-    let grants = match chosen.acls.is_empty() {
+    let grants = match chosen.acls.is_empty() || no_owner {
         true => String::new(),
         false => {
             let acls: String = chosen.acls.iter().map(|id| format!("{id}\n")).collect();
@@ -300,6 +301,9 @@ pub fn load(
         .arg(&list.0);
     if in_place {
         pg_restore = pg_restore.args(["--clean", "--if-exists"]);
+    }
+    if no_owner {
+        pg_restore = pg_restore.args(["--no-owner", "--no-privileges"]);
     }
     let psql = server
         .conn_for(database)
