@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs pgbackup's whole test suite, first installing what it needs on Debian:
+# Runs pgbackup's whole test suite with the `isal` feature on (as installed and
+# packaged), after proving that a plain `cargo build` needs neither nasm nor the
+# autotools. First installs what it needs on Debian:
 # PostgreSQL's server and client programs (the tests start their own throwaway
 # cluster), faketime, zstd, age (the interop tests), shellcheck, hyperfine and
 # rclone (for the benchmark); and s3s-fs, the S3 server the tests start.
@@ -34,10 +36,13 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
     cargo install s3s-fs@0.14.1 --features binary --locked --quiet
 fi
 
+# A plain build (no isal feature) must work on a machine without nasm or the autotools.
+scripts/without-build-tools.sh cargo build --locked --quiet
+
 ./scripts/build-deps.sh
-shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/s3.sh bench/age.sh bench/list.sh
+shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/*.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
-cargo build --locked --quiet
+cargo build --locked --features isal --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
 
-cargo test --locked --all-targets "$@"
+cargo test --locked --all-targets --features isal "$@"
