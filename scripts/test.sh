@@ -44,5 +44,7 @@ shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/*.sh
 # The benchmark's quick mode (a tiny database, one run) must keep working.
 cargo build --locked --features isal --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
+# The newcomer's tour: a throwaway cluster, create, list, verify, restore, status.
+scripts/try.sh --bin target/debug/pgbackup >/dev/null 2>&1
 
 cargo test --locked --all-targets --features isal "$@"

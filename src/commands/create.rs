@@ -103,10 +103,15 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     config.warn_if_schedule_damaged("backup names and dates");
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
+    let first_run = !config.home.exists();
     let outcome = create::create(config, recipe, &args.description, "manual", &progress);
-    audit::record_outcome(config, &outcome, |e| {
-        format!("id={} file={}", e.id, e.filename)
-    });
+    if first_run && outcome.is_err() {
+        remove_fresh_home(&config.home);
+    } else {
+        audit::record_outcome(config, &outcome, |e| {
+            format!("id={} file={}", e.id, e.filename)
+        });
+    }
     let entry = outcome?;
     if let Some(kib) = peak_memory_kib() {
         tracing::debug!("peak memory of pgbackup: {kib} KiB");
@@ -123,6 +128,34 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         ))?;
     }
     Ok(0)
+}
+
+/// After a failed first run, removes the home it made, so that nothing is left behind:
+/// only when it holds nothing but empty backups/ and logs/ folders, the lock file and an
+/// empty catalog or log (never a backup file).
+fn remove_fresh_home(home: &std::path::Path) {
+    let only_scaffolding = |dir: &std::path::Path, allowed: &[&str]| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().all(|entry| {
+                let name = entry.file_name();
+                allowed.iter().any(|a| name == *a)
+            })
+        })
+    };
+    let fresh = only_scaffolding(home, &["backups", "logs"])
+        && (!home.join("backups").exists()
+            || only_scaffolding(&home.join("backups"), &[".lock", "backup_metadata.json"]))
+        && (!home.join("logs").exists() || only_scaffolding(&home.join("logs"), &["pgbackup.log"]));
+    let catalog = home.join("backups/backup_metadata.json");
+    let empty_catalog = std::fs::read_to_string(&catalog)
+        .map(|text| text.trim().is_empty() || text.trim() == "[]")
+        .unwrap_or(true);
+    if fresh
+        && empty_catalog
+        && let Err(err) = std::fs::remove_dir_all(home)
+    {
+        tracing::warn!("could not remove {}: {err}", home.display());
+    }
 }
 
 pub fn check_description(description: &str) -> Result<()> {
