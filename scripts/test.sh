@@ -21,6 +21,7 @@ command -v hyperfine >/dev/null || missing+=(hyperfine)
 command -v rclone >/dev/null || missing+=(rclone)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v python3 >/dev/null || missing+=(python3)
+command -v lintian >/dev/null || missing+=(lintian)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -46,5 +47,10 @@ cargo build --locked --features isal --quiet
 bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
 # The newcomer's tour: a throwaway cluster, create, list, verify, restore, status.
 scripts/try.sh --bin target/debug/pgbackup >/dev/null 2>&1
+# The Debian package (of this build, with ISA-L): lintian finds no error, and as
+# root it is installed, used as user pgbackup, removed and purged.
+scripts/build-deb.sh --binary target/debug/pgbackup >/dev/null
+lintian --fail-on error target/debian/pgbackup_*.deb
+if [ "$(id -u)" -eq 0 ]; then scripts/test-deb.sh; fi
 
 cargo test --locked --all-targets --features isal "$@"
