@@ -16,7 +16,8 @@
 # (/usr/bin/time -v). --quick uses a tiny database and one run;
 # --bin uses an already built pgbackup instead of building the release binary
 # (with ISA-L: --features isal). --fallback PATH adds, in the create section, that
-# binary's default create: one built without the isal feature, to time zlib-rs.
+# binary's default create and its --level 2: one built without the isal feature,
+# to time zlib-rs.
 # When s3s-fs and rclone are installed, an s3 section starts s3s-fs on loopback
 # and times local create against create --repo s3://... and against
 # pg_dump | gzip -1 | rclone rcat, with peak memory. When age-keygen is
@@ -131,7 +132,8 @@ measure() {
 }
 if section create; then
     fallback_create=()
-    [ -z "$fallback" ] || fallback_create=(-n 'pgbackup create (zlib-rs, no isal)' "'$fallback' -q --home '$home' create")
+    [ -z "$fallback" ] || fallback_create=(-n 'pgbackup create (zlib-rs, no isal)' "'$fallback' -q --home '$home' create"
+        -n 'pgbackup create --level 2 (zlib-rs)' "'$fallback' -q --home '$home' create --level 2")
     rounds create --prepare "rm -rf '$home' '$out'/*" \
         -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
         -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
@@ -155,7 +157,10 @@ if section create; then
     measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
     measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
     measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
-    [ -z "$fallback" ] || measure 'pgbackup create (zlib-rs, no isal)' "$home/backups/backup_*" "'$fallback' -v --home '$home' create"
+    if [ -n "$fallback" ]; then
+        measure 'pgbackup create (zlib-rs, no isal)' "$home/backups/backup_*" "'$fallback' -v --home '$home' create"
+        measure 'pgbackup create --level 2 (zlib-rs)' "$home/backups/backup_*" "'$fallback' -v --home '$home' create --level 2"
+    fi
 
     python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
 import json, sys
