@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
         --home=*) home="${1#*=}" ;;
         --instance) instance="$2"; shift ;;
         --instance=*) instance="${1#*=}" ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '7,9p' "$0" | sed 's/^# //'; exit 0 ;;
         *) echo "check.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift

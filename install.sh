@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
         --instance=*) instances+=("${1#*=}") ;;
         --uninstall) action=uninstall ;;
         --purge) purge=yes ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        -h|--help) sed -n '12,13p' "$0" | sed 's/^# //'; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -50,8 +50,11 @@ home=/var/lib/pgbackup
 bindir="$prefix/bin"
 mandir="$prefix/share/man/man1"
 if [ "$prefix" = /usr ]; then unitdir=/usr/lib/systemd/system; else unitdir=/etc/systemd/system; fi
-sysusersdir="$prefix/lib/sysusers.d"
-[ "$prefix" = /usr/local ] && sysusersdir=/usr/lib/sysusers.d
+# systemd-sysusers reads /usr/lib/sysusers.d and /etc/sysusers.d, never PREFIX/lib.
+case "$prefix" in
+    /usr|/usr/local) sysusersdir=/usr/lib/sysusers.d ;;
+    *) sysusersdir=/etc/sysusers.d ;;
+esac
 bash_completions="$prefix/share/bash-completion/completions"
 zsh_completions="$prefix/share/zsh/site-functions"
 fish_completions="$prefix/share/fish/vendor_completions.d"
@@ -86,7 +89,7 @@ find_binary() {
         printf '%s\n' "$binary"
     elif command -v cargo >/dev/null && [ -f Cargo.toml ]; then
         ./scripts/build-deps.sh >&2
-        cargo build --release --locked --quiet
+        cargo build --release --locked --features isal --quiet
         printf '%s\n' "$PWD/target/release/pgbackup"
     else
         echo "install.sh: no cargo to build with; pass --binary FILE" >&2
@@ -180,5 +183,5 @@ else
     install_files
     install_user_and_folders
     enable_timer
-    say "installed pgbackup into ${destdir:-/}${prefix#/}"
+    say "installed pgbackup into $destdir$prefix"
 fi

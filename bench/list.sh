@@ -33,7 +33,8 @@ work=$(mktemp -d /tmp/pgbackup-bench-list.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
 if [ -z "$bin" ]; then
-    cargo build --release --quiet
+    ./scripts/build-deps.sh
+    cargo build --release --features isal --quiet
     bin="$PWD/target/release/pgbackup"
 fi
 

@@ -2,7 +2,7 @@
 # Benchmarks `pgbackup create` and `restore` against pg_dump, psql and
 # pg_restore themselves, side by side in one run.
 #
-#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only SECTION]
+#   bench/run.sh [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--fallback PATH] [--only SECTION]
 #
 # Starts a throwaway PostgreSQL cluster in a temporary folder, fills a database
 # with pgbench tables (scale N) plus a table of less compressible text/jsonb,
@@ -14,7 +14,10 @@
 # plain backup and of both custom ones). Prints medians, ratios to
 # `pg_dump > /dev/null` (and to `psql -1 -f`), output sizes and peak RSS
 # (/usr/bin/time -v). --quick uses a tiny database and one run;
-# --bin uses an already built pgbackup instead of building the release binary.
+# --bin uses an already built pgbackup instead of building the release binary
+# (with ISA-L: --features isal). --fallback PATH adds, in the create section, that
+# binary's default create and its --level 2: one built without the isal feature,
+# to time zlib-rs.
 # When s3s-fs and rclone are installed, an s3 section starts s3s-fs on loopback
 # and times local create against create --repo s3://... and against
 # pg_dump | gzip -1 | rclone rcat, with peak memory. When age-keygen is
@@ -27,6 +30,7 @@ scale=35
 docs=400000
 runs=3
 bin=""
+fallback=""
 only=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,8 +39,9 @@ while [ $# -gt 0 ]; do
         --docs) docs="$2"; shift ;;
         --runs) runs="$2"; shift ;;
         --bin) bin="$(realpath "$2")"; shift ;;
+        --fallback) fallback="$(realpath "$2")"; shift ;;
         --only) only="$2"; shift ;;
-        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--only create|s3|age|restore]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--quick] [--scale N] [--docs N] [--runs N] [--bin PATH] [--fallback PATH] [--only create|s3|age|restore]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -81,7 +86,8 @@ FROM generate_series(1, $docs) g;"
 psql -X -At -c "SELECT 'database size: ' || pg_size_pretty(pg_database_size('bench'))"
 
 if [ -z "$bin" ]; then
-    cargo build --release --quiet
+    ./scripts/build-deps.sh
+    cargo build --release --features isal --quiet
     bin="$PWD/target/release/pgbackup"
 fi
 home="$work/home"
@@ -129,6 +135,9 @@ measure() {
     printf '%s\t%s\t%s\t%s\n' "$name" "${size:-0}" "$rss" "${own:-}" >>"$work/sizes.tsv"
 }
 if section create; then
+    fallback_create=()
+    [ -z "$fallback" ] || fallback_create=(-n 'pgbackup create (zlib-rs, no isal)' "'$fallback' -q --home '$home' create"
+        -n 'pgbackup create --level 2 (zlib-rs)' "'$fallback' -q --home '$home' create --level 2")
     rounds create --prepare "rm -rf '$home' '$out'/*" \
         -n 'pg_dump > /dev/null' "pg_dump -d bench > /dev/null" \
         -n 'pg_dump | gzip -6' "pg_dump -d bench | gzip -6 > '$out/dump.sql.gz'" \
@@ -137,7 +146,8 @@ if section create; then
         -n 'pgbackup create' "'$bin' -q --home '$home' create" \
         -n 'pgbackup create --compression zstd' "'$bin' -q --home '$home' create --compression zstd" \
         -n 'pgbackup create --format custom' "'$bin' -q --home '$home' create --format custom" \
-        -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip"
+        -n 'pgbackup create --format custom --compression gzip' "'$bin' -q --home '$home' create --format custom --compression gzip" \
+        "${fallback_create[@]}"
     medians "$work"/create.*.json >"$work/create.json"
     # The measured runs below log pgbackup's own peak memory at debug level.
 
@@ -151,6 +161,10 @@ if section create; then
     measure 'pgbackup create --compression zstd' "$home/backups/backup_*" "'$bin' -v --home '$home' create --compression zstd"
     measure 'pgbackup create --format custom' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom"
     measure 'pgbackup create --format custom --compression gzip' "$home/backups/backup_*" "'$bin' -v --home '$home' create --format custom --compression gzip"
+    if [ -n "$fallback" ]; then
+        measure 'pgbackup create (zlib-rs, no isal)' "$home/backups/backup_*" "'$fallback' -v --home '$home' create"
+        measure 'pgbackup create --level 2 (zlib-rs)' "$home/backups/backup_*" "'$fallback' -v --home '$home' create --level 2"
+    fi
 
     python3 - "$work/create.json" "$work/sizes.tsv" <<'PY'
 import json, sys

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs pgbackup's whole test suite, first installing what it needs on Debian:
+# Runs pgbackup's whole test suite with the `isal` feature on (as installed and
+# packaged), after proving that a plain `cargo build` needs neither nasm nor the
+# autotools. First installs what it needs on Debian:
 # PostgreSQL's server and client programs (the tests start their own throwaway
 # cluster), faketime, zstd, age (the interop tests), shellcheck, hyperfine and
 # rclone (for the benchmark); and s3s-fs, the S3 server the tests start.
@@ -19,6 +21,7 @@ command -v hyperfine >/dev/null || missing+=(hyperfine)
 command -v rclone >/dev/null || missing+=(rclone)
 [ -x /usr/bin/time ] || missing+=(time)
 command -v python3 >/dev/null || missing+=(python3)
+command -v lintian >/dev/null || missing+=(lintian)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "installing: ${missing[*]}"
@@ -34,10 +37,20 @@ if ! command -v s3s-fs >/dev/null && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
     cargo install s3s-fs@0.14.1 --features binary --locked --quiet
 fi
 
-./scripts/build-deps.sh
-shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/run.sh bench/s3.sh bench/age.sh bench/list.sh
-# The benchmark's quick mode (a tiny database, one run) must keep working.
-cargo build --locked --quiet
-bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
+# A plain build (no isal feature) must work on a machine without nasm or the autotools.
+scripts/without-build-tools.sh cargo build --locked --quiet
 
-cargo test --locked --all-targets "$@"
+./scripts/build-deps.sh
+shellcheck -x scripts/*.sh .ci/run install.sh check.sh bench/*.sh
+# The benchmark's quick mode (a tiny database, one run) must keep working.
+cargo build --locked --features isal --quiet
+bench/run.sh --quick --bin target/debug/pgbackup >/dev/null
+# The newcomer's tour: a throwaway cluster, create, list, verify, restore, status.
+scripts/try.sh --bin target/debug/pgbackup >/dev/null 2>&1
+# The Debian package (of this build, with ISA-L): lintian finds no error, and as
+# root it is installed, used as user pgbackup, removed and purged.
+scripts/build-deb.sh --binary target/debug/pgbackup >/dev/null
+lintian --fail-on error target/debian/pgbackup_*.deb
+if [ "$(id -u)" -eq 0 ]; then scripts/test-deb.sh; fi
+
+cargo test --locked --all-targets --features isal "$@"

@@ -24,8 +24,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand accepts.
+/// Options every subcommand accepts, listed under their own heading after the command's own.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Folder holding backups/, logs/ and backup_schedule.json [default: /var/lib/pgbackup]
     #[arg(long, global = true, env = "PGBACKUP_HOME", value_name = "DIR")]
@@ -129,7 +130,7 @@ pub struct CreateArgs {
     /// Compression of the backup file [default: gzip for plain, none for custom]
     #[arg(long, value_enum)]
     pub compression: Option<Compression>,
-    /// Compression level: gzip 1-9 (default 1, ISA-L's igzip; 2-9 use zlib), zstd 1-19 (default 1); a custom archive without --compression: pg_dump's own gzip level 0-9
+    /// Compression level: gzip 1-9 (default 1: ISA-L's igzip in a build with the isal feature, else zlib-rs; 2-9 zlib-rs), zstd 1-19 (default 1); a custom archive without --compression: pg_dump's own gzip level 0-9
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// pg_dump output format

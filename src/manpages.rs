@@ -1,6 +1,6 @@
 //! Man pages, one per subcommand plus pgbackup(1), generated from the clap definitions.
 
-use clap::{Command, CommandFactory};
+use clap::{ArgAction, Command, CommandFactory};
 use clap_mangen::Man;
 
 use crate::cli::Cli;
@@ -23,7 +23,30 @@ Another pgbackup operation holds the lock on backups/.lock (EX_TEMPFAIL).
 Interrupted by signal N; the work was undone.
 .PP
 \fBpgbackup status\fR uses the monitoring-plugin convention instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; a status command line that cannot run (bad flag value, unknown flag, \fB\-\-json\fR with \fB\-\-prometheus\fR) is 3 UNKNOWN.
-.SH ENVIRONMENT
+"#;
+
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+.B PGBACKUP_HOME
+The folder \fB\-\-home\fR names when not given.
+.TP
+.B PGBACKUP_REPO
+The repository \fB\-\-repo\fR names when not given.
+.TP
+.B PGBACKUP_IDENTITY_FILE
+An age identity file, as \fB\-\-identity\fR.
+.TP
+.B PGBACKUP_PG_BINDIR
+Folder of PostgreSQL's client programs (pg_dump, pg_restore, psql); default: found on PATH.
+.TP
+.B PGBACKUP_LOG
+A tracing filter directive for the log on standard error (e.g. \fIdebug\fR), overriding \fB\-v\fR and \fB\-q\fR.
+.TP
+.B PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSFILE, PGSERVICE, PGSERVICEFILE, PGSSLMODE, PGOPTIONS, PGCONNECT_TIMEOUT
+libpq's variables, read by pg_dump, pg_restore and psql as usual (the other PG* variables of libpq too); \fB\-\-host\fR, \fB\-\-port\fR, \fB\-\-username\fR and \fB\-\-dbname\fR override them. PGPASSWORD works but is visible to other local users of some systems: prefer a password file.
+.TP
+.B AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP, AWS_VIRTUAL_HOSTED_STYLE_REQUEST
+Credentials, region and endpoint of an \fIs3://BUCKET/PREFIX\fR repository (also the web-identity and container credential variables); \fBAWS_ALLOW_HTTP=true\fR allows a plain-http endpoint.
 .TP
 .B NO_COLOR
 When set to a non-empty value, no output is coloured; otherwise colours are used only on a terminal.
@@ -56,33 +79,286 @@ Lock file held by the one operation that may write; it names its holder.
 One line per operation: time, user, command (passwords removed), result; control characters in any field are written as backslash escapes.
 .TP
 .I /etc/pgbackup/pgbackup.env
-Environment (PG* variables) for the systemd service.
+Environment (PG* variables) for the systemd service; \fI/etc/pgbackup/NAME.env\fR for pgbackup@NAME.service.
+.TP
+.I /usr/lib/systemd/system/pgbackup.service, pgbackup.timer, pgbackup@.service, pgbackup@.timer
+The scheduled backup (\fI/etc/systemd/system\fR when installed under /usr/local).
 "#;
 
-/// Every page as (file name, roff text).
+/// Every page as (file name, roff text); `help` has no page.
 pub fn render_all() -> Vec<(String, String)> {
-    let cli = Cli::command();
-    let mut pages = vec![("pgbackup.1".to_string(), render(cli.clone()))];
-    for sub in cli.get_subcommands() {
-        let name = format!("pgbackup-{}", sub.get_name());
-        let page = sub
+    let mut cli = Cli::command();
+    // Building propagates the global options to the subcommands, so their pages list them.
+    cli.build();
+    let version = cli.get_version().unwrap_or_default().to_string();
+    let subcommands: Vec<&Command> = cli
+        .get_subcommands()
+        .filter(|sub| sub.get_name() != "help")
+        .collect();
+    let names: Vec<String> = subcommands
+        .iter()
+        .map(|sub| format!("pgbackup-{}", sub.get_name()))
+        .collect();
+    let mut pages = vec![("pgbackup.1".to_string(), render(&cli, "pgbackup", &names))];
+    for (sub, name) in subcommands.iter().zip(&names) {
+        let page = (*sub)
             .clone()
             .name(name.clone())
-            .version(cli.get_version().unwrap_or_default().to_string());
-        pages.push((format!("{name}.1"), render(page)));
+            .display_name(name.clone())
+            .version(version.clone());
+        pages.push((format!("{name}.1"), render(&page, name, &names)));
     }
     pages
 }
 
-fn render(command: Command) -> String {
+fn render(command: &Command, page: &str, pages: &[String]) -> String {
+    let man = Man::new(command.clone());
     let mut out = Vec::new();
-    Man::new(command)
-        .render(&mut out)
-        .expect("rendering into memory cannot fail");
+    man.render_title(&mut out).expect("in memory");
+    man.render_name_section(&mut out).expect("in memory");
     let mut text = String::from_utf8(out).expect("clap_mangen writes UTF-8");
+    text.push_str(&synopsis(command, page));
+    let mut out = Vec::new();
+    man.render_description_section(&mut out).expect("in memory");
+    man.render_options_section(&mut out).expect("in memory");
+    if command.get_after_help().is_some() || command.get_after_long_help().is_some() {
+        man.render_extra_section(&mut out).expect("in memory");
+    }
+    text.push_str(&String::from_utf8(out).expect("clap_mangen writes UTF-8"));
+    text.push_str(&commands(command, page));
     text.push_str(EXIT_STATUS);
+    text.push_str(ENVIRONMENT);
     text.push_str(FILES);
+    text.push_str(&examples(page));
+    text.push_str(&see_also(page, pages));
     text
+}
+
+/// roff's hyphen escape.
+fn roff(text: &str) -> String {
+    text.replace('-', "\\-")
+}
+
+/// One synopsis line per form: the command's own options with their value placeholders,
+/// then `[global options]` (listed under GLOBAL OPTIONS).
+fn synopsis(command: &Command, page: &str) -> String {
+    let mut text = String::from(".SH SYNOPSIS\n");
+    if page == "pgbackup" {
+        text.push_str(
+            "\\fBpgbackup\\fR [\\fIglobal options\\fR] \\fICOMMAND\\fR [\\fIoptions\\fR]\n.br\n",
+        );
+        text.push_str("\\fBpgbackup \\-\\-version\\fR | \\fB\\-\\-help\\fR\n");
+        return text;
+    }
+    let words = roff(&page.replacen("pgbackup-", "pgbackup ", 1));
+    let forms: Vec<&Command> = if command.has_subcommands() {
+        command
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect()
+    } else {
+        vec![command]
+    };
+    for form in forms {
+        let sub = if std::ptr::eq(form, command) {
+            String::new()
+        } else {
+            format!(" {}", roff(form.get_name()))
+        };
+        text.push_str(&format!(
+            "\\fB{words}{sub}\\fR{} [\\fIglobal options\\fR]\n.br\n",
+            options(form)
+        ));
+    }
+    text
+}
+
+/// ` [--flag <VALUE>]...` for the command's own options and positionals (not the global ones).
+fn options(command: &Command) -> String {
+    let mut text = String::new();
+    let own = command
+        .get_arguments()
+        .filter(|arg| !arg.is_hide_set() && !arg.is_global_set())
+        .filter(|arg| arg.get_help_heading().is_none());
+    for arg in own {
+        let values = arg
+            .get_value_names()
+            .map(|names| names.join(" "))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
+        let repeats = matches!(arg.get_action(), ArgAction::Append | ArgAction::Count)
+            || arg.get_num_args().is_some_and(|n| n.max_values() > 1);
+        let (open, close) = if arg.is_required_set() {
+            ("", "")
+        } else {
+            ("[", "]")
+        };
+        let body = match arg.get_long() {
+            None if arg.is_positional() => format!("\\fI{}\\fR", roff(&values)),
+            None => match arg.get_short() {
+                Some(short) => format!("\\fB\\-{short}\\fR"),
+                None => continue,
+            },
+            Some("version") => continue,
+            Some(long) if takes_value => {
+                format!("\\fB\\-\\-{}\\fR \\fI{}\\fR", roff(long), roff(&values))
+            }
+            Some(long) => format!("\\fB\\-\\-{}\\fR", roff(long)),
+        };
+        let more = if repeats { "..." } else { "" };
+        text.push_str(&format!(" {open}{body}{close}{more}"));
+    }
+    text
+}
+
+/// COMMANDS: pgbackup(1) points at each command's page; a command with subcommands of its
+/// own (schedule) describes them here, as they have no page.
+fn commands(command: &Command, page: &str) -> String {
+    let subs: Vec<&Command> = command
+        .get_subcommands()
+        .filter(|sub| sub.get_name() != "help" && !sub.is_hide_set())
+        .collect();
+    if subs.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(".SH COMMANDS\n");
+    for sub in subs {
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let name = if page == "pgbackup" {
+            format!("\\fBpgbackup\\-{}\\fR(1)", roff(sub.get_name()))
+        } else {
+            format!(
+                "\\fB{} {}\\fR",
+                roff(&page.replacen("pgbackup-", "pgbackup ", 1)),
+                roff(sub.get_name())
+            )
+        };
+        text.push_str(&format!(".TP\n{name}\n{}\n", roff(&about)));
+        if page != "pgbackup" {
+            let own: Vec<String> = sub
+                .get_arguments()
+                .filter(|arg| !arg.is_global_set() && !arg.is_hide_set())
+                .filter_map(|arg| {
+                    let long = arg.get_long()?;
+                    (long != "version").then(|| {
+                        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                        format!(
+                            ".RS\n.TP\n\\fB\\-\\-{}\\fR\n{}\n.RE\n",
+                            roff(long),
+                            roff(&help)
+                        )
+                    })
+                })
+                .collect();
+            text.push_str(&own.concat());
+        }
+    }
+    text
+}
+
+/// (what it does, the command line) for each page.
+fn example_lines(page: &str) -> &'static [(&'static str, &'static str)] {
+    match page {
+        "pgbackup" => &[
+            (
+                "Back up the database shop of the local server into ~/pgbackup:",
+                "pgbackup --home ~/pgbackup create --dbname shop",
+            ),
+            (
+                "List the backups, then restore the newest one in place (a new database, swapped in):",
+                "pgbackup --home ~/pgbackup list\npgbackup --home ~/pgbackup restore latest --dbname shop",
+            ),
+            (
+                "Check the backups the way monitoring does:",
+                "pgbackup --home ~/pgbackup status",
+            ),
+        ],
+        "pgbackup-create" => &[
+            (
+                "Back up a database of another server, described by a URI:",
+                "pgbackup create --dbname postgresql://backup@db1.example.com/shop",
+            ),
+            (
+                "A custom-format backup, encrypted to an age key:",
+                "pgbackup create --dbname shop --format custom --recipient age1...",
+            ),
+            (
+                "Every database and the globals, in one run:",
+                "pgbackup create --all-databases",
+            ),
+        ],
+        "pgbackup-restore" => &[
+            (
+                "Restore the newest full backup of shop, swapping it in place of the database:",
+                "pgbackup restore latest --dbname shop",
+            ),
+            (
+                "Restore a backup into a new database and touch nothing else:",
+                "pgbackup restore 20250408_160000 --target shop_copy",
+            ),
+        ],
+        "pgbackup-list" => &[(
+            "Backups of one database, as JSON:",
+            "pgbackup list --database shop --json",
+        )],
+        "pgbackup-verify" => &[(
+            "Verify every backup, restoring each into a scratch database:",
+            "pgbackup verify --restore-test",
+        )],
+        "pgbackup-status" => &[(
+            "Alert when the newest backup is older than a day (Nagios-style exit code):",
+            "pgbackup status --max-age 26h",
+        )],
+        "pgbackup-prune" => &[(
+            "See what the retention policy would remove:",
+            "pgbackup prune --dry-run",
+        )],
+        "pgbackup-copy" => &[(
+            "Copy the newest backup of shop to a bucket:",
+            "pgbackup copy latest --dbname shop --to s3://backups/db1",
+        )],
+        "pgbackup-schedule" => &[(
+            "Back up every day at 02:30, Berlin time:",
+            "pgbackup schedule set --frequency daily --time 02:30 --timezone Europe/Berlin",
+        )],
+        "pgbackup-completions" => &[(
+            "Complete pgbackup in bash:",
+            "pgbackup completions bash > ~/.local/share/bash-completion/completions/pgbackup",
+        )],
+        _ => &[],
+    }
+}
+
+fn examples(page: &str) -> String {
+    let lines = example_lines(page);
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(".SH EXAMPLES\n");
+    for (what, command) in lines {
+        text.push_str(&format!(
+            ".PP\n{}\n.PP\n.nf\n.RS\n{}\n.RE\n.fi\n",
+            roff(what),
+            roff(command)
+        ));
+    }
+    text
+}
+
+fn see_also(page: &str, pages: &[String]) -> String {
+    let mut refs: Vec<String> = if page == "pgbackup" {
+        pages
+            .iter()
+            .map(|p| format!("\\fB{}\\fR(1)", roff(p)))
+            .collect()
+    } else {
+        vec!["\\fBpgbackup\\fR(1)".to_string()]
+    };
+    for other in ["pg_dump", "pg_dumpall", "pg_restore", "psql", "age"] {
+        refs.push(format!("\\fB{}\\fR(1)", roff(other)));
+    }
+    refs.push("\\fBsystemd.timer\\fR(5)".to_string());
+    format!(".SH \"SEE ALSO\"\n{}\n", refs.join(", "))
 }
 
 #[cfg(test)]

@@ -86,6 +86,7 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     }
     let interactive = config.interactive;
     let progress = move |message: &str| present::progress_bar(interactive, message);
+    let first_run = !config.home.exists();
     let notify = match args.no_notify {
         true => Default::default(),
         false => config.notify.clone(),
@@ -95,12 +96,16 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     let hooked = create::create_hooked(config, recipe, &args.description, &run, &progress);
     let (outcome, entry) = (hooked.outcome, hooked.made);
     let warnings = run.finish(entry.as_slice(), outcome.as_ref().err());
-    audit::record_outcome_noting(
-        config,
-        &outcome,
-        |e| format!("id={} file={}", e.id, e.filename),
-        &warnings,
-    );
+    if first_run && outcome.is_err() {
+        remove_fresh_home(&config.home);
+    } else {
+        audit::record_outcome_noting(
+            config,
+            &outcome,
+            |e| format!("id={} file={}", e.id, e.filename),
+            &warnings,
+        );
+    }
     let entry = outcome?;
     if let Some(kib) = peak_memory_kib() {
         tracing::debug!("peak memory of pgbackup: {kib} KiB");
@@ -117,6 +122,34 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         ))?;
     }
     Ok(0)
+}
+
+/// After a failed first run, removes the home it made, so that nothing is left behind:
+/// only when it holds nothing but empty backups/ and logs/ folders, the lock file and an
+/// empty catalog or log (never a backup file).
+fn remove_fresh_home(home: &std::path::Path) {
+    let only_scaffolding = |dir: &std::path::Path, allowed: &[&str]| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().all(|entry| {
+                let name = entry.file_name();
+                allowed.iter().any(|a| name == *a)
+            })
+        })
+    };
+    let fresh = only_scaffolding(home, &["backups", "logs"])
+        && (!home.join("backups").exists()
+            || only_scaffolding(&home.join("backups"), &[".lock", "backup_metadata.json"]))
+        && (!home.join("logs").exists() || only_scaffolding(&home.join("logs"), &["pgbackup.log"]));
+    let catalog = home.join("backups/backup_metadata.json");
+    let empty_catalog = std::fs::read_to_string(&catalog)
+        .map(|text| text.trim().is_empty() || text.trim() == "[]")
+        .unwrap_or(true);
+    if fresh
+        && empty_catalog
+        && let Err(err) = std::fs::remove_dir_all(home)
+    {
+        tracing::warn!("could not remove {}: {err}", home.display());
+    }
 }
 
 pub fn check_description(description: &str) -> Result<()> {

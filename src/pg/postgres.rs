@@ -78,8 +78,18 @@ pub fn query_json(programs: &PgPrograms, conn: &Conn, sql: &str) -> Result<Value
 /// Connects and reads the server facts. When the server wants a password and none is
 /// configured, asks for it without echo on a terminal; without one, says what to set.
 pub fn connect(programs: &PgPrograms, conn: &mut Conn, interactive: bool) -> Result<ServerFacts> {
-    let value = query_json_prompting(programs, conn, interactive, &facts_sql())
-        .with_context(|| format!("could not connect to database {}", conn.display()))?;
+    let value = match query_json_prompting(programs, conn, interactive, &facts_sql()) {
+        Err(err) if no_server(&err).is_some() => bail!(
+            "could not connect to database {}: {}; start PostgreSQL, or point pgbackup at a \
+             server with --dbname (a name, a conninfo string or a postgresql:// URI), \
+             --host/--port or PGHOST/PGPORT, or a service (PGSERVICE)",
+            conn.display(),
+            no_server(&err).unwrap_or_default()
+        ),
+        other => {
+            other.with_context(|| format!("could not connect to database {}", conn.display()))?
+        }
+    };
     serde_json::from_value(value).context("psql returned unexpected server facts")
 }
 
@@ -107,6 +117,22 @@ pub fn query_json_prompting(
         }
         other => other,
     }
+}
+
+/// libpq's first line when no server answers where it looked ("connection to server on
+/// socket \"…\" failed: No such file or directory"), without the "psql: error: " prefix.
+fn no_server(err: &anyhow::Error) -> Option<String> {
+    let stderr = &err.downcast_ref::<ProcessError>()?.stderr;
+    let unreachable = ["No such file or directory", "Connection refused"];
+    let line = stderr.lines().find(|line| {
+        line.contains("connection to server") && unreachable.iter().any(|u| line.contains(u))
+    })?;
+    let line = line.trim();
+    Some(
+        line.strip_prefix("psql: error: ")
+            .unwrap_or(line)
+            .to_string(),
+    )
 }
 
 fn wants_password(err: &anyhow::Error) -> bool {

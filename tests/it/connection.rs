@@ -109,3 +109,31 @@ fn a_conninfo_string_selects_the_database() {
     let entry: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(entry["database"], "other db");
 }
+
+#[test]
+fn a_first_run_without_a_server_says_how_to_point_at_one_and_leaves_nothing_behind() {
+    let env = Env::new();
+    env.create(&[]);
+    env.cluster.stop();
+    let fresh = env.home().with_file_name("first-run");
+    let output = env.run(&["--home", fresh.to_str().unwrap(), "create"]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for hint in [
+        "could not connect",
+        "--dbname",
+        "postgresql:// URI",
+        "PGHOST",
+        "PGSERVICE",
+    ] {
+        assert!(lines[0].contains(hint), "{hint}: {err}");
+    }
+    assert!(!fresh.exists(), "the first run left its home behind");
+
+    // A home that holds backups is never removed by a failing run.
+    assert_eq!(env.run(&["create"]).status.code(), Some(1));
+    assert_eq!(env.entries().len(), 1);
+    assert!(env.home().join("logs/pgbackup.log").exists());
+}

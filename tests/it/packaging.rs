@@ -286,6 +286,40 @@ fn install_sh_honours_a_packaging_prefix() {
             .join("usr/lib/sysusers.d/pgbackup.conf")
             .exists()
     );
+    let said = format!("installed pgbackup into {}/usr\n", stage.path().display());
+    assert!(stdout(&output).ends_with(&said), "{}", stdout(&output));
+}
+
+#[test]
+fn install_sh_puts_the_sysusers_entry_where_systemd_reads_it_for_any_prefix() {
+    let stage = tempfile::tempdir().unwrap();
+    let output = install(stage.path(), &["--prefix", "/opt/pgbackup", "--no-enable"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stage.path().join("opt/pgbackup/bin/pgbackup").exists());
+    assert!(stage.path().join("etc/sysusers.d/pgbackup.conf").exists());
+    assert!(!stage.path().join("opt/pgbackup/lib/sysusers.d").exists());
+}
+
+#[test]
+fn check_sh_and_install_sh_help_print_only_their_usage_lines() {
+    for (script, first) in [
+        ("check.sh", "./check.sh [--home DIR]"),
+        ("install.sh", "./install.sh [--prefix DIR]"),
+    ] {
+        let output = Command::new(repo().join(script))
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = stdout(&output);
+        assert!(text.starts_with(&format!("  {first}")), "{script}: {text}");
+        assert!(
+            text.lines()
+                .all(|line| line.trim_start().starts_with(&format!("./{script}"))
+                    || line.starts_with("    ")),
+            "{script}: {text}"
+        );
+    }
 }
 
 #[test]
