@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::completion::backup_ids;
 use crate::model::naming::{Compression, Format, Kind};
 
 use crate::policy::keep::Keep;
@@ -106,7 +107,7 @@ pub enum Command {
     Pin(IdArg),
     /// Remove the protection set by pin
     Unpin(IdArg),
-    /// Print a shell completion script
+    /// Print the shell registration of dynamic completion (subcommands, flags, backup IDs)
     Completions(CompletionsArgs),
 }
 
@@ -175,6 +176,7 @@ pub struct ListArgs {
 #[derive(Debug, Args)]
 pub struct ViewArgs {
     /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
+    #[arg(add = backup_ids())]
     pub id: String,
     /// List what the backup holds
     #[arg(long)]
@@ -184,12 +186,14 @@ pub struct ViewArgs {
 #[derive(Debug, Args)]
 pub struct IdArg {
     /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database)
+    #[arg(add = backup_ids())]
     pub id: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// Backup ID, an unambiguous prefix of one, or `latest` (the newest complete full backup of the database); with --all-databases: a run ID, a prefix, or `latest` (the newest complete run)
+    #[arg(add = backup_ids())]
     pub id: String,
     /// Restore a whole run onto the server: its globals (missing roles and tablespaces), then each database, swapped in
     #[arg(long, conflicts_with_all = ["target", "table", "schema", "no_owner", "kind"])]
@@ -237,7 +241,7 @@ pub struct RestoreArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Backup IDs (or unambiguous prefixes, or `latest`: the newest complete full backup of the database)
-    #[arg(required = true)]
+    #[arg(required = true, add = backup_ids())]
     pub ids: Vec<String>,
     /// Show what would be deleted and change nothing
     #[arg(long)]
@@ -279,6 +283,7 @@ pub struct RunScheduledArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Backup IDs, prefixes or `latest` (the newest complete full backup of the database) [default: all]
+    #[arg(add = backup_ids())]
     pub ids: Vec<String>,
     /// Also restore each backup into a scratch database, check it, and drop it
     #[arg(long)]
@@ -294,7 +299,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct CopyArgs {
     /// Backup IDs (or unambiguous prefixes, or `latest`: the newest complete full backup of the database)
-    #[arg(required = true)]
+    #[arg(required = true, add = backup_ids())]
     pub ids: Vec<String>,
     /// Repository to copy into: a folder, or s3://BUCKET/PREFIX (credentials and endpoint from the AWS_* variables)
     #[arg(long, value_name = "URL")]

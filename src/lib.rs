@@ -7,6 +7,7 @@ pub mod codec;
 pub mod colour;
 pub mod command_line;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod exit;
 pub mod fault;

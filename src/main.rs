@@ -2,10 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use pgbackup::cli::Cli;
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash pgbackup` prints the shell's registration; the shell then calls back
+    // with COMPLETE set to complete flags and backup IDs (see `pgbackup completions`).
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli =
         Cli::try_parse_from(&args).unwrap_or_else(|err| pgbackup::parse_failure::exit(err, &args));

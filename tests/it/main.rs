@@ -4,6 +4,7 @@ mod support;
 
 mod all_databases;
 mod catalog;
+mod completion;
 mod connection;
 mod copy;
 mod create;
