@@ -22,6 +22,8 @@ fn assert_nothing_recorded(env: &Env) {
 #[test]
 fn a_pg_dump_that_fails_half_way_leaves_nothing() {
     let env = Env::new();
+    // A home that exists (a first run that fails removes the home it made, log and all).
+    fs::create_dir_all(env.home()).unwrap();
     env.shim_pg_dump(&format!(
         "{} \"$@\" | head -c 2000\necho 'pg_dump: error: connection lost' >&2\nexit 1",
         real_pg_dump()

@@ -144,6 +144,8 @@ fn a_line_break_in_a_description_or_a_database_name_cannot_forge_an_audit_line()
 #[test]
 fn without_user_or_logname_the_audit_log_names_the_user_from_the_password_file() {
     let env = Env::new();
+    // A home that exists (a first run that fails removes the home it made, log and all).
+    fs::create_dir_all(env.home()).unwrap();
     let output = env
         .cmd()
         .env_remove("USER")
