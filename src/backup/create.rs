@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 
+use crate::backup::estimate::{self, Estimate};
 use crate::backup::globals;
 use crate::backup::restore::recovery;
 use crate::catalog::Encryption;
@@ -25,9 +26,9 @@ use crate::pg::postgres::{self, ServerFacts};
 use crate::pg::process::Tool;
 use crate::state::lock::WriteLock;
 
-/// Shows the dump's progress: given what is being dumped, a bar the workflow advances and
-/// clears.
-pub type ShowProgress<'a> = &'a dyn Fn(&str) -> ProgressBar;
+/// Shows the dump's progress: given what is being dumped and how big it is expected to be,
+/// a bar the workflow advances and clears.
+pub type ShowProgress<'a> = &'a dyn Fn(&str, Option<Estimate>) -> ProgressBar;
 
 /// gzip level when none is given: level 1 is ISA-L's igzip, the fastest at gzip -6's size
 /// (bench/RESULTS.md has the measurements); levels 2 to 9 are zlib-rs's.
@@ -223,8 +224,14 @@ pub fn make(
         false => format!("database {:?}", facts.database),
     };
     tracing::info!("dumping {what} into {final_name}");
+    let database = if globals { "" } else { facts.database.as_str() };
+    let expected = estimate::choose(
+        recipe.kind,
+        estimate::previous_raw_size(&catalog.backups, database, recipe.kind),
+        facts.size,
+    );
     let dump = |skip_passwords: bool| {
-        let bar = progress(&format!("dumping {what}"));
+        let bar = progress(&format!("dumping {what}"), expected);
         let program = match globals {
             true => globals::pg_dumpall_command(&config.programs, &dump_conn, skip_passwords),
             false => pg_dump_command(config, &dump_conn, recipe),
@@ -261,6 +268,7 @@ pub fn make(
         tracing::warn!("{}: {line}", if globals { "pg_dumpall" } else { "pg_dump" });
     }
     let finished = Utc::now();
+    let took = clock.elapsed();
     let mut entry = new_entry(
         config,
         EntryParts {
@@ -273,7 +281,7 @@ pub fn make(
             dumped: &dumped,
             started,
             finished,
-            duration_ms: clock.elapsed().as_millis() as u64,
+            duration_ms: took.as_millis() as u64,
         },
     );
     if globals {
@@ -299,6 +307,11 @@ pub fn make(
             err.context("the backup file was removed again because it could not be recorded")
         );
     }
+    tracing::info!(
+        "created backup {}: dumped {}",
+        entry.id,
+        estimate::summary(dumped.raw_size, took)
+    );
     Ok(entry)
 }
 

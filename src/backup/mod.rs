@@ -2,6 +2,7 @@
 
 pub mod copy;
 pub mod create;
+pub mod estimate;
 pub mod globals;
 pub mod integrity;
 pub mod restore;

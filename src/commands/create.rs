@@ -4,6 +4,7 @@
 use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
+use crate::backup::estimate::Estimate;
 use crate::cli::CreateArgs;
 use crate::codec::Recipients;
 use crate::commands::present;
@@ -84,8 +85,10 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     if config.schedule_damage.is_some() {
         tracing::warn!("no hooks run and no one is notified until the schedule file is repaired");
     }
-    let interactive = config.interactive;
-    let progress = move |message: &str| present::progress_bar(interactive, message);
+    let visible = config.progress;
+    let progress = move |message: &str, estimate: Option<Estimate>| {
+        present::progress_bar(visible, message, estimate)
+    };
     let first_run = !config.home.exists();
     let notify = match args.no_notify {
         true => Default::default(),

@@ -5,28 +5,57 @@ use std::io::{self, Write};
 use anyhow::Result;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use serde::Serialize;
 
+use crate::backup::estimate::Estimate;
 use crate::exit;
+use crate::model::units;
 
 /// 1536 -> "1.5 KiB".
 pub fn human_size(bytes: u64) -> String {
     crate::model::units::format_size(bytes)
 }
 
-/// Bytes and rate on stderr when it is a terminal; hidden otherwise.
-pub fn progress_bar(visible: bool, message: &str) -> ProgressBar {
+/// Bytes and rate on stderr when it is a terminal; hidden otherwise. With an estimate of
+/// the total, also the share done and the time left, until the work passes the estimate:
+/// from there on, bytes and rate only.
+pub fn progress_bar(visible: bool, message: &str, estimate: Option<Estimate>) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner().with_message(message.to_string());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg}: {bytes} read ({bytes_per_sec}, {elapsed})")
-            .expect("the template is valid"),
-    );
+    let style = match estimate {
+        None => ProgressStyle::with_template(
+            "{spinner} {msg}: {bytes} read ({bytes_per_sec}, {elapsed})",
+        ),
+        Some(estimate) => {
+            bar.set_length(estimate.bytes);
+            let about = if estimate.rough { "about " } else { "" };
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}}: {{bytes}} of {about}{{total_bytes}} ({{share}}{{bytes_per_sec}})"
+            ))
+            .map(|style| style.with_key("share", share_and_time_left))
+        }
+    };
+    bar.set_style(style.expect("the template is valid"));
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+/// "42%, 3s left, " while within the estimate; "past the estimate, " beyond it.
+fn share_and_time_left(state: &ProgressState, out: &mut dyn std::fmt::Write) {
+    let (done, total) = (state.pos(), state.len().unwrap_or(0));
+    let _ = match done < total {
+        true if done == 0 => write!(out, "0%, "),
+        true => write!(
+            out,
+            "{}%, {} left, ",
+            done * 100 / total,
+            units::format_duration(state.eta().as_secs().max(1) as i64)
+        ),
+        false => write!(out, "past the estimate, "),
+    };
 }
 
 pub fn table(header: &[&str]) -> Table {

@@ -1,10 +1,11 @@
-//! A one-line progress report on stderr (bytes read, share of the file, rate) for long work
-//! on a terminal; nothing at all otherwise.
+//! A one-line progress report on stderr (bytes read, share of the file, rate, time left) for
+//! long work on a terminal; nothing at all otherwise.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crate::commands::present::human_size;
+use crate::model::units::format_duration;
 
 const EVERY: Duration = Duration::from_millis(250);
 
@@ -41,11 +42,12 @@ impl Progress {
         let rate = (done as f64 / seconds) as u64;
         let share = done.saturating_mul(100) / self.total;
         eprint!(
-            "\r\x1b[K{}: {} of {} ({share}%), {}/s",
+            "\r\x1b[K{}: {} of {} ({share}%), {}/s, {} left",
             self.label,
             human_size(done),
             human_size(self.total),
-            human_size(rate)
+            human_size(rate),
+            format_duration(time_left(done, self.total, self.started.elapsed()))
         );
         io::stderr().flush().ok();
     }
@@ -62,5 +64,26 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Whole seconds (at least one) until `total` at the rate `done` took `elapsed` to read.
+fn time_left(done: u64, total: u64, elapsed: Duration) -> i64 {
+    let rate = done.max(1) as f64 / elapsed.as_secs_f64().max(0.001);
+    let left = total.saturating_sub(done) as f64 / rate;
+    (left.ceil() as i64).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_left_follows_the_rate_so_far() {
+        let second = Duration::from_secs(1);
+        assert_eq!(time_left(100, 400, second), 3);
+        assert_eq!(time_left(399, 400, second), 1);
+        assert_eq!(time_left(0, 400, second), 400);
+        assert_eq!(time_left(50, 100, Duration::from_secs(60)), 60);
     }
 }

@@ -2,11 +2,13 @@
 //! database and swap it in.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
 use serde::Serialize;
 
+use crate::backup::estimate;
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore::intent::{self, Journal};
 use crate::backup::restore::recovery;
@@ -226,12 +228,16 @@ pub fn carry_out(
 ) -> Result<RestoreReport> {
     let mut journal = Journal::begin(&config.home, restore::intent(server, plan, &entry.id))?;
     let mut progress = Progress::new(config.progress, "restoring", entry.size);
+    let clock = Instant::now();
     let restored = restore::execute(server, plan, &mut journal, interrupt, &mut |n| {
         progress.update(n)
     });
     progress.finish();
     let restored = match restored {
-        Ok(restored) => restored,
+        Ok(restored) => {
+            log_summary(entry, clock.elapsed());
+            restored
+        }
         Err(err) if !recovery::safe_after_failure(server, &journal.intent) => {
             return Err(err.context(format!(
                 "the next pgbackup command that takes the lock finishes or undoes this restore \
@@ -303,6 +309,7 @@ fn replace_objects(
     let _lock = lock::acquire(&config.home, &*config.store, &config.command_line)?;
     let interrupt = Interrupt::install()?;
     let mut progress = Progress::new(config.progress, "restoring", entry.size);
+    let clock = Instant::now();
     let replaced = restore::replace_objects(
         server,
         target,
@@ -314,6 +321,7 @@ fn replace_objects(
     );
     progress.finish();
     replaced?;
+    log_summary(entry, clock.elapsed());
     Ok(RestoreReport {
         id: entry.id.clone(),
         database: target.to_string(),
@@ -476,4 +484,13 @@ pub fn describe(entry: &Entry, plan: &Plan) -> String {
         text += &format!("\n  {key:<width$}  {}", present::printable(&value));
     }
     text
+}
+
+/// The one line at info level that says how much of the stored file was read, how fast.
+fn log_summary(entry: &Entry, took: Duration) {
+    tracing::info!(
+        "restored backup {}: read {}",
+        entry.id,
+        estimate::summary(entry.size, took)
+    );
 }

@@ -5,6 +5,7 @@ use anyhow::Result;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::backup::estimate::Estimate;
 use crate::backup::scheduled::{self, Run};
 use crate::catalog::Entry;
 use crate::cli::RunScheduledArgs;
@@ -13,8 +14,10 @@ use crate::config::Config;
 use crate::policy::schedule::{self, Due, Schedule};
 
 pub fn run(config: &mut Config, args: &RunScheduledArgs) -> Result<u8> {
-    let interactive = config.interactive;
-    let progress = move |message: &str| present::progress_bar(interactive, message);
+    let visible = config.progress;
+    let progress = move |message: &str, estimate: Option<Estimate>| {
+        present::progress_bar(visible, message, estimate)
+    };
     let Run { schedule, made } = scheduled::run(config, args.force, &progress)?;
     if made.is_empty() {
         return print_idle(config, &schedule);

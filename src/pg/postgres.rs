@@ -18,6 +18,9 @@ pub struct ServerFacts {
     pub port: Option<String>,
     /// Owner, encoding, locale, settings, ACL, comment... as recorded in the catalog.
     pub properties: Value,
+    /// `pg_database_size`: what the database takes on disk, a rough upper bound of a dump.
+    #[serde(default)]
+    pub size: Option<u64>,
 }
 
 /// The properties of database `d` (a row of pg_database) as one JSON object.
@@ -50,6 +53,7 @@ fn facts_sql() -> String {
   'server_version', current_setting('server_version'),
   'host', :'HOST',
   'port', :'PORT',
+  'size', pg_database_size(current_database()),
   'properties', {PROPERTIES_JSON})
 FROM pg_database d WHERE d.datname = current_database();"
     )

@@ -5,6 +5,7 @@ use anyhow::Result;
 
 use super::check_description;
 use crate::backup::create::Recipe;
+use crate::backup::estimate::Estimate;
 use crate::backup::restore::recovery;
 use crate::backup::server_run::{self, Databases, Outcome, Request};
 use crate::catalog::Entry;
@@ -42,8 +43,10 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
         description: &args.description,
         trigger: "manual",
     };
-    let interactive = config.interactive;
-    let progress = move |message: &str| present::progress_bar(interactive, message);
+    let visible = config.progress;
+    let progress = move |message: &str, estimate: Option<Estimate>| {
+        present::progress_bar(visible, message, estimate)
+    };
     let channels = match args.no_notify {
         true => Default::default(),
         false => config.notify.clone(),
