@@ -45,10 +45,14 @@ pub struct RestoreReport {
 }
 
 pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
-    if let Some(globals) = globals_entry(config, args) {
-        return restore_all::globals_only(config, args, &globals);
+    let chosen = chosen_entry(config, args);
+    if let Ok(entry) = &chosen
+        && entry.kind == Kind::Globals
+        && !entry.is_deleting()
+    {
+        return restore_all::globals_only(config, args, entry);
     }
-    let outcome = restore(config, args);
+    let outcome = restore(config, args, chosen);
     audit::record_outcome(config, &outcome, |r| {
         format!(
             "id={} database={} previous={}{}",
@@ -84,31 +88,9 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The backup `args` names when it is a globals backup (roles and tablespaces, restored
-/// onto the server rather than into a database).
-fn globals_entry(config: &Config, args: &RestoreArgs) -> Option<Entry> {
-    let catalog = Catalog::load(&*config.store).ok()?;
-    let entry = select::resolve_kind(
-        &catalog,
-        &args.id,
-        schema_only::latest_kind(args.kind).as_str(),
-        config.database_hint.as_deref(),
-        &*config.store,
-        config.zone,
-    )
-    .ok()?;
-    (entry.kind == Kind::Globals && !entry.is_deleting()).then(|| entry.clone())
-}
-
-fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
-    if !config.assume_yes && !config.interactive {
-        return Err(Refusal::NotConfirmed(
-            "refusing to restore without confirmation: there is no terminal to ask on; \
-             pass --yes"
-                .to_string(),
-        )
-        .into());
-    }
+/// The backup `args` names, read from the catalog once: a globals backup is restored onto
+/// the server, any other into a database.
+fn chosen_entry(config: &Config, args: &RestoreArgs) -> Result<Entry> {
     let catalog = Catalog::load(&*config.store)?;
     let entry = select::resolve_kind(
         &catalog,
@@ -117,8 +99,20 @@ fn restore(config: &Config, args: &RestoreArgs) -> Result<RestoreReport> {
         config.database_hint.as_deref(),
         &*config.store,
         config.zone,
-    )?
-    .clone();
+    )?;
+    Ok(entry.clone())
+}
+
+fn restore(config: &Config, args: &RestoreArgs, chosen: Result<Entry>) -> Result<RestoreReport> {
+    if !config.assume_yes && !config.interactive {
+        return Err(Refusal::NotConfirmed(
+            "refusing to restore without confirmation: there is no terminal to ask on; \
+             pass --yes"
+                .to_string(),
+        )
+        .into());
+    }
+    let entry = chosen?;
     if entry.is_deleting() {
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }

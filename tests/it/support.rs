@@ -233,12 +233,7 @@ impl Cluster {
                 .env("PGTZ", "UTC")
                 .arg(db),
         );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-            .collect::<Vec<_>>()
-            .join("\n")
+        without_restrict_lines(output.stdout)
     }
 
     /// `pg_dump ARGS db` (e.g. `-t table`), as [`Cluster::dump`] cleans it.
@@ -250,12 +245,7 @@ impl Cluster {
                 .args(args)
                 .arg(db),
         );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-            .collect::<Vec<_>>()
-            .join("\n")
+        without_restrict_lines(output.stdout)
     }
 
     /// `pg_dumpall ARGS` of the whole cluster in UTC, without the `\restrict` lines.
@@ -266,12 +256,7 @@ impl Cluster {
                 .env("PGTZ", "UTC")
                 .args(args),
         );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
-            .collect::<Vec<_>>()
-            .join("\n")
+        without_restrict_lines(output.stdout)
     }
 
     /// The names of all databases, sorted.
@@ -608,4 +593,15 @@ pub fn assert_success(output: &Output) {
         stdout(output),
         stderr(output)
     );
+}
+
+/// pg_dump's output as text, without the random `\restrict` / `\unrestrict` lines of
+/// newer versions.
+fn without_restrict_lines(stdout: Vec<u8>) -> String {
+    String::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
