@@ -6,6 +6,7 @@ pub mod conninfo;
 pub mod contents;
 pub mod dump;
 pub mod feed;
+pub mod plain_plan;
 pub mod listing;
 pub mod postgres;
 pub mod process;

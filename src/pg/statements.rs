@@ -96,6 +96,11 @@ impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
             .map_err(io::IntoInnerError::into_error)
     }
 
+    /// Whether what was written so far ends between statements, at the start of a line.
+    pub fn at_line_between_statements(&self) -> bool {
+        self.state == State::LineStart
+    }
+
     fn emit(&mut self, byte: u8) -> io::Result<()> {
         if self.passing {
             return self.out.write_all(&[byte]);
