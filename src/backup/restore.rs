@@ -6,6 +6,7 @@ pub mod analyze;
 pub mod globals;
 pub mod intent;
 pub mod leftovers;
+pub mod plain_jobs;
 pub mod recovery;
 pub mod roles;
 pub mod selection;
@@ -434,6 +435,14 @@ fn load(
             );
             return finish_load(&tool, fed, name, expected_sha256);
         }
+        Format::Plain if let Some(jobs) = selection.jobs.filter(|j| *j > 1) => {
+            let psql = conn.apply(loader(&programs.psql, false).args(PSQL_LOAD));
+            if let Some(planned) = plain_jobs::plan(file, expected_sha256, progress)? {
+                return plain_jobs::load(&psql, file, &planned, jobs, interrupt)
+                    .with_context(|| format!("could not load the backup into {name:?}"));
+            }
+            psql
+        }
         Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args(PSQL_LOAD)),
         Format::Custom if let Some(chosen) = &selection.toc => {
             return selective::load(
@@ -512,7 +521,7 @@ fn finish_load(
 }
 
 /// Whether the bytes read during the load are still those the catalog recorded.
-fn unchanged(sha256: &str, expected: Option<&str>) -> Result<()> {
+pub(crate) fn unchanged(sha256: &str, expected: Option<&str>) -> Result<()> {
     match expected {
         Some(expected) if !sha256.eq_ignore_ascii_case(expected) => bail!(
             "the backup file changed while it was being restored: its SHA-256 is now \

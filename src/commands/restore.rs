@@ -405,9 +405,15 @@ fn target_name(args: &RestoreArgs, entry: &Entry) -> Result<String> {
 /// pg_restore's options, refused where they would not do what they say.
 fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
     let partial = !args.table.is_empty() || !args.schema.is_empty();
-    if (partial || args.jobs.is_some()) && file.format != Format::Custom {
+    if partial && file.format != Format::Custom {
         return Err(exit::usage(
-            "--table, --schema and --jobs need a custom-format backup (pgbackup create --format custom)",
+            "--table and --schema need a custom-format backup (pgbackup create --format custom)",
+        ));
+    }
+    if args.jobs.is_some() && args.no_owner && file.format == Format::Plain {
+        return Err(exit::usage(
+            "--jobs and --no-owner do not go together for a plain backup yet; restore it \
+             with one of them",
         ));
     }
     if partial && (args.replace || args.drop_previous || args.jobs.is_some()) {
@@ -416,7 +422,11 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
              they do not go with --replace, --drop-previous or --jobs",
         ));
     }
-    if args.jobs.is_some() && file.chain.is_encrypted() && args.stage_dir.is_none() {
+    if args.jobs.is_some()
+        && file.format == Format::Custom
+        && file.chain.is_encrypted()
+        && args.stage_dir.is_none()
+    {
         return Err(exit::usage(
             "the backup is encrypted, and pg_restore --jobs needs a file it can seek in, so \
              the decrypted archive would be written to disk: pass --stage-dir DIR to stage \

@@ -25,7 +25,11 @@ impl SessionState {
         let mut sql = String::new();
         for (from, want, name) in [
             (&self.tablespace, &to.tablespace, "default_tablespace"),
-            (&self.access_method, &to.access_method, "default_table_access_method"),
+            (
+                &self.access_method,
+                &to.access_method,
+                "default_table_access_method",
+            ),
         ] {
             if from != want {
                 match want {
@@ -228,9 +232,9 @@ impl Planner {
         match self.entries.last_mut() {
             None if setting => {}
             None => self.refuse("the script's header holds more than session settings".into()),
-            Some(_) if setting => {
-                self.refuse(format!("the script changes a setting between entries ({text})"))
-            }
+            Some(_) if setting => self.refuse(format!(
+                "the script changes a setting between entries ({text})"
+            )),
             Some(entry) if entry.first_line.is_empty() => entry.first_line = text.to_string(),
             Some(_) => {}
         }

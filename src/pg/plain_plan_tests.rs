@@ -35,7 +35,14 @@ fn entries_cover_the_script_with_their_types_tables_and_settings() {
         let kinds: Vec<&str> = plan.entries.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(
             kinds,
-            ["TABLE", "TABLE DATA", "SEQUENCE SET", "INDEX", "CONSTRAINT", "FUNCTION"],
+            [
+                "TABLE",
+                "TABLE DATA",
+                "SEQUENCE SET",
+                "INDEX",
+                "CONSTRAINT",
+                "FUNCTION"
+            ],
             "chunks of {chunk}"
         );
         assert_eq!(plan.data, 1..3);
@@ -94,5 +101,8 @@ fn what_the_plan_does_not_understand_is_refused_with_the_reason() {
     let header = SCRIPT.replace("SET statement_timeout = 0;", "CREATE TABLE x (a int);");
     assert!(plan(&header, 64).unwrap_err().contains("header"));
     let no_data = "SET a = 1;\n\n--\n-- Name: t; Type: TABLE; Schema: public; Owner: app\n--\n\nCREATE TABLE t ();\n";
-    assert_eq!(plan(no_data, 64).unwrap_err(), "the script holds no table data");
+    assert_eq!(
+        plan(no_data, 64).unwrap_err(),
+        "the script holds no table data"
+    );
 }

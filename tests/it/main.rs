@@ -20,6 +20,7 @@ mod notify;
 mod ordering;
 mod output;
 mod packaging;
+mod plain_jobs;
 mod progress;
 mod prune;
 mod prune_flags;
