@@ -138,7 +138,7 @@ fn group(
 /// Spreads the groups over at most `jobs` sessions, heaviest first onto the lightest
 /// session; each session loads its entries in dump order.
 fn sessions(plan: &PlainPlan, mut groups: Vec<(u64, Vec<usize>)>, jobs: usize) -> Vec<Session> {
-    groups.sort_by(|a, b| b.0.cmp(&a.0));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.0));
     let mut loads: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); jobs];
     for (weight, indices) in groups {
         let lightest = loads
