@@ -350,3 +350,7 @@ fn copy_pieces(
     }
     out.flush().map_err(Halt::Write)
 }
+
+#[cfg(test)]
+#[path = "plain_jobs_tests.rs"]
+mod tests;
