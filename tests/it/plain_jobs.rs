@@ -111,3 +111,42 @@ fn duplicate_rows_under_a_unique_index_fail_the_parallel_restore_and_touch_nothi
     env.cluster.psql("app", "DELETE FROM codes");
     assert_failed_untouched(&env, &entry, "could not load the indexes and constraints");
 }
+
+#[test]
+fn an_encrypted_plain_backup_restores_with_two_jobs() {
+    let env = Env::new();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE more (n int PRIMARY KEY); INSERT INTO more SELECT generate_series(1, 3000);",
+    );
+    let key = env.home().with_extension("age-key");
+    let made = std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let public = String::from_utf8(public.stdout).unwrap().trim().to_string();
+    let at_backup = env.cluster.dump("app");
+    let entry = env.create(&["--compression", "zstd", "--recipient", &public]);
+    env.cluster.psql("app", "DROP TABLE more");
+    let key = key.to_str().unwrap();
+    let output = env.run(&[
+        "restore",
+        id(&entry),
+        "--jobs",
+        "2",
+        "--yes",
+        "-v",
+        "--identity",
+        key,
+    ]);
+    assert_success(&output);
+    assert!(stderr(&output).contains("loading the data over 2 session(s)"));
+    assert_eq!(env.cluster.dump("app"), at_backup);
+}
