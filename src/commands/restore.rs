@@ -405,9 +405,17 @@ fn target_name(args: &RestoreArgs, entry: &Entry) -> Result<String> {
 /// pg_restore's options, refused where they would not do what they say.
 fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
     let partial = !args.table.is_empty() || !args.schema.is_empty();
-    if (partial || args.jobs.is_some()) && file.format != Format::Custom {
+    if partial && file.format == Format::Directory {
         return Err(exit::usage(
-            "--table, --schema and --jobs need a custom-format backup (pgbackup create --format custom)",
+            "--table and --schema are not supported for directory-format backups yet: \
+             restore the whole backup into another database with --target NAME",
+        ));
+    }
+    let parallel = matches!(file.format, Format::Custom | Format::Directory);
+    if (partial || args.jobs.is_some()) && !parallel {
+        return Err(exit::usage(
+            "--table, --schema and --jobs need a custom-format or directory-format backup \
+             (pgbackup create --format custom, or --format directory)",
         ));
     }
     if partial && (args.replace || args.drop_previous || args.jobs.is_some()) {
