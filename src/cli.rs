@@ -221,7 +221,7 @@ pub struct RestoreArgs {
     /// Database used for CREATE/ALTER/DROP DATABASE
     #[arg(long, value_name = "NAME", default_value = "postgres")]
     pub maintenance_db: String,
-    /// Parallel jobs for pg_restore and ANALYZE (custom format)
+    /// Parallel jobs for pg_restore and ANALYZE (custom or directory format)
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
     /// With --jobs on an encrypted backup: stage the decrypted archive in a private folder (0700) inside DIR, removed afterwards (pg_restore --jobs needs a file it can seek in)

@@ -83,6 +83,8 @@ fn a_directory_backup_round_trips_the_broad_database_with_two_jobs() {
     assert_success(&output);
     let shown = stdout(&output);
     assert!(shown.contains("directory"), "{shown}");
+    let count = format!("{} (each with its size", files.len());
+    assert!(shown.contains(&count), "{shown}");
     assert!(env.run(&["list"]).status.success());
     let (ok, text) = verify(&env, &entry);
     assert!(ok, "{text}");
@@ -154,8 +156,14 @@ fn a_failed_pg_dump_leaves_no_folder_and_no_entry() {
         "for a in \"$@\"; do case \"$a\" in --file=*) d=\"${a#--file=}\";; esac; done\n\
          echo partial > \"$d/toc.dat\"\necho 'pg_dump: error: connection lost' >&2\nexit 1",
     );
+    let leftover = env
+        .backups_dir()
+        .join(".backup_full_20200101_000000.dir.partial");
+    fs::create_dir_all(&leftover).unwrap();
+    fs::write(leftover.join("toc.dat"), b"left by a killed run").unwrap();
     let output = env.run(&["create", "--format", "directory"]);
     assert!(!output.status.success());
+    assert!(!leftover.exists(), "the leftover partial folder is swept");
     assert!(
         stderr(&output).contains("connection lost"),
         "{}",
