@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
+use crate::support::s3::S3Server;
 use crate::support::{Env, assert_success, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
@@ -88,6 +89,10 @@ fn a_directory_backup_round_trips_the_broad_database_with_two_jobs() {
     assert!(env.run(&["list"]).status.success());
     let (ok, text) = verify(&env, &entry);
     assert!(ok, "{text}");
+    let output = env.run(&["verify", "--restore-test", "--json", id(&entry)]);
+    assert_success(&output);
+    let tested: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(tested[0]["restore_tested"], true, "{tested}");
     assert_success(&env.run(&["status"]));
 
     fs::remove_file(env.catalog_path()).unwrap();
@@ -218,4 +223,32 @@ fn jobs_needs_the_directory_format_and_encryption_is_refused() {
         stderr(&output)
     );
     assert!(env.entries().is_empty());
+}
+
+#[test]
+fn an_s3_repository_refuses_a_directory_backup_in_one_line() {
+    let env = Env::new();
+    let server = S3Server::start();
+    let output = env
+        .cmd()
+        .envs(server.vars())
+        .arg("--repo")
+        .arg(server.url("prod/app"))
+        .args(["create", "--format", "directory"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].contains("only in a local repository") && errors[0].contains("--format custom"),
+        "{text}"
+    );
+    assert!(
+        server.files().iter().all(|o| !o.contains(".dir")),
+        "{:?}",
+        server.files()
+    );
+    assert!(env.files().iter().all(|n| !n.contains(".dir")));
 }
