@@ -252,7 +252,12 @@ pub fn make(
     let dump = |skip_passwords: bool| {
         if directory {
             let tool = pg_dump_command(config, &dump_conn, recipe);
-            return directory::dump(&*config.store, &final_name, tool, interrupt).map(|d| Dumped {
+            // The folder's size is pg_dump's compressed output: no estimate to compare with.
+            let bar = progress(&format!("dumping {what}"), None);
+            let position = |n: u64| bar.set_position(n);
+            let dumped = directory::dump(&*config.store, &final_name, tool, interrupt, &position);
+            bar.finish_and_clear();
+            return dumped.map(|d| Dumped {
                 size: manifest::total_size(&d.files),
                 raw_size: manifest::total_size(&d.files),
                 sha256: manifest::digest(&d.files),

@@ -3,7 +3,10 @@
 //! and the folder is published; reading goes through pg_restore on the folder in place.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
@@ -31,17 +34,31 @@ pub struct DumpedFolder {
 /// Runs `pg_dump` (without `--file`) into a new pending folder of `store`, hashes every
 /// file and publishes the folder under `final_name`. On any failure or signal nothing is
 /// left: the pending folder is removed.
+/// `progress` is told the bytes written so far (the folder's size, polled).
 pub fn dump(
     store: &dyn Store,
     final_name: &str,
     pg_dump: Tool,
     interrupt: &Interrupt,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<DumpedFolder> {
     let pending = store.create_folder(final_name)?;
     let tool = pg_dump.arg(format!("--file={}", pending.path().display()));
     let child = tool.spawn_reader()?;
     let guard = interrupt.watch_child(child.pid());
-    let finished = child.finish();
+    let done = AtomicBool::new(false);
+    let folder = pending.path().to_path_buf();
+    let finished = thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                progress(folder_size(&folder));
+                thread::sleep(POLL);
+            }
+        });
+        let finished = child.finish();
+        done.store(true, Ordering::Relaxed);
+        finished
+    });
     drop(guard);
     let warnings = interrupt.check().and(finished)?;
     let mut files = Vec::new();
@@ -56,6 +73,21 @@ pub fn dump(
     }
     pending.commit()?;
     Ok(DumpedFolder { files, warnings })
+}
+
+/// How often the size of the folder being written is looked at.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The bytes in a folder's files so far (0 when it cannot be read).
+fn folder_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| d.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// The backup's folder on local disk, which pg_restore reads in place.

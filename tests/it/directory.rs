@@ -252,3 +252,21 @@ fn an_s3_repository_refuses_a_directory_backup_in_one_line() {
     );
     assert!(env.files().iter().all(|n| !n.contains(".dir")));
 }
+
+#[test]
+fn a_directory_dump_on_a_terminal_shows_the_bytes_written() {
+    let env = Env::new();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g",
+    );
+    let real = crate::support::real_pg_dump();
+    env.shim_pg_dump(&format!("{real} \"$@\" || exit $?\nsleep 1.5"));
+    let (code, screen) = env.run_on_terminal("create --format directory", &[], "");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("KiB read ("),
+        "the bar shows the bytes in the folder: {screen:?}"
+    );
+    assert!(screen.contains("created backup "), "{screen:?}");
+}
