@@ -251,6 +251,21 @@ fn an_s3_repository_refuses_a_directory_backup_in_one_line() {
         server.files()
     );
     assert!(env.files().iter().all(|n| !n.contains(".dir")));
+
+    let local = env.create(&["--format", "directory"]);
+    let output = env
+        .cmd()
+        .envs(server.vars())
+        .args(["copy", id(&local), "--to", &server.url("prod/app")])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("copy does not handle yet"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.files().iter().all(|o| !o.contains(".dir")));
 }
 
 #[test]
