@@ -128,7 +128,7 @@ pub struct CreateArgs {
     /// Store the dump uncompressed (same as --compression none)
     #[arg(long, conflicts_with = "compression")]
     pub no_compress: bool,
-    /// Compression of the backup file [default: gzip for plain, none for custom]
+    /// Compression of the backup file [default: gzip for plain and directory (pg_dump's own, per file), none for custom]
     #[arg(long, value_enum)]
     pub compression: Option<Compression>,
     /// Compression level: gzip 1-9 (default 1: ISA-L's igzip in a build with the isal feature, else zlib-rs; 2-9 zlib-rs), zstd 1-19 (default 1); a custom archive without --compression: pg_dump's own gzip level 0-9
@@ -137,6 +137,9 @@ pub struct CreateArgs {
     /// pg_dump output format
     #[arg(long, value_enum, default_value = "plain")]
     pub format: Format,
+    /// pg_dump --jobs: tables dumped in parallel over N connections (--format directory only) [default: 2, or 1 on a single core]
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: Option<u32>,
     /// Encrypt with age to this public key (age1…, ssh-ed25519 …, ssh-rsa …; repeatable, like age -r)
     #[arg(long = "recipient", value_name = "KEY")]
     pub recipients: Vec<String>,
@@ -218,7 +221,7 @@ pub struct RestoreArgs {
     /// Database used for CREATE/ALTER/DROP DATABASE
     #[arg(long, value_name = "NAME", default_value = "postgres")]
     pub maintenance_db: String,
-    /// Parallel jobs for the load and ANALYZE: pg_restore --jobs for a custom archive, N psql sessions for a plain backup
+    /// Parallel jobs for the load and ANALYZE: pg_restore --jobs for a custom or directory archive, N psql sessions for a plain backup
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
     /// With --jobs on an encrypted backup: stage the decrypted archive in a private folder (0700) inside DIR, removed afterwards (pg_restore --jobs needs a file it can seek in)

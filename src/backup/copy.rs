@@ -13,6 +13,7 @@ use crate::backup::integrity::BackupFile;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
 use crate::fault;
+use crate::model::naming::Format;
 use crate::pg::dump::hex;
 use crate::store::{Stat, Store};
 
@@ -95,6 +96,12 @@ fn source<'a>(from: &dyn Store, entry: &'a Entry) -> Result<(&'a str, &'a str)> 
         bail!(
             "backup {id} is being deleted in {}; it is not copied",
             from.location()
+        );
+    }
+    if entry.format() == Format::Directory {
+        bail!(
+            "backup {id} is a directory-format backup, which copy does not handle yet; it is \
+             not copied"
         );
     }
     let name = BackupFile::present(from, entry)

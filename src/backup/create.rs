@@ -7,10 +7,12 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, SecondsFormat, Utc};
 use indicatif::ProgressBar;
 
+use crate::backup::directory;
 use crate::backup::estimate::{self, Estimate};
 use crate::backup::globals;
 use crate::backup::restore::recovery;
 use crate::catalog::Encryption;
+use crate::catalog::manifest;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
 use crate::codec::{Chain, Recipients, Settings};
@@ -46,6 +48,8 @@ pub struct Recipe {
     /// `pg_dump --compress` for a custom archive that pg_dump compresses itself; pg_dump's
     /// default when `None`.
     pub pg_dump_level: Option<u32>,
+    /// pg_dump --jobs of a directory-format backup.
+    pub jobs: Option<u32>,
     /// Who can decrypt the backup; stored unencrypted when `None`.
     pub encryption: Option<Recipients>,
 }
@@ -70,12 +74,17 @@ impl Recipe {
             compression,
             level,
             pg_dump_level: None,
+            jobs: None,
             encryption: self.encryption.clone(),
         }
     }
 
-    /// The stages the dump goes through: the compression, then age when encrypting.
+    /// The stages the dump goes through: the compression, then age when encrypting. None
+    /// for a directory, whose files pg_dump compresses itself.
     pub fn chain(&self) -> Chain {
+        if self.format == Format::Directory {
+            return Chain::NONE;
+        }
         let chain = Chain::from(self.compression);
         match self.encryption {
             Some(_) => chain.encrypted(),
@@ -206,6 +215,15 @@ pub fn make(
         }
     };
     let globals = recipe.kind == Kind::Globals;
+    let major: u32 = (version.split(['.', ' ']).next())
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if recipe.format == Format::Directory && recipe.compression == Compression::Zstd && major < 16 {
+        return Err(crate::exit::usage(format!(
+            "pg_dump {version} compresses a directory backup with gzip only (zstd needs \
+             pg_dump 16 or later): use --compression gzip or none"
+        )));
+    }
     interrupt.check()?;
 
     let started = Utc::now();
@@ -219,6 +237,7 @@ pub fn make(
         recipe.compression,
         chain.is_encrypted(),
     );
+    let directory = recipe.format == Format::Directory;
     let what = match globals {
         true => "the globals".to_string(),
         false => format!("database {:?}", facts.database),
@@ -231,6 +250,21 @@ pub fn make(
         facts.size,
     );
     let dump = |skip_passwords: bool| {
+        if directory {
+            let tool = pg_dump_command(config, &dump_conn, recipe);
+            // The folder's size is pg_dump's compressed output: no estimate to compare with.
+            let bar = progress(&format!("dumping {what}"), None);
+            let position = |n: u64| bar.set_position(n);
+            let dumped = directory::dump(&*config.store, &final_name, tool, interrupt, &position);
+            bar.finish_and_clear();
+            return dumped.map(|d| Dumped {
+                size: manifest::total_size(&d.files),
+                raw_size: manifest::total_size(&d.files),
+                sha256: manifest::digest(&d.files),
+                warnings: d.warnings,
+                files: Some(d.files),
+            });
+        }
         let bar = progress(&format!("dumping {what}"), expected);
         let program = match globals {
             true => globals::pg_dumpall_command(&config.programs, &dump_conn, skip_passwords),
@@ -269,6 +303,7 @@ pub fn make(
     }
     let finished = Utc::now();
     let took = clock.elapsed();
+    let files = dumped.files.clone();
     let mut entry = new_entry(
         config,
         EntryParts {
@@ -284,6 +319,12 @@ pub fn make(
             duration_ms: took.as_millis() as u64,
         },
     );
+    if directory {
+        entry.compression = Some(recipe.compression.into());
+        entry.compressed = recipe.compression != Compression::None;
+        entry.files = files;
+        entry.jobs = Some(recipe.jobs.unwrap_or_else(directory::default_jobs));
+    }
     if globals {
         entry.database = String::new();
         entry.database_properties = None;
@@ -348,6 +389,19 @@ fn pg_dump_command(config: &Config, conn: &Conn, recipe: &Recipe) -> Tool {
             None => tool.arg("--format=custom"),
         },
         Format::Custom => tool.args(["--format=custom", "--compress=0"]),
+        Format::Directory => {
+            let jobs = recipe.jobs.unwrap_or_else(directory::default_jobs);
+            let compress = match recipe.compression {
+                Compression::None => "0".to_string(),
+                Compression::Gzip => recipe.level.to_string(),
+                Compression::Zstd => format!("zstd:{}", recipe.level),
+            };
+            tool.args([
+                "--format=directory".to_string(),
+                format!("--jobs={jobs}"),
+                format!("--compress={compress}"),
+            ])
+        }
     };
     if recipe.kind == Kind::Schema {
         tool = tool.arg("--schema-only");
@@ -423,6 +477,8 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         run_plan: None,
         no_role_passwords: None,
         deleting: None,
+        files: None,
+        jobs: None,
         extra: Default::default(),
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::backup::directory;
 use crate::catalog::{Entry, confine};
 use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::codec::{Chain, Identities};
@@ -158,6 +159,9 @@ impl Findings {
 
 /// Size and SHA-256 against the catalog: what restore checks when a checksum is recorded.
 pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Findings {
+    if file.format == Format::Directory {
+        return directory::check_manifest(entry, file, progress);
+    }
     let mut findings = Findings::default();
     let size = file.size();
     if size != entry.size {
@@ -211,12 +215,16 @@ pub fn check_everything(
         );
         return Ok(findings);
     }
+    if file.format == Format::Directory {
+        return check_directory(entry, file, programs, interrupt, progress);
+    }
     let mut findings = Findings::default();
     let size = file.size();
     if size != entry.size {
         findings.problems.push(size_problem(size, entry.size));
     }
     let scanned = match file.format {
+        Format::Directory => unreachable!("checked above"),
         Format::Plain => {
             let mut tables = PlainTables::default();
             let sink: &mut dyn io::Write = if collect_tables {
@@ -295,6 +303,28 @@ pub fn check_everything(
                 ));
             }
             findings.scan = Some(scan);
+        }
+    }
+    Ok(findings)
+}
+
+/// Every file against the manifest, then pg_restore reading the whole folder.
+fn check_directory(
+    entry: &Entry,
+    file: &BackupFile,
+    programs: &PgPrograms,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Findings> {
+    let mut findings = directory::check_manifest(entry, file, progress);
+    interrupt.check()?;
+    if findings.is_ok() {
+        let pg_restore = Tool::new(&programs.pg_restore).arg("--file=/dev/null");
+        if let Err(err) = directory::pg_restore_into(file, pg_restore, &mut io::sink(), interrupt) {
+            interrupt.check()?;
+            findings
+                .problems
+                .push(format!("pg_restore cannot read the backup folder: {err:#}"));
         }
     }
     Ok(findings)

@@ -2,6 +2,7 @@
 
 pub mod copy;
 pub mod create;
+pub mod directory;
 pub mod estimate;
 pub mod globals;
 pub mod integrity;

@@ -22,6 +22,7 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
+use crate::backup::directory;
 use crate::backup::integrity::BackupFile;
 use crate::catalog::Entry;
 use crate::exit;
@@ -444,6 +445,27 @@ fn load(
             psql
         }
         Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args(PSQL_LOAD)),
+        Format::Directory => {
+            // pg_restore reads the folder in place; its files were checked against the
+            // manifest before anything was touched.
+            let folder = directory::local_folder(file)?;
+            let mut tool = loader(&programs.pg_restore, selection.in_place).args([
+                "-w",
+                "--exit-on-error",
+                "--format=directory",
+            ]);
+            if selection.no_owner {
+                tool = tool.args(["--no-owner", "--no-privileges"]);
+            }
+            if let Some(jobs) = selection.jobs {
+                tool = tool.arg(format!("--jobs={jobs}"));
+            }
+            interrupt.check()?;
+            let tool = conn.apply(tool).arg(&folder);
+            tool.output("")
+                .with_context(|| format!("could not load the backup into {name:?}"))?;
+            return Ok(());
+        }
         Format::Custom if let Some(chosen) = &selection.toc => {
             return selective::load(
                 server,

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
 
+use crate::backup::directory;
 use crate::backup::integrity::BackupFile;
 use crate::backup::restore::{self, NewDatabase, Selection};
 use crate::catalog::Entry;
@@ -46,7 +47,7 @@ pub fn restore_test(
     let expected = match (file.format, plain_tables) {
         (Format::Plain, Some(tables)) => tables,
         (Format::Plain, None) => Vec::new(),
-        (Format::Custom, _) => match listed_tables(server, file, interrupt) {
+        (Format::Custom | Format::Directory, _) => match listed_tables(server, file, interrupt) {
             Ok(tables) => tables,
             Err(err) => {
                 interrupt.check()?;
@@ -124,6 +125,9 @@ fn present_tables(server: &Server, name: &str) -> Result<BTreeSet<String>> {
 /// The tables in a custom archive's table of contents (`pg_restore --list`).
 fn listed_tables(server: &Server, file: &BackupFile, interrupt: &Interrupt) -> Result<Vec<String>> {
     let pg_restore = Tool::new(&server.programs().pg_restore).arg("--list");
-    let listing = feed::capture(&pg_restore, file.source(), interrupt)?;
+    let listing = match file.format {
+        Format::Directory => directory::pg_restore_text(file, pg_restore, interrupt)?,
+        _ => feed::capture(&pg_restore, file.source(), interrupt)?,
+    };
     Ok(toc::listed_tables(&listing))
 }

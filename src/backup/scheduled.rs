@@ -344,6 +344,7 @@ fn recipe(config: &Config, schedule: &Schedule) -> Result<Recipe> {
             _ => DEFAULT_GZIP_LEVEL,
         },
         pg_dump_level: None,
+        jobs: None,
         encryption: encryption(config, schedule)?,
     })
 }

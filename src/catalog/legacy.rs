@@ -24,6 +24,10 @@ impl Entry {
     /// The stages the file went through: `codecs`, else what `compression` or the old
     /// module's `compressed` and the file name say; an error names a value not known here.
     pub fn chain(&self) -> Result<Chain, String> {
+        // A directory's files are compressed by pg_dump; pgbackup applies no stage.
+        if self.format() == Format::Directory {
+            return Ok(Chain::NONE);
+        }
         if let Some(codecs) = &self.codecs {
             let stages = codecs.iter().map(|codec| {
                 codec

@@ -88,9 +88,12 @@ fn values_this_version_does_not_know_are_named_not_guessed() {
     assert_eq!(e.chain(), Err("unknown codec \"rot13\"".to_string()));
     let e = entry(json!({"codecs": ["gzip", "age"], "compression": "gzip"}));
     assert_eq!(e.chain(), Ok(Chain::new(vec![Stage::Gzip, Stage::Age])));
-    let e = entry(json!({"format": "directory"}));
-    assert_eq!(e.format(), Recorded::Other("directory".to_string()));
-    assert_eq!(e.format_name(), "directory");
+    let e = entry(json!({"format": "tar"}));
+    assert_eq!(e.format(), Recorded::Other("tar".to_string()));
+    assert_eq!(e.format_name(), "tar");
+    let e = entry(json!({"format": "directory", "compression": "gzip", "compressed": true}));
+    assert_eq!(e.format(), Format::Directory);
+    assert_eq!(e.chain(), Ok(Chain::NONE), "pg_dump compressed its files");
 }
 
 #[test]

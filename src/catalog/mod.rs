@@ -4,6 +4,7 @@
 pub mod confine;
 pub mod inventory;
 pub mod legacy;
+pub mod manifest;
 pub mod order;
 pub mod rebuild;
 pub mod removal;
@@ -110,6 +111,13 @@ pub struct Entry {
     /// Set while the backup is being deleted: the entry no longer counts as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<bool>,
+    /// A directory-format backup's files with their sizes and SHA-256; its `size` is their
+    /// total and its `sha256` that of this list ([`manifest::digest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<manifest::ManifestFile>>,
+    /// The pg_dump --jobs a directory-format backup was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<u32>,
     /// Fields pgbackup does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

@@ -229,9 +229,14 @@ fn database_name(
     interrupt: &Interrupt,
 ) -> Option<String> {
     match file.format {
-        Format::Custom => {
+        Format::Custom | Format::Directory => {
             let pg_restore = Tool::new(&programs.pg_restore).arg("--list");
-            let listing = feed::capture(&pg_restore, file.source(), interrupt).ok()?;
+            let listing = match file.format {
+                Format::Directory => {
+                    crate::backup::directory::pg_restore_text(file, pg_restore, interrupt).ok()?
+                }
+                _ => feed::capture(&pg_restore, file.source(), interrupt).ok()?,
+            };
             listing.lines().find_map(|line| {
                 let name = line
                     .strip_prefix(';')?

@@ -25,7 +25,7 @@ impl Recipe {
         let compression = match (args.no_compress, args.compression, format) {
             (true, _, _) => Compression::None,
             (false, Some(compression), _) => compression,
-            (false, None, Format::Plain) => Compression::Gzip,
+            (false, None, Format::Plain | Format::Directory) => Compression::Gzip,
             (false, None, Format::Custom) => Compression::None,
         };
         // A custom archive without --compression is compressed by pg_dump itself.
@@ -59,13 +59,35 @@ impl Recipe {
             (Compression::Zstd, None) => DEFAULT_ZSTD_LEVEL,
             (_, None) => DEFAULT_GZIP_LEVEL,
         };
+        if args.jobs.is_some() && format != Format::Directory {
+            return Err(exit::usage(
+                "--jobs dumps tables in parallel, which only pg_dump's directory format can: \
+                 add --format directory",
+            ));
+        }
+        let level = match (format, args.level) {
+            (Format::Directory, Some(level)) if compression == Compression::Gzip && level > 9 => {
+                return Err(exit::usage(format!(
+                    "--level {level}: gzip levels are 1 to 9"
+                )));
+            }
+            _ => level,
+        };
+        let encryption = encryption(args, config)?;
+        if format == Format::Directory && encryption.is_some() {
+            return Err(exit::usage(
+                "directory-format backups cannot be encrypted yet: leave out the recipients \
+                 or passphrase, or use --format custom",
+            ));
+        }
         Ok(Recipe {
             kind: args.kind,
             format,
             compression,
             level,
             pg_dump_level,
-            encryption: encryption(args, config)?,
+            jobs: args.jobs,
+            encryption,
         })
     }
 }

@@ -405,6 +405,12 @@ fn target_name(args: &RestoreArgs, entry: &Entry) -> Result<String> {
 /// pg_restore's options, refused where they would not do what they say.
 fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
     let partial = !args.table.is_empty() || !args.schema.is_empty();
+    if partial && file.format == Format::Directory {
+        return Err(exit::usage(
+            "--table and --schema are not supported for directory-format backups yet: \
+             restore the whole backup into another database with --target NAME",
+        ));
+    }
     if partial && file.format != Format::Custom {
         return Err(exit::usage(
             "--table and --schema need a custom-format backup (pgbackup create --format custom)",

@@ -44,7 +44,16 @@ pub fn run(config: &Config, args: &ViewArgs) -> Result<u8> {
     };
     let mut table = present::table(&["Field", "Value"]);
     for (key, value) in &fields {
-        table.add_row(vec![key.clone(), show(value)]);
+        let shown = match (key.as_str(), value) {
+            ("files", Value::Array(files)) => {
+                format!(
+                    "{} (each with its size and SHA-256: see --json)",
+                    files.len()
+                )
+            }
+            _ => show(value),
+        };
+        table.add_row(vec![key.clone(), shown]);
     }
     if let State::Unsafe(reason) = state {
         table.add_row(vec!["problem".to_string(), present::printable(reason)]);

@@ -31,6 +31,9 @@ pub enum Format {
     Plain,
     /// pg_dump's custom archive, restored with pg_restore (.dump)
     Custom,
+    /// pg_dump's directory format, one file per table compressed by pg_dump, dumped with
+    /// --jobs and restored with pg_restore --jobs (a folder .dir)
+    Directory,
 }
 
 /// The compression pgbackup applies to pg_dump's output: `--compression`, `compression` in
@@ -69,6 +72,7 @@ impl Format {
         match self {
             Format::Plain => "plain",
             Format::Custom => "custom",
+            Format::Directory => "directory",
         }
     }
 }
@@ -91,7 +95,7 @@ impl Named for Kind {
 }
 
 impl Named for Format {
-    const ALL: &'static [Format] = &[Format::Plain, Format::Custom];
+    const ALL: &'static [Format] = &[Format::Plain, Format::Custom, Format::Directory];
     fn name(self) -> &'static str {
         self.as_str()
     }
@@ -122,9 +126,14 @@ pub fn backup_id(stamp: NaiveDateTime, sequence: u32) -> String {
     }
 }
 
+/// The extension of a directory-format backup's folder, whatever pg_dump compresses its
+/// files with (the catalog records that).
+pub const DIRECTORY_EXTENSION: &str = ".dir";
+
 /// The file extension for a format and compression.
 pub fn extension(format: Format, compression: Compression) -> &'static str {
     match (format, compression) {
+        (Format::Directory, _) => DIRECTORY_EXTENSION,
         (Format::Plain, Compression::None) => ".sql",
         (Format::Plain, Compression::Gzip) => ".sql.gz",
         (Format::Plain, Compression::Zstd) => ".sql.zst",
@@ -168,6 +177,11 @@ pub fn is_temporary_name(name: &str) -> bool {
     name.starts_with(".backup_") && name.ends_with(".tmp")
 }
 
+/// Whether `name` is a directory-format backup's folder (`backup_….dir`).
+pub fn is_directory_name(name: &str) -> bool {
+    parse_file_name(name).is_some_and(|p| p.format == Format::Directory)
+}
+
 /// What a file name following the naming scheme says about its backup.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedName {
@@ -175,6 +189,7 @@ pub struct ParsedName {
     pub id: String,
     pub stamp: NaiveDateTime,
     pub format: Format,
+    /// The stream's compression; `None` for a directory, whose files pg_dump compresses.
     pub compression: Compression,
     /// The name ends with `.age`.
     pub encrypted: bool,
@@ -195,8 +210,13 @@ pub fn parse_file_name(name: &str) -> Option<ParsedName> {
         .flat_map(|f| {
             [Compression::None, Compression::Gzip, Compression::Zstd].map(move |c| (f, c))
         })
-        .find_map(|(f, c)| rest.strip_suffix(extension(f, c)).map(|id| (id, f, c)))?;
-    if kind == Kind::Globals && format != Format::Plain {
+        .find_map(|(f, c)| rest.strip_suffix(extension(f, c)).map(|id| (id, f, c)))
+        .or_else(|| {
+            let id = rest.strip_suffix(DIRECTORY_EXTENSION)?;
+            Some((id, Format::Directory, Compression::None))
+        })?;
+    let directory_encrypted = format == Format::Directory && encrypted;
+    if (kind == Kind::Globals && format != Format::Plain) || directory_encrypted {
         return None;
     }
     let stamp_text = id.get(..15)?;
@@ -365,6 +385,35 @@ mod tests {
         for text in ["", "GZIP", "bzip2", "gz"] {
             assert_eq!(Compression::from_name(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn directory_backups_are_folders_named_dir() {
+        let name = file_name(
+            Kind::Full,
+            "20250408_160000",
+            Format::Directory,
+            Compression::Gzip,
+            false,
+        );
+        assert_eq!(name, "backup_full_20250408_160000.dir");
+        let parsed = parse_file_name(&name).unwrap();
+        assert_eq!(
+            (parsed.format, parsed.id.as_str()),
+            (Format::Directory, "20250408_160000")
+        );
+        assert!(super::is_directory_name(&name));
+        assert!(!super::is_directory_name(
+            "backup_full_20250408_160000.dump"
+        ));
+        for other in [
+            "backup_globals_20250408_160000.dir",
+            "backup_full_20250408_160000.dir.age",
+            "backup_full_20250408_160000.dir.partial",
+        ] {
+            assert_eq!(parse_file_name(other), None, "{other}");
+        }
+        assert_eq!(Format::from_name("directory"), Some(Format::Directory));
     }
 
     #[test]

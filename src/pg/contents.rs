@@ -28,6 +28,10 @@ pub struct Table {
 pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Result<Vec<Table>> {
     let mut scanner = Scanner::default();
     match file.format {
+        Format::Directory => {
+            let tool = pg_restore.clone().args(["--file=-"]);
+            crate::backup::directory::pg_restore_into(file, tool, &mut scanner, interrupt)?;
+        }
         Format::Plain => {
             file.stream(&file.chain, &mut scanner, &mut |_| {})
                 .map_err(|_| anyhow::anyhow!("could not read or decode {}", file.describe()))?;

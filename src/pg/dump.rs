@@ -39,6 +39,8 @@ pub struct Dumped {
     pub sha256: String,
     /// What pg_dump printed on stderr although it succeeded.
     pub warnings: String,
+    /// A directory-format backup's files.
+    pub files: Option<Vec<crate::catalog::manifest::ManifestFile>>,
 }
 
 /// Runs the dump. On any failure or signal, pg_dump is stopped and nothing is left behind
@@ -63,6 +65,7 @@ pub fn run(plan: DumpPlan<'_>, interrupt: &Interrupt) -> Result<Dumped> {
         raw_size: written.raw_size,
         sha256: written.sha256,
         warnings,
+        files: None,
     })
 }
 

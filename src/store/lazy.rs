@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::{Object, Pending, Space, Stat, Store, StoreError, StoreResult};
+use super::{Object, Pending, PendingFolder, Space, Stat, Store, StoreError, StoreResult};
 
 type Opener = Box<dyn Fn() -> StoreResult<Arc<dyn Store>> + Send + Sync>;
 
@@ -98,6 +98,18 @@ impl Store for LazyStore {
 
     fn free_space(&self) -> Option<Space> {
         self.store().ok()?.free_space()
+    }
+
+    fn create_folder(&self, name: &str) -> StoreResult<Box<dyn PendingFolder>> {
+        self.store()?.create_folder(name)
+    }
+
+    fn folder_files(&self, name: &str) -> StoreResult<Vec<Object>> {
+        self.store()?.folder_files(name)
+    }
+
+    fn open_in_folder(&self, name: &str, file: &str) -> StoreResult<Box<dyn Read + Send>> {
+        self.store()?.open_in_folder(name, file)
     }
 }
 

@@ -13,7 +13,7 @@ pub mod local;
 pub mod s3;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use thiserror::Error;
@@ -126,6 +126,54 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn free_space(&self) -> Option<Space> {
         None
     }
+
+    /// Starts a backup made of several files (pg_dump's directory format) under `name`:
+    /// a private local folder that a program writes into, invisible until
+    /// [`PendingFolder::commit`]. [`Store::stat`], [`Store::list`] and [`Store::remove`]
+    /// treat a committed folder as one object whose size is its files' total.
+    fn create_folder(&self, name: &str) -> StoreResult<Box<dyn PendingFolder>> {
+        Err(self.no_folders(name))
+    }
+
+    /// The files of the folder backup `name` (plain names), sorted.
+    fn folder_files(&self, name: &str) -> StoreResult<Vec<Object>> {
+        Err(self.no_folders(name))
+    }
+
+    /// One file of the folder backup `name`, as a stream.
+    fn open_in_folder(&self, name: &str, file: &str) -> StoreResult<Box<dyn Read + Send>> {
+        let _ = file;
+        Err(self.no_folders(name))
+    }
+
+    /// Why this repository cannot hold `name`, a folder backup.
+    fn no_folders(&self, name: &str) -> StoreError {
+        StoreError::Other(anyhow::anyhow!(
+            "{name}: directory-format backups are kept only in a local repository for now, \
+             not in {}; use --format custom",
+            self.location()
+        ))
+    }
+}
+
+/// The plain files of a folder being written ([`PendingFolder::path`]), sorted; anything
+/// else inside (a link, a folder) is an error.
+pub fn local_folder_files(dir: &Path) -> StoreResult<Vec<String>> {
+    Ok(local::folder::files(dir)?
+        .into_iter()
+        .map(|o| o.name)
+        .collect())
+}
+
+/// A folder backup being written: a program writes its files into [`PendingFolder::path`].
+/// Dropping it without committing removes the folder and leaves nothing visible.
+pub trait PendingFolder: Send {
+    /// The local folder to write into (private, empty at first).
+    fn path(&self) -> &Path;
+
+    /// Makes the folder visible under its final name with every file in it, durably.
+    /// Fails, leaving nothing visible, when an object of that name already exists.
+    fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// An object being written. Bytes written here are invisible until committed. Write

@@ -10,6 +10,7 @@ mod copy;
 mod create;
 mod damaged;
 mod delete;
+mod directory;
 mod encryption;
 mod faults;
 mod foreign_objects;

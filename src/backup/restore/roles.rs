@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::process::Stdio;
 
+use crate::backup::directory;
 use anyhow::{Context, Result, anyhow};
 
 use crate::backup::integrity::BackupFile;
@@ -52,6 +53,13 @@ pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Resu
         false
     };
     match file.format {
+        Format::Directory => {
+            let tool = pg_restore.clone().args(["--schema-only", "--file=-"]);
+            let mut scanner = Statements::new(io::sink(), &mut note);
+            directory::pg_restore_into(file, tool, &mut scanner, interrupt)
+                .context("could not list the roles the backup needs")?;
+            scanner.finish()?;
+        }
         Format::Plain => {
             let mut scanner = Statements::new(io::sink(), &mut note);
             file.stream(&file.chain, &mut scanner, &mut |_| {})

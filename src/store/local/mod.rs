@@ -3,6 +3,7 @@
 //! `.partial` name published by a hard link that never overwrites, small objects replaced
 //! atomically, leftovers of interrupted writers swept.
 
+pub(super) mod folder;
 mod pending;
 pub(super) mod space;
 
@@ -13,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
 
-use super::{Object, Pending, Space, Stat, Store, StoreError, StoreResult};
+use super::{Object, Pending, PendingFolder, Space, Stat, Store, StoreError, StoreResult};
 use crate::model::naming;
 use crate::store::fsutil;
 use pending::LocalPending;
@@ -64,6 +65,17 @@ impl LocalStore {
             }
         };
         Ok((path, stat))
+    }
+
+    /// `dir/name` when `name` is a folder backup that is really a folder (not a link).
+    fn backup_folder(&self, name: &str) -> StoreResult<Option<PathBuf>> {
+        if !naming::is_directory_name(name) {
+            return Ok(None);
+        }
+        let path = self.path(name)?;
+        Ok(fs::symlink_metadata(&path)
+            .is_ok_and(|meta| meta.is_dir())
+            .then_some(path))
     }
 
     /// Opens `name` for reading, refusing anything but a plain file.
@@ -120,20 +132,37 @@ impl Store for LocalStore {
             if name.starts_with('.') || !name.starts_with(prefix) {
                 continue;
             }
-            if let Ok(meta) = fs::symlink_metadata(dirent.path())
-                && meta.is_file()
-            {
+            let Ok(meta) = fs::symlink_metadata(dirent.path()) else {
+                continue;
+            };
+            if meta.is_file() {
                 objects.push(Object {
                     name,
                     size: meta.len(),
                 });
+            } else if meta.is_dir()
+                && naming::is_directory_name(&name)
+                && let Ok(files) = folder::files(&dirent.path())
+            {
+                let size = files.iter().map(|f| f.size).sum();
+                objects.push(Object { name, size });
             }
         }
         objects.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(objects)
     }
 
+    /// A folder backup is present when it holds only plain files; its size is theirs.
     fn stat(&self, name: &str) -> StoreResult<Stat> {
+        if let Some(path) = self.backup_folder(name)? {
+            return match folder::files(&path) {
+                Ok(files) => Ok(Stat::Present {
+                    size: files.iter().map(|f| f.size).sum(),
+                }),
+                Err(StoreError::Unsafe { reason, .. }) => Ok(Stat::Unsafe(reason)),
+                Err(err) => Err(err),
+            };
+        }
         match self.regular(name) {
             Ok((_, stat)) => Ok(stat),
             Err(StoreError::Unsafe { reason, .. }) => Ok(Stat::Unsafe(reason)),
@@ -156,6 +185,10 @@ impl Store for LocalStore {
     }
 
     fn remove(&self, name: &str) -> StoreResult<()> {
+        if let Some(path) = self.backup_folder(name)? {
+            folder::remove(&path)?;
+            return Ok(fsutil::sync_dir(&self.dir)?);
+        }
         let (path, stat) = self.regular(name)?;
         match stat {
             Stat::Unsafe(reason) => return Err(unsafe_error(name, reason)),
@@ -197,8 +230,13 @@ impl Store for LocalStore {
         let swept = self.leftovers()?;
         for name in &swept {
             let path = self.dir.join(name);
-            fs::remove_file(&path)
-                .with_context(|| format!("could not remove {}", path.display()))?;
+            let is_dir = fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_dir());
+            // remove_dir_all never follows a symbolic link inside the folder.
+            let removed = match is_dir {
+                true => fs::remove_dir_all(&path),
+                false => fs::remove_file(&path),
+            };
+            removed.with_context(|| format!("could not remove {}", path.display()))?;
             tracing::warn!("removed leftover partial file {}", path.display());
         }
         Ok(swept)
@@ -231,6 +269,27 @@ impl Store for LocalStore {
 
     fn free_space(&self) -> Option<Space> {
         space::space_of(&self.dir).ok()
+    }
+
+    fn create_folder(&self, name: &str) -> StoreResult<Box<dyn PendingFolder>> {
+        let final_path = self.path(name)?;
+        fsutil::ensure_private_dir(&self.dir)?;
+        let partial = self.dir.join(naming::partial_name(name));
+        Ok(Box::new(folder::LocalFolder::create(partial, final_path)?))
+    }
+
+    fn folder_files(&self, name: &str) -> StoreResult<Vec<Object>> {
+        match self.backup_folder(name)? {
+            Some(path) => folder::files(&path),
+            None => Err(StoreError::Missing(name.to_string())),
+        }
+    }
+
+    fn open_in_folder(&self, name: &str, file: &str) -> StoreResult<Box<dyn Read + Send>> {
+        match self.backup_folder(name)? {
+            Some(path) => Ok(Box::new(folder::open(&path, file)?)),
+            None => Err(StoreError::Missing(name.to_string())),
+        }
     }
 }
 
