@@ -216,7 +216,9 @@ fn check_pattern(option: &str, pattern: &str) -> Result<(), String> {
         return Err(format!("{option} needs a non-empty pattern"));
     }
     if pattern.contains('\0') {
-        return Err(format!("{option} {pattern:?}: a pattern cannot hold a NUL character"));
+        return Err(format!(
+            "{option} {pattern:?}: a pattern cannot hold a NUL character"
+        ));
     }
     Ok(())
 }

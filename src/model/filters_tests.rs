@@ -85,7 +85,10 @@ fn other_options_and_stray_values_are_refused_naming_the_allowed_ones() {
         &[""],
     ] {
         let err = parse(args).unwrap_err();
-        assert!(err.contains("not one of the pg_dump options"), "{args:?}: {err}");
+        assert!(
+            err.contains("not one of the pg_dump options"),
+            "{args:?}: {err}"
+        );
         assert!(err.contains("--exclude-table-data"), "{args:?}: {err}");
     }
 }
@@ -93,9 +96,17 @@ fn other_options_and_stray_values_are_refused_naming_the_allowed_ones() {
 #[test]
 fn a_missing_or_empty_pattern_and_a_value_on_a_flag_are_refused() {
     assert!(parse(&["-n"]).unwrap_err().contains("needs a pattern"));
-    assert!(parse(&["--exclude-table"]).unwrap_err().contains("needs a pattern"));
+    assert!(
+        parse(&["--exclude-table"])
+            .unwrap_err()
+            .contains("needs a pattern")
+    );
     assert!(parse(&["--schema="]).unwrap_err().contains("non-empty"));
-    assert!(parse(&["--no-owner=yes"]).unwrap_err().contains("takes no value"));
+    assert!(
+        parse(&["--no-owner=yes"])
+            .unwrap_err()
+            .contains("takes no value")
+    );
     assert!(parse(&["-Ox"]).unwrap_err().contains("takes no value"));
     assert!(parse(&["-n", "a\0b"]).unwrap_err().contains("NUL"));
 }
