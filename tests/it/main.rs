@@ -12,6 +12,7 @@ mod damaged;
 mod delete;
 mod encryption;
 mod faults;
+mod filters;
 mod foreign_objects;
 mod honest;
 mod interrupted;
