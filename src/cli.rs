@@ -172,8 +172,8 @@ pub struct FilterArgs {
     /// Leave out the schemas matching PATTERN (pg_dump -N; repeatable)
     #[arg(long = "exclude-schema", short = 'N', value_name = "PATTERN")]
     pub exclude_schemas: Vec<String>,
-    /// Dump only the tables, views and sequences matching PATTERN (pg_dump -t; repeatable)
-    #[arg(long = "table", short = 't', value_name = "PATTERN")]
+    /// Dump only the tables, views and sequences matching PATTERN (pg_dump -t, which is not a short flag here so it is never taken for --type; repeatable)
+    #[arg(long = "table", value_name = "PATTERN")]
     pub tables: Vec<String>,
     /// Leave out the tables matching PATTERN (pg_dump -T; repeatable)
     #[arg(long = "exclude-table", short = 'T', value_name = "PATTERN")]
