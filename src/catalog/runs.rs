@@ -149,6 +149,11 @@ pub fn resolve<'r, 'a>(runs: &'r [Run<'a>], selector: &str) -> Result<&'r Run<'a
             exit::usage(match runs.is_empty() {
                 true => "there is no run in the catalog (`create --all-databases` makes one)"
                     .to_string(),
+                false if runs.iter().any(|r| r.parts.iter().any(|e| e.is_filtered())) => {
+                    "there is no complete run of whole databases (runs made with pg_dump \
+                     filters are never `latest`: name one by its ID; see `pgbackup list --runs`)"
+                        .to_string()
+                }
                 false => "there is no complete run (see `pgbackup list --runs`)".to_string(),
             })
         });

@@ -262,3 +262,48 @@ fn a_schedule_with_pg_dump_options_makes_filtered_backups_and_a_bad_one_is_refus
         "the file is kept"
     );
 }
+
+#[test]
+fn a_whole_server_run_filters_each_database_and_never_the_globals() {
+    let env = with_fixture();
+    env.cluster.psql("postgres", "CREATE DATABASE shop");
+    env.cluster.psql(
+        "shop",
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (1);",
+    );
+    let output = env.run(&["create", "--all-databases", "-T", "public.audit_log"]);
+    assert_success(&output);
+    let entries = env.entries();
+    for entry in &entries {
+        match entry["type"].as_str().unwrap() {
+            "globals" => assert!(entry.get("pg_dump_options").is_none(), "{entry}"),
+            _ => assert_eq!(
+                entry["pg_dump_options"],
+                json!(["--exclude-table=public.audit_log"]),
+                "{entry}"
+            ),
+        }
+    }
+    let app = (entries.iter()).find(|e| e["database"] == "app").unwrap();
+    restore_into(&env, app, "app_copy");
+    assert!(
+        !tables(&env, "app_copy")
+            .iter()
+            .any(|(t, _)| t == "public.audit_log")
+    );
+    // A filtered run is never the `latest` run.
+    let refused = env.run(&["restore", "--all-databases", "latest", "--yes"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("no complete run of whole databases"),
+        "{}",
+        stderr(&refused)
+    );
+    let globals = env.run(&["create", "--globals", "-O"]);
+    assert_eq!(globals.status.code(), Some(2), "{}", stderr(&globals));
+    assert!(
+        stderr(&globals).contains("not to the globals"),
+        "{}",
+        stderr(&globals)
+    );
+}
