@@ -161,6 +161,35 @@ pub struct CreateArgs {
     /// Dump the globals without role passwords (where pg_authid is not readable this happens anyway, with a warning)
     #[arg(long)]
     pub no_role_passwords: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+/// pg_dump's object filters, passed on as they are; a filtered backup is its own retention group and never `latest`.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "pg_dump filters (README \"Filters\")")]
+pub struct FilterArgs {
+    /// Dump only the schemas matching PATTERN (pg_dump -n; repeatable)
+    #[arg(long = "schema", short = 'n', value_name = "PATTERN")]
+    pub schemas: Vec<String>,
+    /// Leave out the schemas matching PATTERN (pg_dump -N; repeatable)
+    #[arg(long = "exclude-schema", short = 'N', value_name = "PATTERN")]
+    pub exclude_schemas: Vec<String>,
+    /// Dump only the tables, views and sequences matching PATTERN (pg_dump -t, which is not a short flag here so it is never taken for --type; repeatable)
+    #[arg(long = "table", value_name = "PATTERN")]
+    pub tables: Vec<String>,
+    /// Leave out the tables matching PATTERN (pg_dump -T; repeatable)
+    #[arg(long = "exclude-table", short = 'T', value_name = "PATTERN")]
+    pub exclude_tables: Vec<String>,
+    /// Dump the definition of the tables matching PATTERN but not their rows (pg_dump; repeatable)
+    #[arg(long = "exclude-table-data", value_name = "PATTERN")]
+    pub exclude_table_data: Vec<String>,
+    /// No statements setting ownership (pg_dump -O)
+    #[arg(long, short = 'O')]
+    pub no_owner: bool,
+    /// No GRANT or REVOKE statements (pg_dump -x)
+    #[arg(long, short = 'x')]
+    pub no_privileges: bool,
 }
 
 #[derive(Debug, Args)]

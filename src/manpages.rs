@@ -85,6 +85,15 @@ Environment (PG* variables) for the systemd service; \fI/etc/pgbackup/NAME.env\f
 The scheduled backup (\fI/etc/systemd/system\fR when installed under /usr/local).
 "#;
 
+/// How pg_dump filters are passed on, recorded and kept (on the pages they concern).
+const FILTERS: &str = r#".SH FILTERS
+\fBcreate\fR passes \fB\-n\fR/\fB\-\-schema\fR, \fB\-N\fR/\fB\-\-exclude\-schema\fR, \fB\-\-table\fR, \fB\-T\fR/\fB\-\-exclude\-table\fR, \fB\-\-exclude\-table\-data\fR, \fB\-O\fR/\fB\-\-no\-owner\fR and \fB\-x\fR/\fB\-\-no\-privileges\fR to pg_dump, each pattern as its own argument, with pg_dump's meaning (without \fB\-\-strict\-names\fR). \fI"pg_dump_options"\fR in backup_schedule.json takes the same options as an array of arguments; any other is refused (there pg_dump's \fB\-t\fR is accepted too; \fBcreate\fR has no \fB\-t\fR, so that it is never taken for \fB\-\-type\fR).
+.PP
+The catalog entry records them normalized (\fI"pg_dump_options": ["\-\-schema=app", "\-\-no\-owner"]\fR: one \fB\-\-long=PATTERN\fR per pattern, each option's patterns sorted, duplicates dropped, options in the order above). A filtered backup is listed as \fIfull (filtered)\fR and forms its own retention group, keyed by database, type and that normalized list; \fBlatest\fR, \fBstatus\fR and the retention of unfiltered backups ignore it (\fBstatus\fR checks the schedule's own options when it has some).
+.PP
+With \fB\-\-all\-databases\fR the same options apply to every database: an exclusion that matches nothing is no error, but an inclusion (\fB\-n\fR, \fB\-t\fR) that matches nothing in a database fails that database's dump (pg_dump's "no matching schemas were found"), and the run is incomplete.
+"#;
+
 /// Every page as (file name, roff text); `help` has no page.
 pub fn render_all() -> Vec<(String, String)> {
     let mut cli = Cli::command();
@@ -126,6 +135,12 @@ fn render(command: &Command, page: &str, pages: &[String]) -> String {
     }
     text.push_str(&String::from_utf8(out).expect("clap_mangen writes UTF-8"));
     text.push_str(&commands(command, page));
+    if matches!(
+        page,
+        "pgbackup" | "pgbackup-create" | "pgbackup-prune" | "pgbackup-schedule"
+    ) {
+        text.push_str(FILTERS);
+    }
     text.push_str(EXIT_STATUS);
     text.push_str(ENVIRONMENT);
     text.push_str(FILES);

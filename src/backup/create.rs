@@ -18,6 +18,7 @@ use crate::catalog::{Catalog, Entry};
 use crate::codec::{Chain, Recipients, Settings};
 use crate::config::Config;
 use crate::interrupt::Interrupt;
+use crate::model::filters::DumpFilters;
 use crate::model::naming::{self, Compression, Format, Kind};
 use crate::model::recorded::Kept;
 use crate::model::run::RunPlan;
@@ -52,6 +53,8 @@ pub struct Recipe {
     pub jobs: Option<u32>,
     /// Who can decrypt the backup; stored unencrypted when `None`.
     pub encryption: Option<Recipients>,
+    /// pg_dump filter options; an unfiltered dump of the whole database when empty.
+    pub filters: DumpFilters,
 }
 
 impl Recipe {
@@ -76,6 +79,7 @@ impl Recipe {
             pg_dump_level: None,
             jobs: None,
             encryption: self.encryption.clone(),
+            filters: DumpFilters::default(),
         }
     }
 
@@ -244,10 +248,13 @@ pub fn make(
     };
     tracing::info!("dumping {what} into {final_name}");
     let database = if globals { "" } else { facts.database.as_str() };
+    let pg_dump_options = recipe.filters.to_args();
+    // The database's size says little about a filtered dump's.
+    let database_size = facts.size.filter(|_| pg_dump_options.is_empty());
     let expected = estimate::choose(
         recipe.kind,
-        estimate::previous_raw_size(&catalog.backups, database, recipe.kind),
-        facts.size,
+        estimate::previous_raw_size(&catalog.backups, database, recipe.kind, &pg_dump_options),
+        database_size,
     );
     let dump = |skip_passwords: bool| {
         if directory {
@@ -406,6 +413,8 @@ fn pg_dump_command(config: &Config, conn: &Conn, recipe: &Recipe) -> Tool {
     if recipe.kind == Kind::Schema {
         tool = tool.arg("--schema-only");
     }
+    // One argument per option and pattern (`--schema=app`): no shell, no splitting.
+    tool = tool.args(recipe.filters.to_args());
     conn.apply(tool)
 }
 
@@ -476,6 +485,7 @@ fn new_entry(config: &Config, parts: EntryParts<'_>) -> Entry {
         run: None,
         run_plan: None,
         no_role_passwords: None,
+        pg_dump_options: Some(parts.recipe.filters.to_args()).filter(|o| !o.is_empty()),
         deleting: None,
         files: None,
         jobs: None,

@@ -37,13 +37,20 @@ pub fn choose(
     }
 }
 
-/// The raw size of the newest backup of `database` of type `kind` in `backups` (the
-/// catalog's order is the order they were made), not counting one being deleted.
-pub fn previous_raw_size(backups: &[Entry], database: &str, kind: Kind) -> Option<u64> {
+/// The raw size of the newest backup of `database` of type `kind` made with the same
+/// pg_dump filter options in `backups` (the catalog's order is the order they were made),
+/// not counting one being deleted.
+pub fn previous_raw_size(
+    backups: &[Entry],
+    database: &str,
+    kind: Kind,
+    pg_dump_options: &[String],
+) -> Option<u64> {
     backups
         .iter()
         .rev()
         .filter(|e| e.database == database && e.kind == kind && !e.is_deleting())
+        .filter(|e| e.pg_dump_options() == pg_dump_options)
         .find_map(|e| e.raw_size)
 }
 
@@ -109,14 +116,20 @@ mod tests {
             entry("other", Kind::Full, Some(99)),
             entry("app", Kind::Full, None),
         ];
-        assert_eq!(previous_raw_size(&backups, "app", Kind::Full), Some(20));
-        assert_eq!(previous_raw_size(&backups, "app", Kind::Schema), Some(3));
-        assert_eq!(previous_raw_size(&backups, "none", Kind::Full), None);
+        assert_eq!(
+            previous_raw_size(&backups, "app", Kind::Full, &[]),
+            Some(20)
+        );
+        assert_eq!(
+            previous_raw_size(&backups, "app", Kind::Schema, &[]),
+            Some(3)
+        );
+        assert_eq!(previous_raw_size(&backups, "none", Kind::Full, &[]), None);
         let mut deleting = entry("app", Kind::Full, Some(30));
         deleting.deleting = Some(true);
         let mut more = backups.to_vec();
         more.push(deleting);
-        assert_eq!(previous_raw_size(&more, "app", Kind::Full), Some(20));
+        assert_eq!(previous_raw_size(&more, "app", Kind::Full, &[]), Some(20));
     }
 
     #[test]

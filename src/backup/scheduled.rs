@@ -346,6 +346,7 @@ fn recipe(config: &Config, schedule: &Schedule) -> Result<Recipe> {
         pg_dump_level: None,
         jobs: None,
         encryption: encryption(config, schedule)?,
+        filters: schedule.filters(),
     })
 }
 
@@ -372,7 +373,7 @@ fn apply_retention(config: &Config, schedule: &Schedule, entry: &Entry) -> Resul
             return Ok(());
         }
     };
-    let group = Some((entry.database.as_str(), entry.kind.as_str()));
+    let group = Some(prune::group_of(entry));
     let (plan, removed) = prune::apply(&*config.store, &policy, config.zone, Utc::now(), group)
         .context("could not remove expired backups")?;
     tracing::info!(

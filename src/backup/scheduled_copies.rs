@@ -121,7 +121,7 @@ fn copy_to(
 ) {
     let url = &target.repository;
     let store = open(config, url);
-    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
     let mut all_copied = true;
     for pending in work {
         let Some(entry) = find(catalog, &pending) else {
@@ -132,7 +132,11 @@ fn copy_to(
             );
             continue;
         };
-        let group = (entry.database.clone(), entry.kind.to_string());
+        let group = (
+            entry.database.clone(),
+            entry.kind.to_string(),
+            entry.pg_dump_options().to_vec(),
+        );
         if !groups.contains(&group) {
             groups.push(group);
         }
@@ -175,8 +179,8 @@ fn copy_to(
             return;
         }
     };
-    for (database, kind) in &groups {
-        let group = Some((database.as_str(), kind.as_str()));
+    for (database, kind, options) in &groups {
+        let group = Some((database.as_str(), kind.as_str(), options.as_slice()));
         match prune::apply(&*store, &policy, config.zone, Utc::now(), group) {
             Ok((plan, removed)) => tracing::info!(
                 "retention in {url} kept {} and removed {} backup(s)",

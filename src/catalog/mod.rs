@@ -108,6 +108,11 @@ pub struct Entry {
     /// because pg_authid was not readable): restored roles have no password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_role_passwords: Option<bool>,
+    /// The pg_dump filter options the backup was made with, normalized (`--schema=app`,
+    /// `--no-owner`); absent for an unfiltered dump. A filtered backup is its own
+    /// retention group and never stands in for an unfiltered one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pg_dump_options: Option<Vec<String>>,
     /// Set while the backup is being deleted: the entry no longer counts as a backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting: Option<bool>,
@@ -139,6 +144,24 @@ pub struct Encryption {
 impl Entry {
     pub fn is_pinned(&self) -> bool {
         self.pinned == Some(true)
+    }
+
+    /// The pg_dump filter options the backup was made with; empty when unfiltered.
+    pub fn pg_dump_options(&self) -> &[String] {
+        self.pg_dump_options.as_deref().unwrap_or_default()
+    }
+
+    /// Made with pg_dump filter options: not the whole database.
+    pub fn is_filtered(&self) -> bool {
+        !self.pg_dump_options().is_empty()
+    }
+
+    /// The type as `list` shows it: `full (filtered)` for a filtered backup.
+    pub fn kind_shown(&self) -> String {
+        match self.is_filtered() {
+            true => format!("{} (filtered)", self.kind),
+            false => self.kind.to_string(),
+        }
     }
 
     pub fn is_deleting(&self) -> bool {

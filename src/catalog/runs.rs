@@ -140,13 +140,20 @@ pub fn group<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<Run<'a>> {
         .collect()
 }
 
-/// One run by full ID, unambiguous prefix, or `latest` (the newest complete run).
+/// One run by full ID, unambiguous prefix, or `latest` (the newest complete run whose
+/// parts are unfiltered: a filtered run does not hold the whole server).
 pub fn resolve<'r, 'a>(runs: &'r [Run<'a>], selector: &str) -> Result<&'r Run<'a>> {
     if selector == "latest" {
-        return runs.iter().find(|run| run.is_complete()).ok_or_else(|| {
+        let whole = |run: &&Run| run.is_complete() && !run.parts.iter().any(|e| e.is_filtered());
+        return runs.iter().find(whole).ok_or_else(|| {
             exit::usage(match runs.is_empty() {
                 true => "there is no run in the catalog (`create --all-databases` makes one)"
                     .to_string(),
+                false if runs.iter().any(|r| r.parts.iter().any(|e| e.is_filtered())) => {
+                    "there is no complete run of whole databases (runs made with pg_dump \
+                     filters are never `latest`: name one by its ID; see `pgbackup list --runs`)"
+                        .to_string()
+                }
                 false => "there is no complete run (see `pgbackup list --runs`)".to_string(),
             })
         });

@@ -19,7 +19,8 @@ pub fn newest_first(entries: &mut [&Entry], zone: Zone) {
 }
 
 /// One backup by exact ID, unambiguous ID prefix, or `latest` (the newest complete full
-/// backup with its file present, of `database` when known).
+/// backup with its file present, of `database` when known; never a filtered one, which
+/// does not hold the whole database).
 pub fn resolve<'a>(
     catalog: &'a Catalog,
     selector: &str,
@@ -89,7 +90,7 @@ fn latest<'a>(
     let mut complete: Vec<&Entry> = inventory
         .complete()
         .map(|(e, _)| e)
-        .filter(|e| e.kind == kind)
+        .filter(|e| e.kind == kind && !e.is_filtered())
         .collect();
     let databases: std::collections::BTreeSet<&str> =
         complete.iter().map(|e| e.database.as_str()).collect();
@@ -111,7 +112,8 @@ fn latest<'a>(
         let others = match kind {
             FULL => {
                 " (schema-only backups are never `latest`: name one by its ID, or use \
-                     `restore latest --type schema`)"
+                     `restore latest --type schema`; filtered backups are never `latest` \
+                     either)"
             }
             _ => "",
         };

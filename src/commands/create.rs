@@ -5,11 +5,12 @@ use anyhow::Result;
 
 use crate::backup::create::{self, DEFAULT_GZIP_LEVEL, DEFAULT_ZSTD_LEVEL, Recipe};
 use crate::backup::estimate::Estimate;
-use crate::cli::CreateArgs;
+use crate::cli::{CreateArgs, FilterArgs};
 use crate::codec::Recipients;
 use crate::commands::present;
 use crate::config::Config;
 use crate::exit;
+use crate::model::filters::DumpFilters;
 use crate::model::naming::{Compression, Format, Kind};
 use crate::notify;
 use crate::state::audit;
@@ -88,6 +89,7 @@ impl Recipe {
             pg_dump_level,
             jobs: args.jobs,
             encryption,
+            filters: filters(&args.filters)?,
         })
     }
 }
@@ -185,6 +187,20 @@ pub fn check_description(description: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The pg_dump filter flags, checked and normalized.
+pub fn filters(args: &FilterArgs) -> Result<DumpFilters> {
+    let parts = DumpFilters {
+        schemas: args.schemas.clone(),
+        exclude_schemas: args.exclude_schemas.clone(),
+        tables: args.tables.clone(),
+        exclude_tables: args.exclude_tables.clone(),
+        exclude_table_data: args.exclude_table_data.clone(),
+        no_owner: args.no_owner,
+        no_privileges: args.no_privileges,
+    };
+    DumpFilters::from_parts(parts).map_err(exit::usage)
 }
 
 /// `--recipient` and `--recipients-file`, or the `--passphrase-file`'s passphrase (age

@@ -56,6 +56,7 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
     ]);
     for l in &listed {
         let e = &l.entry;
+        let kind = e.kind_shown();
         let state = if e.is_pinned() {
             format!("{} (pinned)", l.state)
         } else {
@@ -70,7 +71,7 @@ pub fn run(config: &Config, args: &ListArgs) -> Result<u8> {
                 true => "(server)",
                 false => &e.database,
             },
-            e.kind.as_str(),
+            &kind,
             &present::human_size(e.size),
             e.compression_name(),
             &present::shortened(&description, DESCRIPTION_SHOWN),

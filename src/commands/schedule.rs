@@ -112,6 +112,13 @@ fn show(config: &Config) -> Result<u8> {
             },
         ),
         ("globals", schedule.globals.unwrap_or(false).to_string()),
+        (
+            "pg_dump options",
+            match schedule.pg_dump_options.as_slice() {
+                [] => "none (whole databases)".to_string(),
+                _ => schedule.filters().to_string(),
+            },
+        ),
         ("retention", file_json["retention"].to_string()),
         (
             "repository",

@@ -2,6 +2,7 @@
 //! time zone its dates are read in, and the units durations and sizes are written in.
 
 pub mod duration;
+pub mod filters;
 pub mod naming;
 pub mod pattern;
 pub mod recorded;

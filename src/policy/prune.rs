@@ -1,4 +1,5 @@
-//! Which backups a retention policy keeps and removes, per (database, type) group, with the
+//! Which backups a retention policy keeps and removes, per (database, type, pg_dump filter
+//! options) group, with the
 //! safety rules on top of the pure policy: pinned and newest backups always stay, and only
 //! complete backups whose file is present take part.
 
@@ -22,6 +23,9 @@ pub struct Kept {
     pub database: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The group's pg_dump filter options (absent: an unfiltered group).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
     pub date: String,
     pub reasons: Vec<String>,
 }
@@ -36,6 +40,8 @@ pub struct Dropped {
     pub database: String,
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
     pub date: String,
 }
 
@@ -49,8 +55,22 @@ pub struct Plan {
 /// A backup with the instant it was made.
 type Dated<'a> = (&'a Entry, DateTime<Utc>);
 
-/// Only these groups take part; `None` means every group.
-pub type GroupFilter<'a> = Option<(&'a str, &'a str)>;
+/// A retention group: the database, the type and the normalized pg_dump filter options
+/// (empty for unfiltered backups), so a filtered backup never counts for, or against, the
+/// unfiltered ones, and two different filters are two groups.
+pub type GroupKey<'a> = (&'a str, &'a str, &'a [String]);
+
+/// Only this group takes part; `None` means every group.
+pub type GroupFilter<'a> = Option<GroupKey<'a>>;
+
+/// The retention group `entry` belongs to.
+pub fn group_of(entry: &Entry) -> GroupKey<'_> {
+    (
+        entry.database.as_str(),
+        entry.kind.as_str(),
+        entry.pg_dump_options(),
+    )
+}
 
 /// Applies `policy` to the inventory's complete backups at `now`, bucketing in `zone`.
 /// Pure: what the repository holds is already in the inventory.
@@ -61,9 +81,9 @@ pub fn plan(
     now: DateTime<Utc>,
     only: GroupFilter<'_>,
 ) -> Plan {
-    let mut groups: BTreeMap<(&str, &str), Vec<Dated<'_>>> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<Dated<'_>>> = BTreeMap::new();
     for (entry, _) in inventory.complete() {
-        let in_scope = only.is_none_or(|(db, kind)| entry.database == db && entry.kind == kind);
+        let in_scope = only.is_none_or(|key| group_of(entry) == key);
         if !in_scope {
             continue;
         }
@@ -71,7 +91,7 @@ pub fn plan(
             continue;
         };
         groups
-            .entry((entry.database.as_str(), entry.kind.as_str()))
+            .entry(group_of(entry))
             .or_default()
             .push((entry, instant));
     }
@@ -99,6 +119,7 @@ pub fn plan(
                     filename: entry.filename.clone(),
                     database: entry.database.clone(),
                     kind: entry.kind.to_string(),
+                    pg_dump_options: entry.pg_dump_options().to_vec(),
                     date: entry.date.clone(),
                 })
             } else {
@@ -106,6 +127,7 @@ pub fn plan(
                     id: entry.id.clone(),
                     database: entry.database.clone(),
                     kind: entry.kind.to_string(),
+                    pg_dump_options: entry.pg_dump_options().to_vec(),
                     date: entry.date.clone(),
                     reasons,
                 })

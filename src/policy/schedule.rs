@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::model::filters::DumpFilters;
 use crate::model::naming::{Compression, Kind};
 pub use crate::model::zone::Zone;
 use crate::policy::keep::{self, Keep};
@@ -132,6 +133,10 @@ pub struct Schedule {
     /// Programs run before and after each backup.
     #[serde(skip_serializing_if = "Hooks::is_unset")]
     pub hooks: Hooks,
+    /// pg_dump filter options of scheduled backups (`-n`, `-T`…), as written; checked
+    /// when read. The same options apply to every database a run backs up.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
     /// Keys this version does not know, written back as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -194,12 +199,18 @@ impl Default for Schedule {
             encryption: None,
             notify: Notify::default(),
             hooks: Hooks::default(),
+            pg_dump_options: Vec::new(),
             extra: Map::new(),
         }
     }
 }
 
 impl Schedule {
+    /// The filters of `pg_dump_options`, normalized (read and checked with the file).
+    pub fn filters(&self) -> DumpFilters {
+        DumpFilters::parse(&self.pg_dump_options).unwrap_or_default()
+    }
+
     pub fn zone(&self) -> Zone {
         self.timezone.map_or(Zone::Local, Zone::Named)
     }

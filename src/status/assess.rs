@@ -39,7 +39,7 @@ fn backup_ages(backups: &BackupsReport, thresholds: &Thresholds) -> Vec<Reason> 
     let groups: Vec<_> = backups
         .groups
         .iter()
-        .filter(|g| checked.covers(&g.database, &g.kind))
+        .filter(|g| checked.covers_group(g))
         .collect();
     if groups.is_empty() {
         let of = match &checked.database {

@@ -22,6 +22,7 @@ fn group(database: &str, kind: &str, age_hours: i64) -> Group {
     Group {
         database: database.into(),
         kind: kind.into(),
+        pg_dump_options: Vec::new(),
         count: 1,
         total_bytes: GIB,
         newest: Newest {
@@ -355,4 +356,21 @@ fn critical_outranks_unknown_which_outranks_warning() {
         [Ok, Warning, Critical, Unknown].map(State::exit_code),
         [0, 1, 2, 3]
     );
+}
+
+#[test]
+fn a_filtered_group_never_stands_in_for_the_unfiltered_one() {
+    let filtered = vec!["--exclude-table=public.log".to_string()];
+    let only_filtered = filtered.clone();
+    expect(
+        move |f| f.backups.groups[0].pg_dump_options = only_filtered.clone(),
+        State::Critical,
+        &["no complete full backup of database app"],
+    );
+    // A schedule with these options checks the filtered group instead.
+    let (state, reasons) = judge(move |f| {
+        f.backups.groups[0].pg_dump_options = filtered.clone();
+        f.backups.checked.pg_dump_options = filtered.clone();
+    });
+    assert_eq!(state, State::Ok, "{reasons:?}");
 }

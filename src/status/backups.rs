@@ -1,5 +1,5 @@
-//! The backups as status sees them: complete backups per (database, type) with the newest
-//! one and its age, what is wrong in the folder, and the space left for the next one.
+//! The backups as status sees them: complete backups per (database, type, pg_dump filter
+//! options) with the newest one and its age, what is wrong in the folder, and the space left for the next one.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,6 +16,7 @@ use crate::catalog::runs;
 use crate::catalog::{Catalog, Entry, FILE_NAME};
 use crate::model::naming::Kind;
 use crate::model::zone::{self, Zone};
+use crate::policy::prune::{self, GroupKey};
 use crate::status::Reason;
 use crate::store::{Space, Store};
 
@@ -72,18 +73,27 @@ pub struct Checked {
     /// `"databases": "all"`: [`survey`] fills `databases` from the newest run's plan.
     #[serde(skip)]
     pub all_databases: bool,
+    /// The schedule's pg_dump filter options, normalized: only backups made with exactly
+    /// these count (none: only unfiltered backups count).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
 }
 
 impl Checked {
-    pub fn covers(&self, database: &str, kind: &str) -> bool {
+    pub fn covers(&self, database: &str, kind: &str, pg_dump_options: &[String]) -> bool {
         if kind == Kind::Globals.as_str() {
             return self.globals;
         }
         kind == self.kind
+            && pg_dump_options == self.pg_dump_options.as_slice()
             && match self.databases.is_empty() {
                 true => self.database.as_deref().is_none_or(|d| d == database),
                 false => self.databases.iter().any(|d| d == database),
             }
+    }
+
+    pub fn covers_group(&self, group: &Group) -> bool {
+        self.covers(&group.database, &group.kind, &group.pg_dump_options)
     }
 
     /// The (database, type) groups that must each have a recent backup, beyond "some
@@ -103,6 +113,9 @@ pub struct Group {
     pub database: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The group's pg_dump filter options (absent: unfiltered backups).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
     pub count: usize,
     pub total_bytes: u64,
     pub newest: Newest,
@@ -182,12 +195,12 @@ pub fn survey(
         object_storage: store.location().starts_with("s3://"),
         ..BackupsReport::default()
     };
-    let mut complete: BTreeMap<(&str, &str), Vec<(&Entry, u64)>> = BTreeMap::new();
+    let mut complete: BTreeMap<GroupKey<'_>, Vec<(&Entry, u64)>> = BTreeMap::new();
     for item in &inventory.items {
         let entry = item.entry.as_ref();
         match &item.state {
             State::Ok { size } => complete
-                .entry((&entry.database, entry.kind.as_str()))
+                .entry(prune::group_of(entry))
                 .or_default()
                 .push((entry, *size)),
             State::Missing => report.missing.push(entry_ref(entry, None)),
@@ -206,7 +219,7 @@ pub fn survey(
     }
     report.groups = complete
         .into_iter()
-        .map(|((database, kind), entries)| group(database, kind, &entries, zone, now))
+        .map(|(key, entries)| group(key, &entries, zone, now))
         .collect();
     report.count = report.groups.iter().map(|g| g.count).sum();
     report.total_bytes = report.groups.iter().map(|g| g.total_bytes).sum();
@@ -246,8 +259,7 @@ fn entry_ref(entry: &Entry, reason: Option<String>) -> EntryRef {
 }
 
 fn group(
-    database: &str,
-    kind: &str,
+    (database, kind, pg_dump_options): GroupKey<'_>,
     entries: &[(&Entry, u64)],
     zone: Zone,
     now: DateTime<Utc>,
@@ -277,6 +289,7 @@ fn group(
     Group {
         database: database.to_string(),
         kind: kind.to_string(),
+        pg_dump_options: pg_dump_options.to_vec(),
         count: entries.len(),
         total_bytes: entries.iter().map(|(_, size)| size).sum(),
         newest: Newest {
@@ -298,7 +311,7 @@ fn next_backup_estimate(report: &BackupsReport) -> Option<u64> {
         report
             .groups
             .iter()
-            .filter(|g| !checked_only || report.checked.covers(&g.database, &g.kind))
+            .filter(|g| !checked_only || report.checked.covers_group(g))
             .map(|g| g.newest.size_bytes)
             .max()
     };

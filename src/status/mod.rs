@@ -196,6 +196,9 @@ pub fn gather(config: &Config, limits: &Limits, now: DateTime<Utc>) -> Report {
         globals: schedule.as_ref().is_some_and(|s| s.globals),
         all_databases: (schedule.as_ref().and_then(|s| s.databases.as_ref()))
             .is_some_and(|d| d == "all"),
+        pg_dump_options: (schedule.as_ref())
+            .map(|s| s.pg_dump_options.clone())
+            .unwrap_or_default(),
     };
     let lock_path = crate::state::lock::path(&config.home);
     let found = repositories::reach(&*config.store)

@@ -164,13 +164,15 @@ fn backup_families(report: &Report, families: &mut Vec<Family>) {
     for (repository, backups) in surveyed {
         for group in &backups.groups {
             let labels = || {
-                with_repository(
-                    repository,
-                    vec![
-                        ("database", group.database.clone()),
-                        ("type", group.kind.clone()),
-                    ],
-                )
+                let mut labels = vec![
+                    ("database", group.database.clone()),
+                    ("type", group.kind.clone()),
+                ];
+                // A filtered group is a series of its own, told apart by its options.
+                if !group.pg_dump_options.is_empty() {
+                    labels.push(("pg_dump_options", group.pg_dump_options.join(" ")));
+                }
+                with_repository(repository, labels)
             };
             count.add(labels(), group.count as f64);
             bytes.add(labels(), group.total_bytes as f64);
@@ -214,7 +216,8 @@ fn scheduled_present(backups: &BackupsReport) -> Family {
         "Whether each (database, type) the schedule backs up has a complete backup (1) or not (0).",
     );
     for (database, kind) in backups.checked.expected() {
-        let found = (backups.groups.iter()).any(|g| g.database == database && g.kind == kind);
+        let found = (backups.groups.iter())
+            .any(|g| g.database == database && g.kind == kind && backups.checked.covers_group(g));
         present.add(
             vec![("database", database), ("type", kind)],
             if found { 1.0 } else { 0.0 },

@@ -25,6 +25,7 @@ fn report() -> Report {
             groups: vec![Group {
                 database: "we\"ird\\db\nname".into(),
                 kind: "full".into(),
+                pg_dump_options: Vec::new(),
                 count: 2,
                 total_bytes: 3000,
                 newest: Newest {

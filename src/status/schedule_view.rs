@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, FixedOffset, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::filters::DumpFilters;
 use crate::model::zone::Zone;
 pub use crate::policy::schedule::OVERDUE_SLACK_MINUTES;
 use crate::policy::schedule::{self, Document, PendingCopy, RunStatus, Schedule};
@@ -35,6 +36,9 @@ pub struct ScheduleReport {
     pub exclude_databases: Vec<String>,
     /// Scheduled runs back up the globals too.
     pub globals: bool,
+    /// The pg_dump filter options of scheduled backups, normalized (empty: unfiltered).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pg_dump_options: Vec<String>,
     #[serde(serialize_with = "crate::status::rfc3339_opt")]
     pub last_run: Option<DateTime<FixedOffset>>,
     #[serde(serialize_with = "crate::status::rfc3339_opt")]
@@ -118,6 +122,7 @@ pub fn report(schedule: &Schedule, now: DateTime<Utc>) -> ScheduleReport {
         databases: schedule.databases.as_ref().map(|d| serde_json::json!(d)),
         exclude_databases: schedule.exclude_databases.clone(),
         globals: schedule.globals == Some(true),
+        pg_dump_options: schedule.filters().to_args(),
         last_run: schedule.last_run,
         next_run: schedule::next_run(schedule, now).map(|t| zone.wall_clock(t)),
         overdue: schedule::overdue(schedule, now),
@@ -188,6 +193,10 @@ pub fn interpret(document: &Document, zone: Zone, now: DateTime<Utc>) -> Schedul
         databases: None,
         exclude_databases: Vec::new(),
         globals: false,
+        pg_dump_options: (document.pg_dump_options.value())
+            .and_then(|args| DumpFilters::parse(args).ok())
+            .map(|filters| filters.to_args())
+            .unwrap_or_default(),
         last_run: seen.last_run.map(|t| zone.wall_clock(t)),
         next_run: seen.next_run.map(|t| zone.wall_clock(t)),
         overdue,

@@ -13,6 +13,7 @@ mod delete;
 mod directory;
 mod encryption;
 mod faults;
+mod filters;
 mod foreign_objects;
 mod honest;
 mod interrupted;

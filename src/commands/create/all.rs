@@ -26,6 +26,12 @@ pub fn run(config: &mut Config, args: &CreateArgs) -> Result<u8> {
     }
     let globals_only = args.globals || args.kind == Kind::Globals;
     let recipe = Recipe::from_args(args, config)?;
+    if globals_only && !recipe.filters.is_empty() {
+        return Err(exit::usage(
+            "pg_dump filters (--schema, --exclude-table, --no-owner…) apply to databases, \
+             not to the globals: leave them out, or use --all-databases",
+        ));
+    }
     check_description(&args.description)?;
     config.warn_if_schedule_damaged("backup names and dates");
     let globals_recipe = recipe.for_globals(args.compression, args.no_compress);

@@ -175,7 +175,7 @@ fn cases() -> Vec<Case> {
                 ("crm", "full", "20250302_030000", "ok"),
             ],
             policy: last(1),
-            only: Some(("crm", "full")),
+            only: Some(("crm", "full", &[])),
             keep: &[("crm", "20250302_030000", "last")],
             remove: &[("crm", "20250301_030000")],
         },
@@ -275,4 +275,40 @@ fn removed_backups_name_their_file() {
     let plan = plan(&inventory_of(&catalog), &last(1), zone, now(), None);
     let files: Vec<&str> = plan.remove.iter().map(|d| d.filename.as_str()).collect();
     assert_eq!(files, ["backup_full_20250301_030000.sql"]);
+}
+
+#[test]
+fn a_filtered_backup_is_a_group_of_its_own_keyed_by_its_options() {
+    let mut catalog = catalog_of(&[
+        ("app", "full", "20250301_030000", "ok"),
+        ("app", "full", "20250302_030000", "ok"),
+        ("app", "full", "20250303_030000", "ok"),
+        ("app", "full", "20250304_030000", "ok"),
+        ("app", "full", "20250305_030000", "ok"),
+    ]);
+    let no_log = vec!["--exclude-table=public.log".to_string()];
+    let only_app = vec!["--schema=app".to_string()];
+    catalog.backups[1].pg_dump_options = Some(no_log.clone());
+    catalog.backups[3].pg_dump_options = Some(no_log.clone());
+    catalog.backups[4].pg_dump_options = Some(only_app.clone());
+    let zone = Zone::Named(chrono_tz::UTC);
+    let plan = plan(&inventory_of(&catalog), &last(1), zone, now(), None);
+    let kept: Vec<(&str, &[String])> = (plan.keep.iter())
+        .map(|k| (k.id.as_str(), k.pg_dump_options.as_slice()))
+        .collect();
+    // The newest unfiltered backup is kept although two filtered ones are newer.
+    assert_eq!(
+        kept,
+        [
+            ("20250305_030000", only_app.as_slice()),
+            ("20250304_030000", no_log.as_slice()),
+            ("20250303_030000", &[][..]),
+        ]
+    );
+    let removed: Vec<&str> = plan.remove.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(removed, ["20250302_030000", "20250301_030000"]);
+    let only = Some(("app", "full", no_log.as_slice()));
+    let plan = super::plan(&inventory_of(&catalog), &last(1), zone, now(), only);
+    let removed: Vec<&str> = plan.remove.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(removed, ["20250302_030000"]);
 }

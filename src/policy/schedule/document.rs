@@ -14,6 +14,7 @@ use super::encryption::{self, Encryption};
 use super::notify::{self, Hooks, Notify};
 use super::run_times::{self, RunTime};
 use super::{DEFAULT_TIME, Frequency, LastResult, Schedule, ScheduleError};
+use crate::model::filters::DumpFilters;
 use crate::model::naming::{Compression, Kind};
 use crate::model::zone::Zone;
 use crate::policy::keep::Keep;
@@ -78,6 +79,8 @@ pub struct Document {
     pub encryption: Field<Encryption>,
     pub notify: Field<Notify>,
     pub hooks: Field<Hooks>,
+    /// pg_dump filter options scheduled backups are made with, as written.
+    pub pg_dump_options: Field<Vec<String>>,
     /// Keys this version does not know, in the file's order, written back as they were.
     pub extra: Map<String, Value>,
 }
@@ -166,6 +169,7 @@ impl Document {
             encryption: Field::take(f, "encryption", encryption::parse),
             notify: Field::take(f, "notify", notify::parse_notify),
             hooks: Field::take(f, "hooks", notify::parse_hooks),
+            pg_dump_options: Field::take(f, "pg_dump_options", parse_pg_dump_options),
             extra: fields,
         }
     }
@@ -198,6 +202,7 @@ impl Document {
                 self.encryption.damage(),
                 self.notify.damage(),
                 self.hooks.damage(),
+                self.pg_dump_options.damage(),
             ]
             .into_iter()
             .flatten(),
@@ -252,6 +257,7 @@ impl Document {
             encryption: self.encryption.into_value(),
             notify: self.notify.into_value().unwrap_or_default(),
             hooks: self.hooks.into_value().unwrap_or_default(),
+            pg_dump_options: self.pg_dump_options.into_value().unwrap_or_default(),
             extra: self.extra,
         }
     }
@@ -333,6 +339,23 @@ fn parse_kind(value: &Value) -> Result<Kind, String> {
         )),
         kind => Ok(kind),
     }
+}
+
+/// An array of pg_dump arguments, read by the command line's rules and restricted to the
+/// filter options; kept as written.
+fn parse_pg_dump_options(value: &Value) -> Result<Vec<String>, String> {
+    let example = "an array of pg_dump arguments such as \
+                   [\"--exclude-table=public.audit_log\", \"-n\", \"app\"]";
+    let items = value
+        .as_array()
+        .ok_or_else(|| format!("{value} is not {example}"))?;
+    let args = items
+        .iter()
+        .map(|item| item.as_str().map(String::from))
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| format!("{value} is not {example}: every item is a string"))?;
+    DumpFilters::parse(&args)?;
+    Ok(args)
 }
 
 fn parse_bool(value: &Value) -> Result<bool, String> {
