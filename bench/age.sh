@@ -27,7 +27,7 @@ import json, sys
 results = json.load(open(sys.argv[1]))
 sizes = {}
 for line in open(sys.argv[2]):
-    name, size, rss, own = line.rstrip("\n").split("\t")
+    name, size, rss, own = line.rstrip("\n").split("\t")[:4]
     sizes[name] = (int(size), int(rss), int(own) if own else None)
 plain = {r["command"]: r for r in results}
 print("| command | median s | x the same create unencrypted | CPU s (pg_dump + pgbackup) | x CPU unencrypted | pgbackup's own peak RSS MiB |")

@@ -43,7 +43,7 @@ import json, sys
 results = json.load(open(sys.argv[1]))
 sizes = {}
 for line in open(sys.argv[2]):
-    name, size, rss, own = line.rstrip("\n").split("\t")
+    name, size, rss, own = line.rstrip("\n").split("\t")[:4]
     sizes[name] = (int(size), int(rss), int(own) if own else None)
 local = next(r for r in results if r["command"] == "pgbackup create")
 base = local["median"]

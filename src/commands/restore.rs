@@ -67,6 +67,9 @@ pub fn run(config: &Config, args: &RestoreArgs) -> Result<u8> {
         )
     });
     let report = outcome?;
+    if let Some(kib) = super::create::peak_memory_kib() {
+        tracing::debug!("peak memory of pgbackup: {kib} KiB");
+    }
     for note in &report.notes {
         tracing::warn!("{note}");
     }
