@@ -1,6 +1,6 @@
-//! Directory-format backups (pg_dump -Fd --jobs N): pg_dump writes straight into the
-//! store's pending folder, every file is hashed into the manifest once pg_dump exited 0,
-//! and the folder is published; reading goes through pg_restore on the folder in place.
+//! Directory-format backups (pg_dump -Fd --jobs N): pg_dump writes into the store's pending
+//! folder; once it exited 0 the store publishes the files, hashing each into the manifest
+//! as it stores it; reading goes through pg_restore on the folder in place.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -61,17 +61,7 @@ pub fn dump(
     });
     drop(guard);
     let warnings = interrupt.check().and(finished)?;
-    let mut files = Vec::new();
-    for entry in crate::store::local_folder_files(pending.path())? {
-        let path = pending.path().join(&entry);
-        let opened = std::fs::File::open(&path)
-            .with_context(|| format!("could not read {}", path.display()))?;
-        let hashed = manifest::hash_reader(&entry, opened)
-            .with_context(|| format!("could not read {}", path.display()))?;
-        files.push(hashed);
-        interrupt.check()?;
-    }
-    pending.commit()?;
+    let files = pending.commit()?;
     Ok(DumpedFolder { files, warnings })
 }
 

@@ -171,9 +171,11 @@ pub trait PendingFolder: Send {
     /// The local folder to write into (private, empty at first).
     fn path(&self) -> &Path;
 
-    /// Makes the folder visible under its final name with every file in it, durably.
-    /// Fails, leaving nothing visible, when an object of that name already exists.
-    fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Makes the folder's files durable in the repository under its final name and returns
+    /// each with the size and SHA-256 of the bytes stored (hashed as they were made durable
+    /// or uploaded). Fails, leaving nothing visible, when an object of that name already
+    /// exists.
+    fn commit(self: Box<Self>) -> StoreResult<Vec<crate::catalog::manifest::ManifestFile>>;
 }
 
 /// An object being written. Bytes written here are invisible until committed. Write

@@ -1,6 +1,6 @@
 //! Folder backups in the local repository (pg_dump's directory format): written under a
 //! hidden `.backup_….dir.partial` folder (mode 0700) that pg_dump fills in place, published
-//! by one rename once every file is fsynced; read and removed only while the folder holds
+//! by one rename once every file is hashed and fsynced; read and removed only while the folder holds
 //! nothing but plain files.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::catalog::manifest::{self, ManifestFile};
 use crate::store::fsutil;
 use crate::store::{Object, PendingFolder, StoreError, StoreResult};
 
@@ -42,12 +43,18 @@ impl PendingFolder for LocalFolder {
 
     /// fsyncs every file and the folder, renames it to its final name (never over an
     /// existing one: the caller holds the writer lock), fsyncs the repository folder.
-    fn commit(mut self: Box<Self>) -> StoreResult<()> {
+    fn commit(mut self: Box<Self>) -> StoreResult<Vec<ManifestFile>> {
+        let mut hashed = Vec::new();
         for file in files(&self.partial)? {
             let path = self.partial.join(&file.name);
-            File::open(&path)
-                .and_then(|f| f.sync_all())
+            let opened =
+                File::open(&path).with_context(|| format!("could not read {}", path.display()))?;
+            let sum = manifest::hash_reader(&file.name, &opened)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            opened
+                .sync_all()
                 .with_context(|| format!("could not fsync {}", path.display()))?;
+            hashed.push(sum);
         }
         fsutil::sync_dir(&self.partial)?;
         if fs::symlink_metadata(&self.final_path).is_ok() {
@@ -62,7 +69,8 @@ impl PendingFolder for LocalFolder {
         })?;
         self.committed = true;
         let dir = self.final_path.parent().unwrap_or(Path::new("."));
-        Ok(fsutil::sync_dir(dir)?)
+        fsutil::sync_dir(dir)?;
+        Ok(hashed)
     }
 }
 

@@ -49,10 +49,8 @@ impl Conn {
 
     /// Removes the record of an upload that was completed or aborted. Should that fail, the
     /// sweep finds the upload gone and removes the record then.
-    fn forget_marker(&self, name: &str) {
-        let _ = self
-            .runtime
-            .block_on(self.client.delete(&self.marker(name)));
+    fn forget_marker(&self, marker: &Path) {
+        let _ = self.runtime.block_on(self.client.delete(marker));
     }
 }
 

@@ -40,6 +40,8 @@ pub(super) struct S3Pending {
     conn: Arc<Conn>,
     name: String,
     path: Path,
+    /// Where the unfinished upload is recorded for the sweep.
+    marker: Path,
     buffer: Vec<u8>,
     upload: Option<Upload>,
     size: u64,
@@ -50,8 +52,15 @@ pub(super) struct S3Pending {
 
 impl S3Pending {
     pub(super) fn new(conn: Arc<Conn>, name: &str) -> S3Pending {
+        let (path, marker) = (conn.key(name), conn.marker(name));
+        S3Pending::at(conn, name, path, marker)
+    }
+
+    /// Writes the object `path`, named `name` in messages, its upload recorded in `marker`.
+    pub(super) fn at(conn: Arc<Conn>, name: &str, path: Path, marker: Path) -> S3Pending {
         S3Pending {
-            path: conn.key(name),
+            path,
+            marker,
             conn,
             name: name.to_string(),
             buffer: Vec::new(),
@@ -77,7 +86,7 @@ impl S3Pending {
                 .runtime
                 .block_on(client.create_multipart(&self.path))
                 .map_err(|e| self.fail("could not start uploading", &e))?;
-            let marker = self.conn.marker(&self.name);
+            let marker = self.marker.clone();
             let recorded = self
                 .conn
                 .runtime
@@ -141,7 +150,7 @@ impl S3Pending {
             .block_on(client.complete_multipart(&self.path, &upload.id, parts))
             .map_err(|e| self.fail("could not complete the upload of", &e))?;
         self.finished = true;
-        self.conn.forget_marker(&self.name);
+        self.conn.forget_marker(&self.marker);
         Ok(())
     }
 
@@ -257,7 +266,7 @@ impl Drop for S3Pending {
         let aborted =
             (self.conn.runtime).block_on(self.conn.client.abort_multipart(&self.path, &upload.id));
         match aborted {
-            Ok(()) => self.conn.forget_marker(&self.name),
+            Ok(()) => self.conn.forget_marker(&self.marker),
             // Nothing for the operator to do: the next writer's sweep aborts it.
             Err(err) => tracing::debug!(
                 "{}; the next writer's sweep aborts it",
