@@ -526,20 +526,7 @@ fn a_whole_server_run_goes_to_s3_encrypted_with_age() {
     let env = server();
     let s3 = crate::support::s3::S3Server::start();
     let keys = tempfile::tempdir().unwrap();
-    let key = keys.path().join("key.txt");
-    assert_success(
-        &std::process::Command::new("age-keygen")
-            .arg("-o")
-            .arg(&key)
-            .output()
-            .unwrap(),
-    );
-    let public = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let public = String::from_utf8(public.stdout).unwrap().trim().to_string();
+    let (key, public) = crate::support::age_keygen(keys.path(), "key.txt");
     let run = |args: &[&str]| {
         env.cmd()
             .envs(s3.vars())

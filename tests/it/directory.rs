@@ -8,17 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::support::s3::S3Server;
-use crate::support::{Env, assert_success, stderr, stdout};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/fixtures")
-        .join(name)
-}
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
-}
+use crate::support::{Env, assert_success, fixture, id, stderr, stdout};
 
 fn folder(env: &Env, entry: &Value) -> PathBuf {
     env.backups_dir().join(entry["filename"].as_str().unwrap())

@@ -10,27 +10,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::scheduled::{run_at, write_schedule};
-use crate::support::{Env, assert_success, stderr};
-
-/// An age key made by age-keygen (mode 0600): its file and its public key.
-fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(name);
-    run_ok(Command::new("age-keygen").arg("-o").arg(&path));
-    let public = run_ok(Command::new("age-keygen").arg("-y").arg(&path));
-    (
-        path,
-        String::from_utf8(public.stdout).unwrap().trim().to_string(),
-    )
-}
+use crate::support::{Env, age_keygen, assert_success, id, stderr};
 
 fn run_ok(command: &mut Command) -> Output {
     let output = command.output().expect("the program runs");
     assert_success(&output);
     output
-}
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
 }
 
 fn file_of(env: &Env, entry: &Value) -> PathBuf {
@@ -102,7 +87,7 @@ fn rerecord(env: &Env, entry: &Value) {
 fn backups_decrypt_with_the_age_tool_into_streams_psql_and_pg_restore_restore() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let at_backup = env.cluster.dump("app");
     let cases = [
         (
@@ -163,7 +148,7 @@ fn backups_decrypt_with_the_age_tool_into_streams_psql_and_pg_restore_restore() 
 fn files_the_age_tool_encrypted_and_ssh_keys_are_read_by_pgbackup() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let ssh_key = keys.path().join("id_ed25519");
     run_ok(
         Command::new("ssh-keygen")
@@ -283,8 +268,8 @@ fn the_passphrase_mode_decrypts_with_age_on_a_terminal() {
 fn restore_and_verify_need_the_right_identity_and_touch_nothing_without_it() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
-    let (other, _) = keygen(keys.path(), "other.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
+    let (other, _) = age_keygen(keys.path(), "other.txt");
     let entry = env.create(&["--recipient", &public]);
     let (key, other) = (key.to_str().unwrap(), other.to_str().unwrap());
 
@@ -355,7 +340,7 @@ fn restore_and_verify_need_the_right_identity_and_touch_nothing_without_it() {
 fn tampered_and_truncated_ciphertexts_are_refused_before_anything_is_touched() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let key = key.to_str().unwrap();
     // Several age chunks of 64 KiB: a change past the first is only found while loading.
     env.cluster.psql(
@@ -430,7 +415,7 @@ fn tampered_and_truncated_ciphertexts_are_refused_before_anything_is_touched() {
 fn jobs_on_an_encrypted_archive_stage_it_only_in_the_stage_dir_given() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let key = key.to_str().unwrap();
     let entry = env.create(&["--format", "custom", "--recipient", &public]);
     let databases = env.cluster.databases();
@@ -483,8 +468,8 @@ fn jobs_on_an_encrypted_archive_stage_it_only_in_the_stage_dir_given() {
 fn a_scheduled_run_encrypts_to_the_schedule_s_recipients() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
-    let (second, second_public) = keygen(keys.path(), "second.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
+    let (second, second_public) = age_keygen(keys.path(), "second.txt");
     fs::create_dir_all(env.home()).unwrap();
     fs::write(
         env.home().join("recipients.txt"),
@@ -537,7 +522,7 @@ fn a_scheduled_run_encrypts_to_the_schedule_s_recipients() {
 fn a_backup_whose_age_stream_was_not_finished_is_never_recorded() {
     let env = Env::new();
     let keys = tempfile::tempdir().unwrap();
-    let (_, public) = keygen(keys.path(), "key.txt");
+    let (_, public) = age_keygen(keys.path(), "key.txt");
     let killed = env
         .cmd()
         .args(["create", "--recipient", &public])
@@ -571,7 +556,7 @@ fn in_s3_the_object_s_bytes_are_the_encrypted_file() {
     let env = Env::new();
     let server = crate::support::s3::S3Server::start();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let run = |args: &[&str]| {
         env.cmd()
             .envs(server.vars())
@@ -617,7 +602,7 @@ fn a_copy_to_s3_stays_encrypted_and_decrypts_only_with_the_identity() {
     let env = Env::new();
     let server = crate::support::s3::S3Server::start();
     let keys = tempfile::tempdir().unwrap();
-    let (key, public) = keygen(keys.path(), "key.txt");
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let created = run_ok(
         env.command()
             .args(["create", "--json", "--recipient", &public]),

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::scheduled::write_schedule;
-use crate::support::{Env, assert_success, stderr, stdout};
+use crate::support::{Env, assert_success, id, stderr, stdout};
 
 fn with_fixture() -> Env {
     let env = Env::new();
@@ -20,10 +20,6 @@ fn with_fixture() -> Env {
          GRANT SELECT ON items TO PUBLIC;",
     );
     env
-}
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
 }
 
 /// The restored database's tables (schema.name) with their row counts.

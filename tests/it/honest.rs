@@ -9,11 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, assert_success, real_program, stderr, stdout};
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
-}
+use crate::support::{Env, assert_success, id, real_program, stderr, stdout};
 
 fn item_count(env: &Env) -> String {
     env.cluster.psql("app", "SELECT count(*) FROM items")

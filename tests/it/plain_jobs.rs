@@ -1,19 +1,9 @@
 //! `restore --jobs N` of plain backups: exact round trips, and failures in the data and in
 //! the indexes that leave the current database untouched and no new database behind.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 
-use crate::support::{Env, assert_success, real_pg_dump, stderr};
-
-fn broad() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/fixtures/broad.sql")
-}
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
-}
+use crate::support::{Env, age_keygen, assert_success, fixture, id, real_pg_dump, stderr};
 
 fn restoring_leftovers(env: &Env) -> Vec<String> {
     env.cluster
@@ -26,7 +16,7 @@ fn restoring_leftovers(env: &Env) -> Vec<String> {
 #[test]
 fn plain_backups_restored_with_two_jobs_are_the_database_a_sequential_load_gives() {
     let env = Env::new();
-    env.cluster.psql_file("app", &broad());
+    env.cluster.psql_file("app", &fixture("broad.sql"));
     env.cluster.psql(
         "app",
         "CREATE TABLE big (id int PRIMARY KEY, v text UNIQUE, r int REFERENCES items (id));
@@ -113,25 +103,30 @@ fn duplicate_rows_under_a_unique_index_fail_the_parallel_restore_and_touch_nothi
 }
 
 #[test]
+fn a_row_breaking_a_foreign_key_fails_the_last_phase_and_touches_nothing() {
+    let env = Env::new();
+    env.cluster.psql(
+        "app",
+        "CREATE TABLE parent (id int PRIMARY KEY); INSERT INTO parent VALUES (7001), (7002);
+         CREATE TABLE child (parent_id int REFERENCES parent, note text);
+         INSERT INTO child VALUES (7002, 'orphan');",
+    );
+    // The child's row names a parent the backup does not hold: the foreign key, which is
+    // added in the last phase, fails.
+    let entry = crafted_backup(&env, "s/^7002\\torphan$/7999\\torphan/");
+    env.cluster.psql("app", "DELETE FROM child");
+    assert_failed_untouched(&env, &entry, "could not load the post-data");
+}
+
+#[test]
 fn an_encrypted_plain_backup_restores_with_two_jobs() {
     let env = Env::new();
     env.cluster.psql(
         "app",
         "CREATE TABLE more (n int PRIMARY KEY); INSERT INTO more SELECT generate_series(1, 3000);",
     );
-    let key = env.home().with_extension("age-key");
-    let made = std::process::Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let public = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let public = String::from_utf8(public.stdout).unwrap().trim().to_string();
+    let keys = tempfile::tempdir().unwrap();
+    let (key, public) = age_keygen(keys.path(), "key.txt");
     let at_backup = env.cluster.dump("app");
     let entry = env.create(&["--compression", "zstd", "--recipient", &public]);
     env.cluster.psql("app", "DROP TABLE more");

@@ -9,17 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Env, assert_success, real_pg_dump, stderr, stdout};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/fixtures")
-        .join(name)
-}
-
-fn id(entry: &Value) -> &str {
-    entry["id"].as_str().unwrap()
-}
+use crate::support::{Env, assert_success, fixture, id, real_pg_dump, stderr, stdout};
 
 /// Databases whose name starts with `prefix`.
 fn databases_like(env: &Env, prefix: &str) -> Vec<String> {

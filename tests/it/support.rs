@@ -605,3 +605,37 @@ fn without_restrict_lines(stdout: Vec<u8>) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A file of `tests/it/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/fixtures")
+        .join(name)
+}
+
+/// The ID of a catalog entry as `--json` prints it.
+pub fn id(entry: &Value) -> &str {
+    entry["id"].as_str().unwrap()
+}
+
+/// An age key made by age-keygen in `dir` (mode 0600): its file and its public key.
+pub fn age_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    assert_success(
+        &Command::new("age-keygen")
+            .arg("-o")
+            .arg(&path)
+            .output()
+            .unwrap(),
+    );
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_success(&public);
+    (
+        path,
+        String::from_utf8(public.stdout).unwrap().trim().to_string(),
+    )
+}
