@@ -147,6 +147,9 @@ impl DumpFilters {
             &mut self.exclude_tables,
             &mut self.exclude_table_data,
         ] {
+            for pattern in list.iter_mut() {
+                *pattern = fold_unquoted(pattern);
+            }
             list.sort();
             list.dedup();
         }
@@ -181,6 +184,25 @@ impl fmt::Display for DumpFilters {
 }
 
 /// The option `arg` names and the value written into it (`--schema=app`, `-napp`).
+/// `pattern` with its ASCII letters outside double quotes in lower case: pg_dump folds
+/// them so, hence `-n App` and `-n app` select the same schemas and key the same group.
+/// Quoted parts (`"App"`, with `""` for a quote) stay as written.
+fn fold_unquoted(pattern: &str) -> String {
+    let mut quoted = false;
+    pattern
+        .chars()
+        .map(|c| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            match quoted {
+                true => c,
+                false => c.to_ascii_lowercase(),
+            }
+        })
+        .collect()
+}
+
 fn recognize(arg: &str) -> Result<(Opt, Option<String>), String> {
     let refused = || {
         format!(

@@ -131,3 +131,14 @@ fn parts_from_the_command_line_are_checked_and_normalized() {
     };
     assert!(DumpFilters::from_parts(empty).is_err());
 }
+
+#[test]
+fn unquoted_letters_fold_to_lower_case_as_pg_dump_folds_them() {
+    let a = parse(&["-n", "App", "-T", "Public.Log*"]).unwrap();
+    let b = parse(&["-n", "app", "-T", "public.log*"]).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.to_args(), ["--schema=app", "--exclude-table=public.log*"]);
+    let quoted = parse(&["-t", "\"My\"\"Tab\".X", "-n", "\"App\""]).unwrap();
+    assert_eq!(quoted.tables, ["\"My\"\"Tab\".x"]);
+    assert_eq!(quoted.schemas, ["\"App\""]);
+}
