@@ -7,6 +7,7 @@ pub mod globals;
 pub mod intent;
 pub mod leftovers;
 pub mod plain_jobs;
+pub mod public_schema;
 pub mod recovery;
 pub mod roles;
 pub mod selection;
@@ -72,6 +73,9 @@ pub struct Selection {
     pub toc: Option<TocSelection>,
     /// Restore no ownership and no grants (`pg_restore --no-owner --no-privileges`).
     pub no_owner: bool,
+    /// The dump creates schema `public` itself (see [`public_schema`]): the new database's
+    /// own is dropped before the load.
+    pub recreates_public: bool,
 }
 
 impl Selection {
@@ -391,7 +395,14 @@ pub fn load_new(
     server
         .execute(&create)
         .with_context(|| format!("could not create database {name:?}"))?;
-    load(server, new, interrupt, progress).map_err(|err| discard(server, name, err))
+    let loaded = if new.selection.recreates_public {
+        public_schema::make_room(server, name)
+    } else {
+        Ok(())
+    };
+    loaded
+        .and_then(|()| load(server, new, interrupt, progress))
+        .map_err(|err| discard(server, name, err))
 }
 
 /// Drops a database pgbackup created after `err`, and says whether that worked.

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::backup::estimate;
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore::intent::{self, Journal};
+use crate::backup::restore::public_schema;
 use crate::backup::restore::recovery;
 use crate::backup::restore::roles;
 use crate::backup::restore::selection;
@@ -168,6 +169,7 @@ fn restore(config: &Config, args: &RestoreArgs, chosen: Result<Entry>) -> Result
         selection.is_partial(),
         asks,
     )?;
+    selection.recreates_public = public_schema::created_by_dump(&server, &entry)?;
     let existing_roles = roles::existing(&server)?;
     if !selection.is_partial() {
         check_roles(config, &entry, &file, &existing_roles, args.no_owner)?;
@@ -450,6 +452,7 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         in_place: false,
         toc: None,
         no_owner: args.no_owner,
+        recreates_public: false,
     })
 }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore::globals::{self, GlobalsApplied, GlobalsPlan};
+use crate::backup::restore::public_schema;
 use crate::backup::restore::recovery;
 use crate::backup::restore::roles;
 use crate::backup::restore::{self, Plan, Request, Selection};
@@ -380,6 +381,7 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<RunRestoreReport> 
                 selection: Selection {
                     jobs: args.jobs,
                     stage_dir: args.stage_dir.clone(),
+                    recreates_public: public_schema::created_by_dump(on, &entry)?,
                     ..Selection::default()
                 },
                 existing_roles: existing_roles.clone(),

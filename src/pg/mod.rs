@@ -7,6 +7,7 @@ pub mod contents;
 pub mod dump;
 pub mod feed;
 pub mod listing;
+pub mod name_pattern;
 pub mod plain_plan;
 pub mod postgres;
 pub mod process;

@@ -90,6 +90,42 @@ fn restored_filtered_backups_hold_exactly_what_was_asked() {
 }
 
 #[test]
+fn a_backup_of_schema_public_named_by_a_pattern_restores_it_as_dumped() {
+    let env = with_fixture();
+    env.cluster
+        .psql("app", "COMMENT ON SCHEMA public IS 'the shared one';");
+    // pg_dump writes CREATE SCHEMA public for a pattern that selects it, which a new
+    // database (with its own public) would refuse.
+    for pattern in ["public", "PUB*"] {
+        let entry = env.create(&["-n", pattern, "-N", "extra"]);
+        let target = format!("public_{}", pattern.len());
+        restore_into(&env, &entry, &target);
+        assert_eq!(
+            tables(&env, &target),
+            owned(&[
+                ("public.audit_log", 50),
+                ("public.events", 7),
+                ("public.items", 1000)
+            ])
+        );
+        let comment = env.cluster.psql(
+            &target,
+            "SELECT obj_description('public'::regnamespace, 'pg_namespace')",
+        );
+        assert_eq!(comment.trim(), "the shared one");
+    }
+    // A pattern that leaves public out keeps the new database's own.
+    let entry = env.create(&["-n", "ext*"]);
+    restore_into(&env, &entry, "no_public");
+    let schemas = env.cluster.psql(
+        "no_public",
+        "SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace \
+         WHERE nspname IN ('public', 'extra')",
+    );
+    assert_eq!(schemas.trim(), "extra,public");
+}
+
+#[test]
 fn owner_and_privilege_options_leave_those_statements_out_and_are_recorded_and_shown() {
     let env = with_fixture();
     let entry = env.create(&["-O", "--no-privileges", "--exclude-table=public.events"]);
