@@ -84,7 +84,11 @@ pub struct TempFolder {
 impl TempFolder {
     /// Makes `TMPDIR/pgbackup-WHAT-PID-N` (mode 0700).
     pub fn new(what: &str) -> Result<TempFolder> {
-        let parent = std::env::temp_dir();
+        TempFolder::new_in(&std::env::temp_dir(), what)
+    }
+
+    /// Makes `PARENT/pgbackup-WHAT-PID-N` (mode 0700).
+    pub fn new_in(parent: &Path, what: &str) -> Result<TempFolder> {
         for n in 0.. {
             let path = parent.join(format!("pgbackup-{what}-{}-{n}", std::process::id()));
             match DirBuilder::new().mode(0o700).create(&path) {
@@ -93,8 +97,8 @@ impl TempFolder {
                 Err(err) => {
                     return Err(err).with_context(|| {
                         format!(
-                            "could not create the private folder {} (set TMPDIR to a writable \
-                             folder)",
+                            "could not create the private folder {} (set TMPDIR, or \
+                             --stage-dir where there is one, to a writable folder)",
                             path.display()
                         )
                     });

@@ -182,6 +182,17 @@ impl S3Folder {
     }
 }
 
+impl S3Folder {
+    /// Removes the files already uploaded by a commit that failed. What cannot be removed
+    /// now is a folder without its metadata object, which the next sweep removes.
+    fn forget(&self, uploaded: &[ManifestFile]) {
+        for file in uploaded {
+            let key = self.conn.key(&self.name).join(file.name.as_str());
+            let _ = self.conn.runtime.block_on(self.conn.client.delete(&key));
+        }
+    }
+}
+
 /// Reads from `inner`, writing every byte read into `out`.
 struct Tee<'a, R> {
     inner: R,
@@ -220,8 +231,14 @@ impl PendingFolder for S3Folder {
         }
         let mut hashed = Vec::new();
         for file in crate::store::local_folder_files(self.temp.path())? {
+            match self.upload(&file) {
+                Ok(sum) => hashed.push(sum),
+                Err(err) => {
+                    self.forget(&hashed);
+                    return Err(err);
+                }
+            }
             crate::fault::point("s3-folder-upload");
-            hashed.push(self.upload(&file)?);
         }
         Ok(hashed)
     }
