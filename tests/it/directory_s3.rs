@@ -160,6 +160,8 @@ fn a_directory_backup_in_s3_round_trips_with_two_jobs_and_is_listed_verified_and
         &["restore", id(&entry), "--jobs", "2", "--yes"],
     );
     assert_success(&restored);
+    let downloads = stderr(&restored).matches("downloading ").count();
+    assert_eq!(downloads, 1, "downloaded once: {}", stderr(&restored));
     assert!(
         env.cluster.dump("app") == dump_at_backup,
         "the restored database differs from the backup"
@@ -379,6 +381,32 @@ fn a_create_that_fails_or_is_killed_midway_leaves_nothing_visible_and_is_swept()
         "the next writer swept the leftovers"
     );
     assert_eq!(listed(&env, &server, tmp.path()).len(), 1);
+
+    // A last backup bigger than TMPDIR has room for: refused before pg_dump starts.
+    let catalog = server
+        .bucket_dir()
+        .join(PREFIX)
+        .join("backup_metadata.json");
+    let mut recorded: Value = serde_json::from_slice(&fs::read(&catalog).unwrap()).unwrap();
+    let entries = match recorded.as_array_mut() {
+        Some(entries) => entries,
+        None => recorded["backups"].as_array_mut().unwrap(),
+    };
+    entries[0]["size"] = Value::from(1u64 << 60);
+    fs::write(&catalog, serde_json::to_vec(&recorded).unwrap()).unwrap();
+    let before = folder_files(&server);
+    let refused = run(
+        &env,
+        &server,
+        tmp.path(),
+        &["create", "--format", "directory"],
+    );
+    assert!(!refused.status.success());
+    let text = stderr(&refused);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(errors[0].contains("set TMPDIR"), "{text}");
+    assert_eq!(folder_files(&server), before, "nothing was uploaded");
 }
 
 #[test]
