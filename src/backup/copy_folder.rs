@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::catalog::Entry;
 use crate::catalog::manifest::{self, ManifestFile};
+use crate::model::units::format_size;
 use crate::store::{Store, fsutil};
 
 /// The entry's manifest, checked against the catalog's SHA-256 of it.
@@ -57,6 +58,7 @@ pub fn upload(
             to.location()
         );
     }
+    check_room(to, entry, name, manifest::total_size(recorded))?;
     let pending = to.create_folder(name)?;
     let mut found = Vec::new();
     let mut done = 0u64;
@@ -101,6 +103,29 @@ pub fn upload(
             "backup {id}: the copy in {} does not match the manifest ({}); it was removed again",
             to.location(),
             problems.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// A destination that is not a local folder (S3) gets the files through a temporary folder
+/// under `TMPDIR`: refused before anything is read when it has less room than `needed`.
+fn check_room(to: &dyn Store, entry: &Entry, name: &str, needed: u64) -> Result<()> {
+    if to.local_path(name).is_some() {
+        return Ok(());
+    }
+    let parent = std::env::temp_dir();
+    let space = fsutil::free_space(&parent)
+        .with_context(|| format!("could not read the free space of {}", parent.display()))?;
+    if space.free_bytes < needed {
+        bail!(
+            "backup {} was not copied: its files ({}) go through {} before they are uploaded \
+             to {}, which has only {} free: set TMPDIR to a folder with room for them",
+            entry.id,
+            format_size(needed),
+            parent.display(),
+            to.location(),
+            format_size(space.free_bytes)
         );
     }
     Ok(())
