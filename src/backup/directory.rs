@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::backup::folder_copy;
+use crate::backup::folder_download;
 use crate::backup::integrity::{BackupFile, Findings};
 use crate::catalog::Entry;
 use crate::catalog::manifest::{self, ManifestFile};
@@ -108,9 +108,9 @@ fn folder_size(dir: &Path) -> u64 {
 }
 
 /// The backup's folder on local disk, which pg_restore reads: in place in a local
-/// repository, else the checked local copy ([`folder_copy`]).
+/// repository, else the checked local copy ([`folder_download`]).
 pub fn local_folder(file: &BackupFile) -> Result<PathBuf> {
-    folder_copy::local_folder(file)
+    folder_download::local_folder(file)
 }
 
 /// Every file of the folder against the entry's manifest: missing, extra, size, SHA-256,

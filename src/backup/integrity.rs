@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::Result;
 
-use crate::backup::{directory, folder_copy};
+use crate::backup::{directory, folder_download};
 use crate::catalog::manifest::{self, ManifestFile};
 use crate::catalog::{Entry, confine};
 use crate::codec::decode::{self, Scan, StreamFailure};
@@ -53,7 +53,7 @@ pub struct BackupFile {
     pub manifest: Option<Vec<ManifestFile>>,
     /// Where a local copy of a directory-format backup in S3 is made (`TMPDIR` when `None`).
     pub stage_dir: Option<PathBuf>,
-    /// That local copy once made ([`folder_copy`]), shared by the clones of this file.
+    /// That local copy once made ([`folder_download`]), shared by the clones of this file.
     pub staged: Arc<OnceLock<TempFolder>>,
 }
 
@@ -381,7 +381,7 @@ pub fn fetch_checked(
         );
         return Ok(findings);
     }
-    findings.problems = folder_copy::download(file, file.stage_dir.as_deref(), progress)?;
+    findings.problems = folder_download::download(file, file.stage_dir.as_deref(), progress)?;
     Ok(findings)
 }
 

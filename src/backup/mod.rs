@@ -5,7 +5,7 @@ pub mod copy_folder;
 pub mod create;
 pub mod directory;
 pub mod estimate;
-pub mod folder_copy;
+pub mod folder_download;
 pub mod globals;
 pub mod integrity;
 pub mod restore;
