@@ -253,7 +253,7 @@ pub struct RestoreArgs {
     /// Parallel jobs for the load and ANALYZE: pg_restore --jobs for a custom or directory archive, N psql sessions for a plain backup
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<u32>,
-    /// With --jobs on an encrypted backup: stage the decrypted archive in a private folder (0700) inside DIR, removed afterwards (pg_restore --jobs needs a file it can seek in)
+    /// With --jobs on an encrypted backup: stage the decrypted archive in a private folder (0700) inside DIR, removed afterwards (pg_restore --jobs needs a file it can seek in); for a directory-format backup in S3, where its files are downloaded (TMPDIR otherwise)
     #[arg(long, value_name = "DIR", requires = "jobs")]
     pub stage_dir: Option<PathBuf>,
     /// Restore only this table (NAME or SCHEMA.NAME) with its keys, indexes, sequences, triggers, policies and grants (custom format; repeatable)

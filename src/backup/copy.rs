@@ -2,13 +2,15 @@
 //! object streams from the source into a pending write in the destination, counted and
 //! hashed on the way; it becomes visible there only when its size and SHA-256 match the
 //! catalog, and is then recorded in the destination's metadata file and catalog. Nothing
-//! is ever overwritten, and copying again what is already there uploads nothing.
+//! is ever overwritten, and copying again what is already there uploads nothing. A
+//! directory-format backup is copied file by file against its manifest ([`copy_folder`]).
 
 use std::io::{self, Read};
 
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
+use crate::backup::copy_folder;
 use crate::backup::integrity::BackupFile;
 use crate::catalog::sidecar;
 use crate::catalog::{Catalog, Entry};
@@ -98,12 +100,6 @@ fn source<'a>(from: &dyn Store, entry: &'a Entry) -> Result<(&'a str, &'a str)> 
             from.location()
         );
     }
-    if entry.format() == Format::Directory {
-        bail!(
-            "backup {id} is a directory-format backup, which copy does not handle yet; it is \
-             not copied"
-        );
-    }
     let name = BackupFile::present(from, entry)
         .map_err(|problem| anyhow!("backup {id} cannot be copied: {problem}"))?;
     let Some(expected) = entry.sha256.as_deref() else {
@@ -180,6 +176,19 @@ fn in_destination(
     match to.stat(name)? {
         Stat::Unsafe(reason) => bail!("backup {id} cannot be copied to {location}: {reason}"),
         Stat::Missing => Ok(There::Nothing),
+        Stat::Present { .. } if entry.format() == Format::Directory => {
+            if !copy_folder::matches(to, entry, name)? {
+                bail!(
+                    "{} already exists with other files than backup {id}'s manifest; it is \
+                     never overwritten",
+                    to.describe(name)
+                );
+            }
+            Ok(match recorded {
+                Some(existing) => There::Recorded(Box::new(existing.clone())),
+                None => There::Unrecorded,
+            })
+        }
         Stat::Present { size } => {
             let (found_size, found_sha) = hash(to, name, &mut io::sink(), &mut |_| {})
                 .with_context(|| format!("could not check {}", to.describe(name)))?;
@@ -210,6 +219,9 @@ fn upload(
     progress: &mut dyn FnMut(u64),
 ) -> Result<()> {
     let id = &entry.id;
+    if entry.format() == Format::Directory {
+        return copy_folder::upload(from, to, entry, name, progress);
+    }
     let mut pending = to.create(name)?;
     let (size, sha256) = hash(from, name, &mut pending, progress)?;
     fault::point("copy:before-commit");

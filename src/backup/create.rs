@@ -256,6 +256,14 @@ pub fn make(
         estimate::previous_raw_size(&catalog.backups, database, recipe.kind, &pg_dump_options),
         database_size,
     );
+    if directory {
+        let previous = (catalog.backups.iter())
+            .filter(|e| e.database == database && e.kind == recipe.kind && !e.is_deleting())
+            .filter(|e| e.format() == Format::Directory)
+            .map(|e| e.size)
+            .next_back();
+        directory::check_dump_room(&*config.store, &final_name, previous)?;
+    }
     let dump = |skip_passwords: bool| {
         if directory {
             let tool = pg_dump_command(config, &dump_conn, recipe);

@@ -1,6 +1,7 @@
 //! Directory-format backups (pg_dump -Fd --jobs N): pg_dump writes into the store's pending
 //! folder; once it exited 0 the store publishes the files, hashing each into the manifest
-//! as it stores it; reading goes through pg_restore on the folder in place.
+//! as it stores it; reading goes through pg_restore on the folder in place (in a local
+//! repository) or on a checked local copy (in S3).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -8,12 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
+use crate::backup::folder_download;
 use crate::backup::integrity::{BackupFile, Findings};
 use crate::catalog::Entry;
 use crate::catalog::manifest::{self, ManifestFile};
 use crate::interrupt::Interrupt;
+use crate::model::units::format_size;
 use crate::pg::process::Tool;
 use crate::store::Store;
 
@@ -65,6 +68,30 @@ pub fn dump(
     Ok(DumpedFolder { files, warnings })
 }
 
+/// Refuses before pg_dump starts when the dump goes through a temporary folder (a
+/// repository that is not a local folder: S3) and `TMPDIR` has less room than the last
+/// directory-format backup of the same database took (`previous`; unknown for a first one).
+pub fn check_dump_room(store: &dyn Store, final_name: &str, previous: Option<u64>) -> Result<()> {
+    let Some(needed) = previous.filter(|_| store.local_path(final_name).is_none()) else {
+        return Ok(());
+    };
+    let parent = std::env::temp_dir();
+    let space = crate::store::fsutil::free_space(&parent)
+        .with_context(|| format!("could not read the free space of {}", parent.display()))?;
+    if space.free_bytes < needed {
+        anyhow::bail!(
+            "pg_dump writes a directory-format backup into {} before it is uploaded to {}, \
+             but it has only {} free and the last such backup of this database took {}: set \
+             TMPDIR to a folder with room for it",
+            parent.display(),
+            store.location(),
+            format_size(space.free_bytes),
+            format_size(needed)
+        );
+    }
+    Ok(())
+}
+
 /// How often the size of the folder being written is looked at.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -80,15 +107,10 @@ fn folder_size(dir: &Path) -> u64 {
         .sum()
 }
 
-/// The backup's folder on local disk, which pg_restore reads in place.
+/// The backup's folder on local disk, which pg_restore reads: in place in a local
+/// repository, else the checked local copy ([`folder_download`]).
 pub fn local_folder(file: &BackupFile) -> Result<PathBuf> {
-    file.local_path().ok_or_else(|| {
-        anyhow!(
-            "{} is a directory-format backup outside a local repository; only local ones \
-             can be read for now",
-            file.describe()
-        )
-    })
+    folder_download::local_folder(file)
 }
 
 /// Every file of the folder against the entry's manifest: missing, extra, size, SHA-256,

@@ -5,11 +5,12 @@
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Result;
 
-use crate::backup::directory;
+use crate::backup::{directory, folder_download};
+use crate::catalog::manifest::{self, ManifestFile};
 use crate::catalog::{Entry, confine};
 use crate::codec::decode::{self, Scan, StreamFailure};
 use crate::codec::{Chain, Identities};
@@ -20,6 +21,7 @@ use crate::model::recorded::Recorded;
 use crate::pg::feed::{self, FeedFailure, Source};
 use crate::pg::process::Tool;
 use crate::pg::toc::PlainTables;
+use crate::store::fsutil::TempFolder;
 use crate::store::{Stat, Store, StoreResult};
 
 /// The comment pg_dump writes at the very end of a complete plain dump.
@@ -46,6 +48,13 @@ pub struct BackupFile {
     pub decoded_size: Option<u64>,
     /// What decrypts an encrypted chain.
     pub identities: Identities,
+    /// A directory-format backup's files with their sizes and SHA-256, as the catalog
+    /// records them.
+    pub manifest: Option<Vec<ManifestFile>>,
+    /// Where a local copy of a directory-format backup in S3 is made (`TMPDIR` when `None`).
+    pub stage_dir: Option<PathBuf>,
+    /// That local copy once made ([`folder_download`]), shared by the clones of this file.
+    pub staged: Arc<OnceLock<TempFolder>>,
 }
 
 impl BackupFile {
@@ -72,6 +81,9 @@ impl BackupFile {
             chain,
             decoded_size,
             identities: identities.clone(),
+            manifest: entry.files.clone(),
+            stage_dir: None,
+            staged: Arc::default(),
         })
     }
 
@@ -160,7 +172,13 @@ impl Findings {
 /// Size and SHA-256 against the catalog: what restore checks when a checksum is recorded.
 pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut(u64)) -> Findings {
     if file.format == Format::Directory {
-        return directory::check_manifest(entry, file, progress);
+        return match file.local_path() {
+            Some(_) => directory::check_manifest(entry, file, progress),
+            None => fetch_checked(entry, file, progress).unwrap_or_else(|err| Findings {
+                problems: vec![format!("{err:#}")],
+                ..Findings::default()
+            }),
+        };
     }
     let mut findings = Findings::default();
     let size = file.size();
@@ -316,7 +334,21 @@ fn check_directory(
     interrupt: &Interrupt,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Findings> {
-    let mut findings = directory::check_manifest(entry, file, progress);
+    let mut findings = match file.local_path() {
+        Some(_) => directory::check_manifest(entry, file, progress),
+        None => match fetch_checked(entry, file, progress) {
+            Ok(findings) => findings,
+            Err(err) => {
+                // No local copy (no room): every object is still checked, as it streams.
+                interrupt.check()?;
+                let mut streamed = directory::check_manifest(entry, file, progress);
+                streamed
+                    .warnings
+                    .push(format!("pg_restore did not read it: {err:#}"));
+                return Ok(streamed);
+            }
+        },
+    };
     interrupt.check()?;
     if findings.is_ok() {
         let pg_restore = Tool::new(&programs.pg_restore).arg("--file=/dev/null");
@@ -327,6 +359,29 @@ fn check_directory(
                 .push(format!("pg_restore cannot read the backup folder: {err:#}"));
         }
     }
+    Ok(findings)
+}
+
+/// A directory-format backup in S3: the manifest against the catalog's SHA-256 of it, then
+/// every file downloaded and checked into the local copy that pg_restore reads. An error
+/// when that copy cannot be written (no room).
+pub fn fetch_checked(
+    entry: &Entry,
+    file: &BackupFile,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Findings> {
+    let mut findings = Findings::default();
+    if let (Some(files), Some(sha256)) = (&entry.files, &entry.sha256)
+        && !sha256.eq_ignore_ascii_case(&manifest::digest(files))
+    {
+        findings.problems.push(
+            "the manifest does not match the catalog's SHA-256 of it: the catalog entry was \
+             changed"
+                .to_string(),
+        );
+        return Ok(findings);
+    }
+    findings.problems = folder_download::download(file, file.stage_dir.as_deref(), progress)?;
     Ok(findings)
 }
 

@@ -1,9 +1,11 @@
 //! The workflows over backups: making, verifying and restoring them.
 
 pub mod copy;
+pub mod copy_folder;
 pub mod create;
 pub mod directory;
 pub mod estimate;
+pub mod folder_download;
 pub mod globals;
 pub mod integrity;
 pub mod restore;

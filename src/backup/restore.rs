@@ -457,8 +457,8 @@ fn load(
         }
         Format::Plain => conn.apply(loader(&programs.psql, selection.in_place).args(PSQL_LOAD)),
         Format::Directory => {
-            // pg_restore reads the folder in place; its files were checked against the
-            // manifest before anything was touched.
+            // pg_restore reads the folder in place, or the local copy of one in S3; its
+            // files were checked against the manifest before anything was touched.
             let folder = directory::local_folder(file)?;
             let mut tool = loader(&programs.pg_restore, selection.in_place).args([
                 "-w",

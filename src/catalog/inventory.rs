@@ -161,16 +161,16 @@ impl<'a> Inventory<'a> {
 /// The inventory of `store`: its one listing with the leftovers of interrupted writers
 /// and, for entries the listing does not hold, a stat.
 pub fn of_store<'a>(catalog: &'a Catalog, store: &dyn Store) -> Result<Inventory<'a>> {
-    let mut listing = store.list("")?;
-    listing.extend(
-        store
-            .leftovers()?
-            .into_iter()
-            .map(|name| Object { name, size: 0 }),
-    );
-    Ok(Inventory::build(catalog, store, listing, &|name| {
+    let listing = store.list("")?;
+    let mut inventory = Inventory::build(catalog, store, listing, &|name| {
         store.stat(name).unwrap_or(Stat::Missing)
-    }))
+    });
+    // Whatever their names (an S3 folder without its metadata object is named as the
+    // backup would have been), leftovers never count as backups.
+    inventory.partials.extend(store.leftovers()?);
+    inventory.partials.sort();
+    inventory.partials.dedup();
+    Ok(inventory)
 }
 
 #[cfg(test)]

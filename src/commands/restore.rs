@@ -121,8 +121,9 @@ fn restore(config: &Config, args: &RestoreArgs, chosen: Result<Entry>) -> Result
         return Err(exit::usage(format!("backup {} is being deleted", entry.id)));
     }
     schema_only::check_type(&entry, args.kind)?;
-    let file = BackupFile::locate(&config.store, &entry, &config.identities)
+    let mut file = BackupFile::locate(&config.store, &entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+    file.stage_dir = args.stage_dir.clone();
     // An encrypted file opens with the keys given, before its archive is even listed.
     if let Err(problem) = integrity::check_decryptable(&file) {
         bail!(
@@ -361,7 +362,19 @@ fn check_roles(
 /// Step 1, before anything is touched: the file is the one the catalog describes.
 pub fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<()> {
     let mut progress = Progress::new(config.progress, "checking", entry.size);
+    let remote_folder = file.format == Format::Directory && file.local_path().is_none();
     let findings = match entry.sha256 {
+        // Downloaded once into the local copy that the role check and pg_restore read.
+        _ if remote_folder => {
+            let fetched = integrity::fetch_checked(entry, file, &mut |n| progress.update(n));
+            progress.finish();
+            fetched.map_err(|err| {
+                anyhow!(
+                    "cannot restore backup {}, so nothing was touched: {err:#}",
+                    entry.id
+                )
+            })?
+        }
         Some(_) => integrity::check_checksum(entry, file, &mut |n| progress.update(n)),
         None => integrity::check_everything(
             entry,

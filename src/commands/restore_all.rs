@@ -146,6 +146,11 @@ fn refuse_unconfirmed(config: &Config) -> Result<()> {
 fn checked_file(config: &Config, entry: &Entry) -> Result<BackupFile> {
     let file = BackupFile::locate(&config.store, entry, &config.identities)
         .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+    checked(config, entry, file)
+}
+
+/// [`checked_file`] of a file already located.
+fn checked(config: &Config, entry: &Entry, file: BackupFile) -> Result<BackupFile> {
     if let Err(problem) = integrity::check_decryptable(&file) {
         bail!(
             "cannot restore backup {}, so nothing was touched: {problem}",
@@ -325,7 +330,10 @@ fn restore_run(config: &Config, args: &RestoreArgs) -> Result<RunRestoreReport> 
         .transpose()?;
     let mut files = Vec::new();
     for entry in &databases {
-        files.push(((*entry).clone(), checked_file(config, entry)?));
+        let mut file = BackupFile::locate(&config.store, entry, &config.identities)
+            .map_err(|problem| anyhow!("cannot restore backup {}: {problem}", entry.id))?;
+        file.stage_dir = args.stage_dir.clone();
+        files.push(((*entry).clone(), checked(config, entry, file)?));
     }
 
     let server = Server::connect(

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::support::s3::S3Server;
 use crate::support::{Env, assert_success, fixture, id, stderr, stdout};
 
 fn folder(env: &Env, entry: &Value) -> PathBuf {
@@ -213,49 +212,6 @@ fn jobs_needs_the_directory_format_and_encryption_is_refused() {
         stderr(&output)
     );
     assert!(env.entries().is_empty());
-}
-
-#[test]
-fn an_s3_repository_refuses_a_directory_backup_in_one_line() {
-    let env = Env::new();
-    let server = S3Server::start();
-    let output = env
-        .cmd()
-        .envs(server.vars())
-        .arg("--repo")
-        .arg(server.url("prod/app"))
-        .args(["create", "--format", "directory"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let text = stderr(&output);
-    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
-    assert_eq!(errors.len(), 1, "{text}");
-    assert!(
-        errors[0].contains("only in a local repository") && errors[0].contains("--format custom"),
-        "{text}"
-    );
-    assert!(
-        server.files().iter().all(|o| !o.contains(".dir")),
-        "{:?}",
-        server.files()
-    );
-    assert!(env.files().iter().all(|n| !n.contains(".dir")));
-
-    let local = env.create(&["--format", "directory"]);
-    let output = env
-        .cmd()
-        .envs(server.vars())
-        .args(["copy", id(&local), "--to", &server.url("prod/app")])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(
-        stderr(&output).contains("copy does not handle yet"),
-        "{}",
-        stderr(&output)
-    );
-    assert!(server.files().iter().all(|o| !o.contains(".dir")));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod create;
 mod damaged;
 mod delete;
 mod directory;
+mod directory_s3;
 mod encryption;
 mod faults;
 mod filters;

@@ -9,6 +9,7 @@
 //! holds a small tokio runtime of its own and blocks on it, so nothing async leaks out.
 
 mod errors;
+mod folder;
 mod read;
 mod upload;
 
@@ -20,10 +21,10 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::multipart::MultipartStore;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{ObjectStoreExt, RetryConfig};
 use tokio::runtime::Runtime;
 
-use super::{Object, Pending, Stat, Store, StoreError, StoreResult};
+use super::{Object, Pending, PendingFolder, Stat, Store, StoreError, StoreResult};
 use errors::Scrub;
 pub use upload::PART_SIZE;
 
@@ -225,6 +226,7 @@ impl Store for S3Store {
         let client = &self.conn.client;
         let raw = self.list_prefix(prefix);
         let mut objects = Vec::new();
+        let mut folders = Vec::new();
         let mut page_token = None;
         loop {
             let options = PaginatedListOptions {
@@ -244,9 +246,23 @@ impl Store for S3Store {
                     });
                 }
             }
+            for common in page.result.common_prefixes {
+                let name = common.filename().unwrap_or_default();
+                if folder::is_folder(name) && name.starts_with(prefix) {
+                    folders.push(name.to_string());
+                }
+            }
             page_token = page.page_token;
             if page_token.is_none() {
                 break;
+            }
+        }
+        // A folder is one backup, listed once its metadata object exists.
+        for name in folders {
+            let meta = crate::catalog::sidecar::name_for(&name);
+            if objects.iter().any(|o| o.name == meta) {
+                let size = self.folder_objects(&name)?.iter().map(|o| o.size).sum();
+                objects.push(Object { name, size });
             }
         }
         objects.sort_by(|a, b| a.name.cmp(&b.name));
@@ -255,6 +271,13 @@ impl Store for S3Store {
 
     fn stat(&self, name: &str) -> StoreResult<Stat> {
         check_name(name)?;
+        if folder::is_folder(name) {
+            let files = self.folder_objects(name)?;
+            if !files.is_empty() {
+                let size = files.iter().map(|o| o.size).sum();
+                return Ok(Stat::Present { size });
+            }
+        }
         match self.block_on(self.conn.client.head(&self.conn.key(name))) {
             Ok(meta) => Ok(Stat::Present { size: meta.size }),
             Err(object_store::Error::NotFound { .. }) => Ok(Stat::Missing),
@@ -284,6 +307,9 @@ impl Store for S3Store {
     }
 
     fn remove(&self, name: &str) -> StoreResult<()> {
+        if folder::is_folder(name) {
+            return self.remove_folder(name);
+        }
         if self.stat(name)? == Stat::Missing {
             return Err(StoreError::Missing(name.to_string()));
         }
@@ -316,30 +342,57 @@ impl Store for S3Store {
         self.probe()
     }
 
-    /// Aborts the uploads that killed writers recorded and left unfinished.
+    /// Aborts the uploads that killed writers recorded and left unfinished, and removes
+    /// the folders left without their metadata object (an interrupted create or delete).
     fn sweep(&self) -> StoreResult<Vec<String>> {
         let client = &self.conn.client;
-        let markers = self.conn.root.clone().join(UPLOADS);
-        let listing = self
-            .block_on(client.list_with_delimiter(Some(&markers)))
-            .map_err(|e| self.fail(&format!("could not list uploads in {}", self.url), &e))?;
         let mut swept = Vec::new();
-        for meta in listing.objects {
-            let name = meta.location.filename().unwrap_or_default().to_string();
+        for (name, marker, key) in self.upload_markers()? {
             let abort = async {
-                let id = client.get(&meta.location).await?.bytes().await?;
+                let id = client.get(&marker).await?.bytes().await?;
                 let id = String::from_utf8_lossy(&id).to_string();
-                match client.abort_multipart(&self.conn.key(&name), &id).await {
+                match client.abort_multipart(&key, &id).await {
                     Err(object_store::Error::NotFound { .. }) | Ok(()) => {}
                     Err(err) => return Err(err),
                 }
-                client.delete(&meta.location).await
+                client.delete(&marker).await
             };
             self.block_on(abort)
                 .map_err(|e| self.fail(&format!("could not abort the upload of {name}"), &e))?;
             swept.push(name);
         }
+        for name in self.orphan_folders()? {
+            for file in self.folder_objects(&name)? {
+                let key = self.folder_key(&name, &file.name);
+                self.block_on(client.delete(&key)).map_err(|e| {
+                    self.fail(&format!("could not remove {name}/{}", file.name), &e)
+                })?;
+            }
+            swept.push(name);
+        }
         swept.sort();
         Ok(swept)
+    }
+
+    fn leftovers(&self) -> StoreResult<Vec<String>> {
+        let mut names: Vec<String> = self.upload_markers()?.into_iter().map(|m| m.0).collect();
+        names.extend(self.orphan_folders()?);
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_folder(&self, name: &str) -> StoreResult<Box<dyn PendingFolder>> {
+        self.start_folder(name)
+    }
+
+    fn folder_files(&self, name: &str) -> StoreResult<Vec<Object>> {
+        match self.folder_objects(name)? {
+            files if files.is_empty() => Err(StoreError::Missing(name.to_string())),
+            files => Ok(files),
+        }
+    }
+
+    fn open_in_folder(&self, name: &str, file: &str) -> StoreResult<Box<dyn Read + Send>> {
+        self.open_folder_file(name, file)
     }
 }
