@@ -74,47 +74,4 @@ fn fault_before_rename(name: &str) {
 #[cfg(not(debug_assertions))]
 fn fault_before_rename(_name: &str) {}
 
-/// A new folder only its owner can enter, below `TMPDIR`, removed with what it holds when
-/// dropped (on success and on failure alike).
-#[derive(Debug)]
-pub struct TempFolder {
-    path: std::path::PathBuf,
-}
-
-impl TempFolder {
-    /// Makes `TMPDIR/pgbackup-WHAT-PID-N` (mode 0700).
-    pub fn new(what: &str) -> Result<TempFolder> {
-        TempFolder::new_in(&std::env::temp_dir(), what)
-    }
-
-    /// Makes `PARENT/pgbackup-WHAT-PID-N` (mode 0700).
-    pub fn new_in(parent: &Path, what: &str) -> Result<TempFolder> {
-        for n in 0.. {
-            let path = parent.join(format!("pgbackup-{what}-{}-{n}", std::process::id()));
-            match DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => return Ok(TempFolder { path }),
-                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {}
-                Err(err) => {
-                    return Err(err).with_context(|| {
-                        format!(
-                            "could not create the private folder {} (set TMPDIR, or \
-                             --stage-dir where there is one, to a writable folder)",
-                            path.display()
-                        )
-                    });
-                }
-            }
-        }
-        unreachable!("the loop returns")
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for TempFolder {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
+pub use super::temp_folder::TempFolder;

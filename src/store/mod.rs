@@ -11,6 +11,7 @@ pub mod fsutil;
 pub mod lazy;
 pub mod local;
 pub mod s3;
+pub mod temp_folder;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

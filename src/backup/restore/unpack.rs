@@ -7,40 +7,25 @@
 //! everything in it when the copy is dropped. A decrypted archive is staged only inside the
 //! `--stage-dir` the operator chose: no plaintext goes anywhere else on disk.
 
-use std::fs::{self, DirBuilder};
-use std::io::ErrorKind;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::process;
 
 use anyhow::{Context, Result, bail};
 
 use crate::backup::integrity::BackupFile;
 use crate::codec::decode::StreamFailure;
 use crate::model::units::format_size;
-use crate::store::fsutil;
+use crate::store::fsutil::{self, TempFolder};
 
 /// The decoded archive on disk, removed with its folder when this is dropped.
 #[derive(Debug)]
 pub struct Unpacked {
-    dir: PathBuf,
+    _dir: TempFolder,
     path: PathBuf,
 }
 
 impl Unpacked {
     pub fn path(&self) -> &Path {
         &self.path
-    }
-}
-
-impl Drop for Unpacked {
-    fn drop(&mut self) {
-        if let Err(err) = fs::remove_dir_all(&self.dir) {
-            tracing::warn!(
-                "could not remove the staging folder {}: {err}",
-                self.dir.display()
-            );
-        }
     }
 }
 
@@ -62,9 +47,9 @@ pub fn unpack(
     if let Some(needed) = file.decoded_size {
         check_room(&parent, needed, file)?;
     }
-    let dir = private_folder(&parent)?;
-    let path = dir.join(format!("{}.unpacked", file.name));
-    let unpacked = Unpacked { dir, path };
+    let dir = TempFolder::new_in(&parent, "restore")?;
+    let path = dir.path().join(format!("{}.unpacked", file.name));
+    let unpacked = Unpacked { _dir: dir, path };
     let mut out = fsutil::create_private_file(&unpacked.path)?;
     if file.chain.is_encrypted() {
         tracing::warn!(
@@ -109,21 +94,4 @@ fn check_room(parent: &Path, needed: u64, file: &BackupFile) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// A new folder only its owner can enter, below `parent`.
-fn private_folder(parent: &Path) -> Result<PathBuf> {
-    for n in 0.. {
-        let dir = parent.join(format!("pgbackup-restore-{}-{n}", process::id()));
-        match DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(err) if err.kind() == ErrorKind::AlreadyExists && n < 100 => continue,
-            Err(err) => {
-                return Err(err).with_context(|| {
-                    format!("could not create the staging folder {}", dir.display())
-                });
-            }
-        }
-    }
-    unreachable!("the loop returns")
 }
