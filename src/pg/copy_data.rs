@@ -99,7 +99,11 @@ mod tests {
     #[test]
     fn data_right_after_the_copy_statement_may_be_the_terminator() {
         assert_eq!(end(b"\\.\nSELECT 1;\n", 100), Some(3));
-        assert_eq!(end(b"\n\\.", 100), None, "no newline after the terminator yet");
+        assert_eq!(
+            end(b"\n\\.", 100),
+            None,
+            "no newline after the terminator yet"
+        );
         assert_eq!(end(b"1\n2\n", 100), None);
     }
 }

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
-use crate::pg::plain_kept::{Kept, Keeper};
+use crate::pg::plain_kept::{Keeper, Kept};
 use crate::pg::statements::Statements;
 
 /// How much of a line is kept to be looked at (headers and first statement lines).

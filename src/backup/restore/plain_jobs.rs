@@ -108,7 +108,13 @@ pub fn load(
         "SEQUENCE SET" => ("sequence values".to_string(), 0),
         _ => ("large objects".to_string(), 0),
     });
-    run_phase("data", psql, (file, plan), sessions(plan, groups, jobs), interrupt)?;
+    run_phase(
+        "data",
+        psql,
+        (file, plan),
+        sessions(plan, groups, jobs),
+        interrupt,
+    )?;
 
     let (indexes, rest): (Vec<usize>, Vec<usize>) = plan
         .post_data()
@@ -469,7 +475,9 @@ impl<'a> Script<'a> {
 }
 
 fn unreadable(file: &BackupFile, e: io::Error) -> Halt {
-    Halt::Read(anyhow::Error::new(e).context(format!("could not read or decode {}", file.describe())))
+    Halt::Read(
+        anyhow::Error::new(e).context(format!("could not read or decode {}", file.describe())),
+    )
 }
 
 #[cfg(test)]
