@@ -198,6 +198,39 @@ pub fn check_checksum(entry: &Entry, file: &BackupFile, progress: &mut dyn FnMut
     findings
 }
 
+/// [`check_checksum`] of a plain dump in the pass that decodes it into `sink`. The second
+/// result says why it did not decode; the file is then hashed once more, so that a changed
+/// file (which rarely decodes) is said to be changed.
+pub fn check_checksum_decoding(
+    entry: &Entry,
+    file: &BackupFile,
+    sink: &mut dyn io::Write,
+    progress: &mut dyn FnMut(u64),
+) -> (Findings, Result<(), String>) {
+    let mut findings = Findings::default();
+    let size = file.size();
+    if size != entry.size {
+        findings.problems.push(size_problem(size, entry.size));
+        return (findings, Ok(()));
+    }
+    let failure = match file.stream(&file.chain, sink, progress) {
+        Ok(scan) => {
+            compare_checksum(entry, &scan, &mut findings);
+            findings.scan = Some(scan);
+            return (findings, Ok(()));
+        }
+        Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => err,
+    };
+    match file.stream(&Chain::NONE, &mut io::sink(), &mut |_| {}) {
+        Ok(raw) => compare_checksum(entry, &raw, &mut findings),
+        Err(StreamFailure::Read(err) | StreamFailure::Write(err)) => findings
+            .problems
+            .push(format!("could not read {}: {err}", file.describe())),
+    }
+    let problem = format!("could not read or decode {}: {failure}", file.describe());
+    (findings, Err(problem))
+}
+
 /// For an encrypted file: the identities given open it (its header and first chunk are
 /// decrypted and authenticated). Nothing to check for other files.
 pub fn check_decryptable(file: &BackupFile) -> Result<(), String> {

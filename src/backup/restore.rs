@@ -7,6 +7,7 @@ pub mod globals;
 pub mod intent;
 pub mod leftovers;
 pub mod plain_jobs;
+pub mod prepass;
 pub mod public_schema;
 pub mod recovery;
 pub mod roles;
@@ -20,6 +21,7 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
@@ -76,6 +78,9 @@ pub struct Selection {
     /// The dump creates schema `public` itself (see [`public_schema`]): the new database's
     /// own is dropped before the load.
     pub recreates_public: bool,
+    /// The plan of a plain backup's parallel load, made when the file was checked
+    /// ([`prepass`]); without it, `jobs` plans the load with one more read of the file.
+    pub plain_plan: Option<Arc<plain_jobs::Prepared>>,
 }
 
 impl Selection {
@@ -449,8 +454,16 @@ fn load(
         }
         Format::Plain if let Some(jobs) = selection.jobs.filter(|j| *j > 1) => {
             let psql = conn.apply(loader(&programs.psql, false).args(PSQL_LOAD));
-            if let Some(planned) = plain_jobs::plan(file, expected_sha256, progress)? {
-                return plain_jobs::load(&psql, file, &planned, jobs, interrupt)
+            let fresh;
+            let planned = match selection.plain_plan.as_deref() {
+                Some(prepared) => plain_jobs::usable(prepared),
+                None => {
+                    fresh = plain_jobs::plan(file, expected_sha256, progress)?;
+                    fresh.as_ref()
+                }
+            };
+            if let Some(planned) = planned {
+                return plain_jobs::load(&psql, file, planned, jobs, expected_sha256, interrupt)
                     .with_context(|| format!("could not load the backup into {name:?}"));
             }
             psql

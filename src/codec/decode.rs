@@ -187,6 +187,19 @@ mod tests {
     }
 
     #[test]
+    fn every_gzip_member_is_read_and_a_wrong_checksum_does_not_decode() {
+        let (first, second) = (vec![b'a'; 70_000], vec![b'b'; 300_000]);
+        let mut two = gzip(&first);
+        two.extend(gzip(&second));
+        let (_, out) = scan(&two, Compression::Gzip).unwrap();
+        assert_eq!(out, [first.clone(), second].concat());
+        let mut damaged = gzip(&first);
+        let crc = damaged.len() - 8;
+        damaged[crc] ^= 1;
+        assert!(scan(&damaged, Compression::Gzip).is_err());
+    }
+
+    #[test]
     fn a_consumer_that_stops_is_told_apart() {
         struct Closed;
         impl Write for Closed {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::backup::estimate;
 use crate::backup::integrity::{self, BackupFile};
 use crate::backup::restore::intent::{self, Journal};
+use crate::backup::restore::prepass;
 use crate::backup::restore::public_schema;
 use crate::backup::restore::recovery;
 use crate::backup::restore::roles;
@@ -148,7 +149,17 @@ fn restore(config: &Config, args: &RestoreArgs, chosen: Result<Entry>) -> Result
              restore with --maintenance-db (e.g. template1)"
         )));
     }
-    check_file(config, &entry, &file)?;
+    let scanned_roles = match file.format {
+        Format::Plain if entry.sha256.is_some() => {
+            let read = check_plain_file(config, &entry, &file, selection.jobs)?;
+            selection.plain_plan = read.plan;
+            Some(read.roles)
+        }
+        _ => {
+            check_file(config, &entry, &file)?;
+            None
+        }
+    };
 
     let server = Server::connect(
         &config.programs,
@@ -173,7 +184,11 @@ fn restore(config: &Config, args: &RestoreArgs, chosen: Result<Entry>) -> Result
     selection.recreates_public = public_schema::created_by_dump(&server, &entry)?;
     let existing_roles = roles::existing(&server)?;
     if !selection.is_partial() {
-        check_roles(config, &entry, &file, &existing_roles, args.no_owner)?;
+        let read = Read {
+            file: &file,
+            scanned: scanned_roles,
+        };
+        check_roles(config, &entry, read, &existing_roles, args.no_owner)?;
     }
     if selection.is_partial() && server.properties(&target)?.is_some() {
         return replace_objects(config, &server, &entry, file, &selection, &target, warning);
@@ -331,17 +346,30 @@ fn replace_objects(
     })
 }
 
+/// The backup file, and the roles its statements name when the check of the file found
+/// them already (or why it could not).
+struct Read<'a> {
+    file: &'a BackupFile,
+    scanned: Option<Result<roles::Needed, String>>,
+}
+
 /// Before anything is created: the server has every role the backup needs (its owners and
 /// grantees, unless `--no-owner`; the roles of its policies and user mappings).
 fn check_roles(
     config: &Config,
     entry: &Entry,
-    file: &BackupFile,
+    read: Read<'_>,
     existing: &BTreeSet<String>,
     no_owner: bool,
 ) -> Result<()> {
-    let pg_restore = Tool::new(&config.programs.pg_restore);
-    let mut needed = roles::read(file, &pg_restore, &Interrupt::untrapped()).map_err(|e| {
+    let needed = match read.scanned {
+        Some(scanned) => scanned.map_err(|problem| anyhow!("{problem}")),
+        None => {
+            let pg_restore = Tool::new(&config.programs.pg_restore);
+            roles::read(read.file, &pg_restore, &Interrupt::untrapped())
+        }
+    };
+    let mut needed = needed.map_err(|e| {
         anyhow!(
             "cannot restore backup {}, so nothing was touched: {e:#}",
             entry.id
@@ -386,6 +414,27 @@ pub fn check_file(config: &Config, entry: &Entry, file: &BackupFile) -> Result<(
         )?,
     };
     progress.finish();
+    refuse_unless_intact(entry, &findings)
+}
+
+/// Step 1 for a plain backup with a checksum: the file is the one the catalog describes,
+/// and the same read finds the roles its statements name and, with `--jobs`, plans the
+/// parallel load.
+fn check_plain_file(
+    config: &Config,
+    entry: &Entry,
+    file: &BackupFile,
+    jobs: Option<u32>,
+) -> Result<prepass::Read> {
+    let mut progress = Progress::new(config.progress, "checking", entry.size);
+    let plan = jobs.is_some_and(|j| j > 1);
+    let read = prepass::read(entry, file, plan, &mut |n| progress.update(n));
+    progress.finish();
+    refuse_unless_intact(entry, &read.findings)?;
+    Ok(read)
+}
+
+fn refuse_unless_intact(entry: &Entry, findings: &integrity::Findings) -> Result<()> {
     if !findings.is_ok() {
         bail!(
             "backup {} failed its integrity check, so nothing was touched:\n  - {}",
@@ -466,6 +515,7 @@ fn selection(args: &RestoreArgs, file: &BackupFile) -> Result<Selection> {
         toc: None,
         no_owner: args.no_owner,
         recreates_public: false,
+        plain_plan: None,
     })
 }
 

@@ -4,10 +4,12 @@
 pub mod conn;
 pub mod conninfo;
 pub mod contents;
+pub mod copy_data;
 pub mod dump;
 pub mod feed;
 pub mod listing;
 pub mod name_pattern;
+pub mod plain_kept;
 pub mod plain_plan;
 pub mod postgres;
 pub mod process;

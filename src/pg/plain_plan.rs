@@ -7,6 +7,7 @@
 use std::io::{self, Write};
 use std::ops::Range;
 
+use crate::pg::plain_kept::{Keeper, Kept};
 use crate::pg::statements::Statements;
 
 /// How much of a line is kept to be looked at (headers and first statement lines).
@@ -70,6 +71,8 @@ pub struct PlainPlan {
     pub data: Range<usize>,
     /// The decoded size.
     pub total: u64,
+    /// The bytes of the header and of small entries.
+    pub kept: Kept,
 }
 
 impl PlainPlan {
@@ -81,6 +84,12 @@ impl PlainPlan {
     /// The preamble and every entry before the data.
     pub fn pre_data(&self) -> Range<u64> {
         0..self.entries[self.data.start].range.start
+    }
+
+    /// The bytes of `range` (as [`PlainPlan::preamble`] or a session's entries give it),
+    /// when they were kept while planning.
+    pub fn kept(&self, range: &Range<u64>) -> Option<Vec<&[u8]>> {
+        self.kept.slices(range, &self.entries)
     }
 
     /// The indices of the entries after the data.
@@ -115,6 +124,7 @@ pub struct Planner {
     state: SessionState,
     entries: Vec<TocEntry>,
     unsupported: Option<String>,
+    keeper: Keeper,
 }
 
 fn keep_all(_: &str) -> bool {
@@ -133,6 +143,7 @@ impl Default for Planner {
             state: SessionState::default(),
             entries: Vec::new(),
             unsupported: None,
+            keeper: Keeper::default(),
         }
     }
 }
@@ -173,6 +184,7 @@ impl Planner {
             entries,
             data: first..last + 1,
             total,
+            kept: self.keeper.finish(),
         })
     }
 
@@ -256,6 +268,7 @@ impl Planner {
             previous.range.end = at;
             previous.state_after = self.state.clone();
         }
+        self.keeper.entry(self.entries.len(), at);
         self.entries.push(TocEntry {
             kind,
             name,
@@ -273,7 +286,11 @@ impl Write for Planner {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut rest = buf;
         while !rest.is_empty() {
-            let (piece, ends) = match rest.iter().position(|b| *b == b'\n') {
+            if self.line_start == self.offset && self.lexer.in_copy_data() {
+                rest = &rest[self.copy_data(rest)?..];
+                continue;
+            }
+            let (piece, ends) = match memchr::memchr(b'\n', rest) {
                 Some(at) => (&rest[..=at], true),
                 None => (rest, false),
             };
@@ -281,9 +298,11 @@ impl Write for Planner {
             self.line_head
                 .extend_from_slice(&piece[..room.min(piece.len())]);
             self.lexer.write_all(piece)?;
+            self.keeper.data(piece);
             self.offset += piece.len() as u64;
             if ends {
                 self.end_line();
+                self.keeper.line_end(self.offset, self.dashes);
             }
             rest = &rest[piece.len()..];
         }
@@ -292,6 +311,24 @@ impl Write for Planner {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl Planner {
+    /// COPY data from the start of a line: passed over as a whole (its lines are not
+    /// looked at), up to and with its `\.` line.
+    fn copy_data(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.lexer.pass_copy_data(buf)?;
+        self.keeper.data(&buf[..n]);
+        self.offset += n as u64;
+        self.line_start = self.offset;
+        self.line_between = self.lexer.at_line_between_statements();
+        self.dashes = None;
+        self.keeper.line_end(self.offset, None);
+        if self.entries.is_empty() {
+            self.refuse("the script's header holds more than session settings".into());
+        }
+        Ok(n)
     }
 }
 

@@ -106,3 +106,58 @@ fn what_the_plan_does_not_understand_is_refused_with_the_reason() {
         "the script holds no table data"
     );
 }
+
+#[test]
+fn the_header_and_small_entries_are_kept_as_the_script_has_them() {
+    for chunk in [1, 5, 64, 100_000] {
+        let plan = plan(SCRIPT, chunk).unwrap();
+        let text = |range: &std::ops::Range<u64>| {
+            let parts = plan.kept(range).expect("kept");
+            String::from_utf8(parts.concat()).unwrap()
+        };
+        assert_eq!(
+            text(&plan.preamble()),
+            SCRIPT[..plan.preamble().end as usize]
+        );
+        assert_eq!(
+            text(&plan.pre_data()),
+            SCRIPT[..plan.pre_data().end as usize]
+        );
+        for entry in &plan.entries {
+            let (start, end) = (entry.range.start as usize, entry.range.end as usize);
+            assert_eq!(text(&entry.range), SCRIPT[start..end], "chunks of {chunk}");
+        }
+        let all = plan.entries[0].range.start..plan.total;
+        assert_eq!(
+            text(&all),
+            SCRIPT[all.start as usize..],
+            "chunks of {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_large_entry_is_read_again_and_the_entries_after_it_are_kept() {
+    let rows = "0123456789abcdef\n".repeat(300_000);
+    let script = SCRIPT.replace(
+        "COPY public.t (a) FROM stdin;\n",
+        &format!("COPY public.t (a) FROM stdin;\n{rows}"),
+    );
+    for chunk in [4096, 256 * 1024] {
+        let plan = plan(&script, chunk).unwrap();
+        assert!(
+            plan.kept(&plan.entries[1].range).is_none(),
+            "the table data is too large"
+        );
+        assert!(plan.kept(&plan.pre_data()).is_some());
+        for entry in &plan.entries[2..] {
+            let parts = plan.kept(&entry.range).expect("kept");
+            let (start, end) = (entry.range.start as usize, entry.range.end as usize);
+            assert_eq!(
+                parts.concat(),
+                script.as_bytes()[start..end],
+                "chunks of {chunk}"
+            );
+        }
+    }
+}

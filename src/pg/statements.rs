@@ -6,6 +6,8 @@
 
 use std::io::{self, Write};
 
+use crate::pg::copy_data::CopyData;
+
 /// Statements longer than this are passed on as they stream, without being asked about:
 /// the ones this is for (`ALTER … OWNER TO`, `GRANT`, `REVOKE`, `CREATE ROLE`…) are short.
 const LONGEST_JUDGED: usize = 64 * 1024;
@@ -51,10 +53,8 @@ enum State {
         tag: Vec<u8>,
         matched: usize,
     },
-    /// COPY data, at the start of a line with `seen` bytes of it kept (to find `\.`).
-    Copy {
-        seen: Vec<u8>,
-    },
+    /// COPY data, passed on unread until its `\.` line.
+    Copy(CopyData),
 }
 
 /// A writer that splits what it is given into statements, asks `keep` about each, and
@@ -101,6 +101,28 @@ impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
         self.state == State::LineStart
     }
 
+    /// Whether the next byte written is COPY data.
+    pub fn in_copy_data(&self) -> bool {
+        matches!(self.state, State::Copy(_))
+    }
+
+    /// Passes on the COPY data at the start of `buf`, up to and with the `\.` line that
+    /// ends it, and says how many bytes that was (0 when not in COPY data).
+    pub fn pass_copy_data(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let State::Copy(data) = &mut self.state else {
+            return Ok(0);
+        };
+        let n = match data.scan(buf) {
+            Some(n) => {
+                self.state = State::LineStart;
+                n
+            }
+            None => buf.len(),
+        };
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+
     fn emit(&mut self, byte: u8) -> io::Result<()> {
         if self.passing {
             return self.out.write_all(&[byte]);
@@ -129,7 +151,7 @@ impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
         };
         self.passing = false;
         self.state = match copies {
-            true => State::Copy { seen: Vec::new() },
+            true => State::Copy(CopyData::START),
             false => State::Between,
         };
         Ok(())
@@ -141,20 +163,9 @@ impl<W: Write, F: FnMut(&str) -> bool> Statements<W, F> {
             State::LineStart | State::Between | State::BetweenDash | State::BetweenLine => {
                 return self.between(state, byte);
             }
-            State::Copy { mut seen } => {
-                self.out.write_all(&[byte])?;
-                if byte == b'\n' {
-                    if seen == b"\\." {
-                        State::LineStart
-                    } else {
-                        State::Copy { seen: Vec::new() }
-                    }
-                } else {
-                    if seen.len() < 3 {
-                        seen.push(byte);
-                    }
-                    State::Copy { seen }
-                }
+            State::Copy(data) => {
+                self.state = State::Copy(data);
+                return self.pass_copy_data(&[byte]).map(drop);
             }
             State::Code => return self.code(byte),
             State::CodeDash => {
@@ -361,27 +372,14 @@ impl<W: Write, F: FnMut(&str) -> bool> Write for Statements<W, F> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let mut rest = buf;
         while let Some(&byte) = rest.first() {
-            let State::Copy { seen } = &mut self.state else {
+            if self.in_copy_data() {
+                // COPY data, the bulk of a dump: passed on as a whole.
+                let n = self.pass_copy_data(rest)?;
+                rest = &rest[n..];
+            } else {
                 self.step(byte)?;
                 rest = &rest[1..];
-                continue;
-            };
-            // COPY data, the bulk of a dump: passed on a line at a time.
-            let (line, ends) = match rest.iter().position(|b| *b == b'\n') {
-                Some(end) => (&rest[..=end], true),
-                None => (rest, false),
-            };
-            let text = &line[..line.len() - usize::from(ends)];
-            let room = 3usize.saturating_sub(seen.len());
-            seen.extend_from_slice(&text[..room.min(text.len())]);
-            self.out.write_all(line)?;
-            if ends {
-                self.state = match seen.as_slice() == b"\\." {
-                    true => State::LineStart,
-                    false => State::Copy { seen: Vec::new() },
-                };
             }
-            rest = &rest[line.len()..];
         }
         Ok(buf.len())
     }
@@ -455,6 +453,27 @@ mod tests {
                  CREATE TABLE public.t (a text);\n\n\
                  COPY public.t (a) FROM stdin;\nALTER TABLE x OWNER TO y;\n\\.\n\n\n",
                 "chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn copy_data_ends_at_its_terminator_wherever_the_chunks_split_it() {
+        let text = "COPY t (a) FROM stdin;\nx;\n\\.x;\n\\\\.\n\\.\nDROP TABLE t;\n";
+        for split in 0..=text.len() {
+            let mut found = Vec::new();
+            let mut splitter = Statements::new(Vec::new(), |s: &str| {
+                found.push(s.to_string());
+                true
+            });
+            splitter.write_all(&text.as_bytes()[..split]).unwrap();
+            splitter.write_all(&text.as_bytes()[split..]).unwrap();
+            let out = splitter.finish().unwrap();
+            assert_eq!(out, text.as_bytes(), "split at {split}");
+            assert_eq!(
+                found,
+                ["COPY t (a) FROM stdin;", "DROP TABLE t;"],
+                "split at {split}"
             );
         }
     }

@@ -1,13 +1,17 @@
-//! `restore --jobs N` of a plain backup: the script is planned in one pass (its SHA-256
-//! checked on the way), then loaded in four phases, each waiting for all its sessions:
-//! pre-data on one session; the table data over N (largest tables first, large objects
-//! and sequence values each kept on one); indexes and constraints over N, a table's on
-//! one; the rest on one, in dump order. Every session is a psql fed from its own decoding
-//! of the file that passes on only its entries (after the script's header and the
-//! settings each entry ran under), so memory stays flat and no session waits on another.
+//! `restore --jobs N` of a plain backup: the script is planned in one pass (the one that
+//! checks the file before a restore, or one of its own), then loaded in four phases, each
+//! waiting for all its sessions: pre-data on one session; the table data over N (largest
+//! tables first, large objects and sequence values each kept on one); indexes and
+//! constraints over N, a table's on one; the rest on one, in dump order. Every session is a
+//! psql fed only its entries, after the script's header and the settings each entry ran
+//! under: those the plan kept in memory (the header, the schema, small tables: see
+//! [`crate::pg::plain_kept`]) from there, the others from its own decoding of the file,
+//! which stops after its last range. So memory stays flat, no session waits on another,
+//! and only the sessions that load large tables decode the file. At the end the stored
+//! file is hashed once more: the sessions read it again without hashing it.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -16,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Result, anyhow};
 
 use crate::backup::integrity::BackupFile;
+use crate::codec::Chain;
 use crate::codec::decode::StreamFailure;
 use crate::interrupt::Interrupt;
 use crate::pg::dump::enlarge_pipe;
@@ -39,6 +44,14 @@ struct Session {
     names: Vec<String>,
 }
 
+/// A plan, or why the script cannot be loaded in parallel.
+pub type Prepared = Result<PlainPlan, String>;
+
+/// The plan of what `planner` read.
+pub fn planned(planner: Planner) -> Prepared {
+    planner.finish().map(plain_plan::with_tables)
+}
+
 /// Reads the backup once to plan it; `Ok(None)` with the reason logged when the script
 /// holds something the plan does not understand (the caller loads it sequentially).
 pub fn plan(
@@ -55,21 +68,29 @@ pub fn plan(
                 }
             })?;
     super::unchanged(&scan.sha256, expected_sha256)?;
-    match planner.finish() {
-        Ok(plan) => Ok(Some(plain_plan::with_tables(plan))),
-        Err(reason) => {
-            tracing::info!("loading the backup with one session: {reason}");
-            Ok(None)
-        }
+    let prepared = planned(planner);
+    if usable(&prepared).is_none() {
+        return Ok(None);
     }
+    Ok(prepared.ok())
 }
 
-/// Loads `plan` with `psql` sessions, `jobs` at a time.
+/// The plan, or `None` with the reason logged (the caller loads the backup sequentially).
+pub fn usable(prepared: &Prepared) -> Option<&PlainPlan> {
+    prepared
+        .as_ref()
+        .inspect_err(|reason| tracing::info!("loading the backup with one session: {reason}"))
+        .ok()
+}
+
+/// Loads `plan` with `psql` sessions, `jobs` at a time; then checks that the file is still
+/// the one planned (the sessions read it again, and do not hash it).
 pub fn load(
     psql: &Tool,
     file: &BackupFile,
     plan: &PlainPlan,
     jobs: u32,
+    expected_sha256: Option<&str>,
     interrupt: &Interrupt,
 ) -> Result<()> {
     let jobs = jobs.max(1) as usize;
@@ -78,7 +99,7 @@ pub fn load(
         pieces: vec![Piece::Bytes(plan.pre_data())],
         names: vec!["the schema before the data".to_string()],
     };
-    run_phase("pre-data", psql, file, vec![pre], interrupt)?;
+    run_phase("pre-data", psql, (file, plan), vec![pre], interrupt)?;
 
     let data_sizes = table_sizes(&entries[plan.data.clone()]);
     let data = plan.data.clone().collect::<Vec<_>>();
@@ -87,7 +108,13 @@ pub fn load(
         "SEQUENCE SET" => ("sequence values".to_string(), 0),
         _ => ("large objects".to_string(), 0),
     });
-    run_phase("data", psql, file, sessions(plan, groups, jobs), interrupt)?;
+    run_phase(
+        "data",
+        psql,
+        (file, plan),
+        sessions(plan, groups, jobs),
+        interrupt,
+    )?;
 
     let (indexes, rest): (Vec<usize>, Vec<usize>) = plan
         .post_data()
@@ -100,12 +127,28 @@ pub fn load(
     run_phase(
         "indexes and constraints",
         psql,
-        file,
+        (file, plan),
         sessions(plan, groups, jobs),
         interrupt,
     )?;
     let rest = sessions(plan, vec![(0, rest)], 1);
-    run_phase("post-data", psql, file, rest, interrupt)
+    run_phase("post-data", psql, (file, plan), rest, interrupt)?;
+    check_unchanged(file, expected_sha256)
+}
+
+/// The stored bytes of `file` still have the SHA-256 the catalog recorded.
+fn check_unchanged(file: &BackupFile, expected_sha256: Option<&str>) -> Result<()> {
+    if expected_sha256.is_none() {
+        return Ok(());
+    }
+    let scan = file
+        .stream(&Chain::NONE, &mut io::sink(), &mut |_| {})
+        .map_err(|failure| match failure {
+            StreamFailure::Read(e) | StreamFailure::Write(e) => {
+                anyhow!("could not read {}: {e}", file.describe())
+            }
+        })?;
+    super::unchanged(&scan.sha256, expected_sha256)
 }
 
 fn table_sizes(data: &[TocEntry]) -> BTreeMap<String, u64> {
@@ -185,7 +228,7 @@ fn session(plan: &PlainPlan, indices: &[usize]) -> Session {
 fn run_phase(
     phase: &str,
     psql: &Tool,
-    file: &BackupFile,
+    script: (&BackupFile, &PlainPlan),
     sessions: Vec<Session>,
     interrupt: &Interrupt,
 ) -> Result<()> {
@@ -204,7 +247,7 @@ fn run_phase(
             .map(|(n, session)| {
                 let (stop, running, first) = (&stop, &running, &first);
                 scope.spawn(move || {
-                    let outcome = feed(psql, file, session, stop, running, interrupt);
+                    let outcome = feed(psql, script, session, stop, running, interrupt);
                     if outcome.is_err() && !stop.swap(true, Ordering::SeqCst) {
                         *first.lock().expect("not poisoned") = Some(n);
                         for pid in running.lock().expect("not poisoned").iter() {
@@ -244,7 +287,7 @@ fn run_phase(
 
 fn feed(
     psql: &Tool,
-    file: &BackupFile,
+    (file, plan): (&BackupFile, &PlainPlan),
     session: &Session,
     stop: &AtomicBool,
     running: &Mutex<Vec<u32>>,
@@ -256,7 +299,7 @@ fn feed(
     let mut stdin = child.take_stdin();
     enlarge_pipe(&stdin);
     let halted = || stop.load(Ordering::SeqCst) || interrupt.check().is_err();
-    let written = copy_pieces(file, &session.pieces, &mut stdin, &halted);
+    let written = copy_pieces(file, plan, &session.pieces, &mut stdin, &halted);
     drop(stdin);
     let finished = match written {
         Err(Halt::Stopped) => {
@@ -287,26 +330,18 @@ enum Halt {
     Write(io::Error),
 }
 
-/// Decodes the file and writes `pieces` to `out`; stops reading after the last range.
+/// Writes `pieces` to `out`: the kept ones from memory, the others from the file, decoded
+/// (or, stored as it is in a local folder, read where they are); stops reading after the
+/// last range.
 fn copy_pieces(
     file: &BackupFile,
+    plan: &PlainPlan,
     pieces: &[Piece],
     out: &mut dyn Write,
     halted: &dyn Fn() -> bool,
 ) -> Result<(), Halt> {
-    let unreadable = |e: io::Error| {
-        Halt::Read(
-            anyhow::Error::new(e).context(format!("could not read or decode {}", file.describe())),
-        )
-    };
-    let source = file.open().map_err(|e| unreadable(io::Error::other(e)))?;
-    let mut decoded = file
-        .chain
-        .decoder(source, &file.identities)
-        .map_err(unreadable)?;
-    let mut buf = vec![0u8; CHUNK];
-    let (mut at, mut filled, mut offset) = (0usize, 0usize, 0u64);
     let mut out = io::BufWriter::with_capacity(CHUNK, out);
+    let mut script = None::<Script>;
     for piece in pieces {
         let range = match piece {
             Piece::Sql(sql) => {
@@ -315,40 +350,134 @@ fn copy_pieces(
             }
             Piece::Bytes(range) => range,
         };
-        while offset < range.end {
-            if at == filled {
+        if let Some(parts) = plan.kept(range) {
+            for part in parts {
+                out.write_all(part).map_err(Halt::Write)?;
+            }
+            continue;
+        }
+        let script = match &mut script {
+            Some(script) => script,
+            None => script.insert(Script::open(file)?),
+        };
+        script.copy(range, &mut out, halted)?;
+    }
+    out.flush().map_err(Halt::Write)
+}
+
+/// The decoded script, read forward.
+struct Script<'a> {
+    file: &'a BackupFile,
+    input: Input,
+    buf: Vec<u8>,
+    at: usize,
+    filled: usize,
+    /// Where `buf[at]` is in the script.
+    position: u64,
+}
+
+enum Input {
+    /// Stored as it is, in a local folder: what is not needed is skipped by seeking.
+    Local(std::fs::File),
+    Decoded(Box<dyn Read>),
+}
+
+impl<'a> Script<'a> {
+    fn open(file: &'a BackupFile) -> Result<Script<'a>, Halt> {
+        let local = match file.chain.is_empty() {
+            true => file.local_path().and_then(|p| std::fs::File::open(p).ok()),
+            false => None,
+        };
+        let input = match local {
+            Some(local) => Input::Local(local),
+            None => {
+                let source = file
+                    .open()
+                    .map_err(|e| unreadable(file, io::Error::other(e)))?;
+                let decoded = file
+                    .chain
+                    .decoder(source, &file.identities)
+                    .map_err(|e| unreadable(file, e))?;
+                Input::Decoded(decoded)
+            }
+        };
+        Ok(Script {
+            file,
+            input,
+            buf: vec![0u8; CHUNK],
+            at: 0,
+            filled: 0,
+            position: 0,
+        })
+    }
+
+    /// Writes `range` to `out`; it starts at or after what was read so far.
+    fn copy(
+        &mut self,
+        range: &Range<u64>,
+        out: &mut dyn Write,
+        halted: &dyn Fn() -> bool,
+    ) -> Result<(), Halt> {
+        let buffered_end = self.position + (self.filled - self.at) as u64;
+        if let Input::Local(local) = &mut self.input
+            && range.start > buffered_end
+        {
+            local
+                .seek(io::SeekFrom::Start(range.start))
+                .map_err(|e| unreadable(self.file, e))?;
+            (self.at, self.filled, self.position) = (0, 0, range.start);
+        }
+        while self.position < range.end {
+            if self.at == self.filled {
                 if halted() {
                     return Err(Halt::Stopped);
                 }
-                filled = loop {
-                    match decoded.read(&mut buf) {
-                        Ok(0) => {
-                            return Err(unreadable(io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "the file is shorter than when it was planned",
-                            )));
-                        }
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(unreadable(e)),
-                    }
-                };
-                at = 0;
+                self.fill()?;
             }
-            let available = (filled - at) as u64;
-            if offset < range.start {
-                let skip = available.min(range.start - offset);
-                at += skip as usize;
-                offset += skip;
+            let available = (self.filled - self.at) as u64;
+            if self.position < range.start {
+                let skip = available.min(range.start - self.position);
+                self.at += skip as usize;
+                self.position += skip;
                 continue;
             }
-            let take = available.min(range.end - offset) as usize;
-            out.write_all(&buf[at..at + take]).map_err(Halt::Write)?;
-            at += take;
-            offset += take as u64;
+            let take = available.min(range.end - self.position) as usize;
+            out.write_all(&self.buf[self.at..self.at + take])
+                .map_err(Halt::Write)?;
+            self.at += take;
+            self.position += take as u64;
         }
+        Ok(())
     }
-    out.flush().map_err(Halt::Write)
+
+    fn fill(&mut self) -> Result<(), Halt> {
+        let n = loop {
+            let read = match &mut self.input {
+                Input::Local(local) => local.read(&mut self.buf),
+                Input::Decoded(decoded) => decoded.read(&mut self.buf),
+            };
+            match read {
+                Ok(0) => {
+                    let short = io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file is shorter than when it was planned",
+                    );
+                    return Err(unreadable(self.file, short));
+                }
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(unreadable(self.file, e)),
+            }
+        };
+        (self.at, self.filled) = (0, n);
+        Ok(())
+    }
+}
+
+fn unreadable(file: &BackupFile, e: io::Error) -> Halt {
+    Halt::Read(
+        anyhow::Error::new(e).context(format!("could not read or decode {}", file.describe())),
+    )
 }
 
 #[cfg(test)]

@@ -43,13 +43,18 @@ pub fn is_ownership_or_privilege(statement: &str) -> bool {
                 .any(|(_, how)| *how == Use::Owner))
 }
 
+/// Adds the roles `statement` names to `needed`.
+pub fn note_statement(needed: &mut Needed, statement: &str) {
+    for (role, how) in roles::referenced(statement) {
+        needed.entry(role).or_default().insert(how);
+    }
+}
+
 /// The roles the dump's statements name.
 pub fn read(file: &BackupFile, pg_restore: &Tool, interrupt: &Interrupt) -> Result<Needed> {
     let mut needed = Needed::new();
     let mut note = |statement: &str| {
-        for (role, how) in roles::referenced(statement) {
-            needed.entry(role).or_default().insert(how);
-        }
+        note_statement(&mut needed, statement);
         false
     };
     match file.format {
