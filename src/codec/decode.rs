@@ -179,9 +179,16 @@ mod tests {
 
     #[test]
     fn truncated_streams_do_not_decode() {
-        let data = vec![b'x'; 100_000];
+        let data: Vec<u8> = (0..400_000u32)
+            .flat_map(|n| (n % 251).to_le_bytes())
+            .collect();
         let gz = gzip(&data);
-        assert!(scan(&gz[..gz.len() - 10], Compression::Gzip).is_err());
+        for cut in [1, 4, 8, 9, 10, gz.len() / 3, gz.len() / 2, gz.len() - 12] {
+            assert!(
+                scan(&gz[..gz.len() - cut], Compression::Gzip).is_err(),
+                "{cut} bytes cut"
+            );
+        }
         let zst = zstd::encode_all(&data[..], 3).unwrap();
         assert!(scan(&zst[..zst.len() - 3], Compression::Zstd).is_err());
     }
